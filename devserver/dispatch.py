@@ -1,0 +1,102 @@
+"""Invokes the template's handlers in-process, as API Gateway + Lambda would.
+
+Each thread gets its own copy of every handler module, loaded from the function's CodeUri:
+a Powertools resolver keeps the current event on the module's ``app``, and in Lambda one
+execution environment serves one request at a time. Per-thread modules reproduce that, so
+concurrent requests run truly in parallel without sharing a resolver."""
+
+from __future__ import annotations
+
+import base64
+import importlib.util
+import threading
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from devserver.events import LambdaContext, build_event
+from devserver.template import Route, api_routes, match_route
+
+
+@dataclass
+class HttpResponse:
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+    def header(self, name: str) -> str | None:
+        for key, value in self.headers:
+            if key.lower() == name.lower():
+                return value
+        return None
+
+
+def _response_from_result(result: dict[str, Any]) -> HttpResponse:
+    headers: list[tuple[str, str]] = []
+    for name, values in (result.get("multiValueHeaders") or {}).items():
+        headers.extend((name, value) for value in values)
+    seen = {name.lower() for name, _ in headers}
+    headers.extend(
+        (name, value) for name, value in (result.get("headers") or {}).items() if name.lower() not in seen
+    )
+    body = result.get("body") or ""
+    payload = base64.b64decode(body) if result.get("isBase64Encoded") else body.encode("utf-8")
+    return HttpResponse(status=int(result["statusCode"]), headers=headers, body=payload)
+
+
+@dataclass
+class Dispatcher:
+    routes: list[Route] = field(default_factory=api_routes)
+    host: str = "127.0.0.1:3000"
+    _local: threading.local = field(default_factory=threading.local)
+
+    def _handler(self, route: Route) -> Any:
+        modules: dict[str, ModuleType] = self._local.__dict__.setdefault("modules", {})
+        module_name, function_name = route.handler.rsplit(".", 1)
+        key = f"{route.function_logical_id}.{module_name}"
+        module = modules.get(key)
+        if module is None:
+            source = route.code_uri / f"{module_name.replace('.', '/')}.py"
+            spec = importlib.util.spec_from_file_location(
+                f"_local_lambda_{threading.get_ident()}_{route.function_logical_id}", source
+            )
+            assert spec is not None and spec.loader is not None
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            modules[key] = module
+        return getattr(module, function_name)
+
+    def handle(
+        self,
+        method: str,
+        target: str,
+        headers: list[tuple[str, str]] | None = None,
+        body: bytes | str | None = None,
+        source_ip: str = "127.0.0.1",
+    ) -> HttpResponse:
+        """Serve one request; ``target`` is the request line's path with its query string."""
+        split = urlsplit(target)
+        path = unquote(split.path)
+        matched = match_route(self.routes, method, path)
+        if matched is None:
+            # API Gateway's own answer to a method or path no route declares.
+            return HttpResponse(
+                403 if path.startswith("/api/") else 404,
+                [("Content-Type", "application/json")],
+                b'{"message":"Missing Authentication Token"}',
+            )
+        route, path_parameters = matched
+        event = build_event(
+            route,
+            method,
+            path,
+            path_parameters=path_parameters,
+            query_string=split.query,
+            headers=headers or [],
+            body=body,
+            source_ip=source_ip,
+            host=self.host,
+        )
+        result = self._handler(route)(event, LambdaContext(route.function_logical_id))
+        return _response_from_result(result)

@@ -1,0 +1,166 @@
+"""Reads ``template.yaml``: the table definitions and the API routes.
+
+The template is the single definition of both; the dev server, the tests and the admin CLI
+build what they need from it, so a new route or index needs no second edit anywhere."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE_PATH = PROJECT_ROOT / "template.yaml"
+
+
+class _CloudFormationLoader(yaml.SafeLoader):
+    """SafeLoader that keeps CloudFormation's short tags (!Ref, !Sub, !GetAtt…) as
+    ``{"Ref": …}`` / ``{"Fn::Sub": …}`` mappings instead of refusing them."""
+
+
+def _intrinsic(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = "Ref" if tag_suffix == "Ref" else f"Fn::{tag_suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+        if tag_suffix == "GetAtt":
+            value = value.split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    return {name: value}
+
+
+_CloudFormationLoader.add_multi_constructor("!", _intrinsic)
+
+
+@cache
+def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
+    with path.open(encoding="utf-8") as handle:
+        return yaml.load(handle, Loader=_CloudFormationLoader)  # noqa: S506 - SafeLoader subclass
+
+
+def _resources(template: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
+    return {
+        name: resource
+        for name, resource in template["Resources"].items()
+        if resource.get("Type") == resource_type
+    }
+
+
+# ------------------------------------------------------------------------------ tables
+@dataclass(frozen=True)
+class TableDefinition:
+    logical_id: str
+    create_table_arguments: dict[str, Any]  # CreateTable's parameters, TableName excluded
+    ttl_attribute: str | None
+
+
+def table_definitions(template: dict[str, Any] | None = None) -> list[TableDefinition]:
+    template = template or load_template()
+    definitions = []
+    for logical_id, resource in _resources(template, "AWS::DynamoDB::Table").items():
+        properties = resource["Properties"]
+        arguments: dict[str, Any] = {
+            "AttributeDefinitions": properties["AttributeDefinitions"],
+            "KeySchema": properties["KeySchema"],
+            "BillingMode": properties.get("BillingMode", "PAY_PER_REQUEST"),
+        }
+        if properties.get("GlobalSecondaryIndexes"):
+            arguments["GlobalSecondaryIndexes"] = properties["GlobalSecondaryIndexes"]
+        ttl = properties.get("TimeToLiveSpecification", {})
+        definitions.append(
+            TableDefinition(
+                logical_id=logical_id,
+                create_table_arguments=arguments,
+                ttl_attribute=ttl.get("AttributeName") if ttl.get("Enabled") else None,
+            )
+        )
+    return definitions
+
+
+def main_table_definition(template: dict[str, Any] | None = None) -> TableDefinition:
+    (definition,) = table_definitions(template)
+    return definition
+
+
+def create_table(client: Any, table_name: str, definition: TableDefinition | None = None) -> None:
+    """Create the template's table under ``table_name`` and wait until it is active."""
+    definition = definition or main_table_definition()
+    client.create_table(TableName=table_name, **definition.create_table_arguments)
+    client.get_waiter("table_exists").wait(
+        TableName=table_name, WaiterConfig={"Delay": 0.1, "MaxAttempts": 100}
+    )
+    if definition.ttl_attribute:
+        client.update_time_to_live(
+            TableName=table_name,
+            TimeToLiveSpecification={"Enabled": True, "AttributeName": definition.ttl_attribute},
+        )
+
+
+# ------------------------------------------------------------------------------ routes
+@dataclass(frozen=True)
+class Route:
+    """One API event of one function: what API Gateway would invoke for method + path."""
+
+    method: str  # GET, POST… or ANY
+    resource: str  # the template's path, e.g. /api/v1/scim/v2/Users/{id}
+    function_logical_id: str
+    code_uri: Path
+    handler: str  # module.function, relative to code_uri
+
+    @property
+    def pattern(self) -> re.Pattern[str]:
+        parts = []
+        for segment in self.resource.strip("/").split("/"):
+            if segment.endswith("+}"):
+                parts.append(f"(?P<{segment[1:-2]}>.+)")
+            elif segment.startswith("{"):
+                parts.append(f"(?P<{segment[1:-1]}>[^/]+)")
+            else:
+                parts.append(re.escape(segment))
+        return re.compile("^/" + "/".join(parts) + "/?$")
+
+    @property
+    def specificity(self) -> tuple[int, int, int]:
+        """API Gateway prefers literal segments over {param} over {proxy+}; then an exact method."""
+        segments = self.resource.strip("/").split("/")
+        literal = sum(not segment.startswith("{") for segment in segments)
+        greedy = sum(segment.endswith("+}") for segment in segments)
+        return (literal, -greedy, self.method != "ANY")
+
+
+def api_routes(template: dict[str, Any] | None = None) -> list[Route]:
+    template = template or load_template()
+    globals_ = template.get("Globals", {}).get("Function", {})
+    routes = []
+    for logical_id, resource in _resources(template, "AWS::Serverless::Function").items():
+        properties = {**globals_, **resource["Properties"]}
+        for event in properties.get("Events", {}).values():
+            if event.get("Type") != "Api":
+                continue
+            routes.append(
+                Route(
+                    method=event["Properties"]["Method"].upper(),
+                    resource=event["Properties"]["Path"],
+                    function_logical_id=logical_id,
+                    code_uri=PROJECT_ROOT / properties["CodeUri"],
+                    handler=properties["Handler"],
+                )
+            )
+    return sorted(routes, key=lambda route: route.specificity, reverse=True)
+
+
+def match_route(routes: list[Route], method: str, path: str) -> tuple[Route, dict[str, str]] | None:
+    """The route API Gateway would pick for this request, with its path parameters."""
+    for route in routes:
+        if route.method not in (method.upper(), "ANY"):
+            continue
+        matched = route.pattern.match(path)
+        if matched:
+            return route, matched.groupdict()
+    return None

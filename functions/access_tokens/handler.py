@@ -1,0 +1,75 @@
+"""SCIM access-token API: /api/v1/scim/organization-access-tokens[/{uuid}[/rotate]].
+
+Authenticated with an admin's personal API key (``Authorization: ApiKey …``)."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from scim_provisioning import runtime
+from scim_provisioning.http.requests import header, json_object
+from scim_provisioning.http.token_api import (
+    CreateTokenBody,
+    RotateTokenBody,
+    install_error_handlers,
+    ok,
+    parse_body,
+    token_metadata,
+)
+from scim_provisioning.observability import logger, metrics
+from scim_provisioning.services.authentication import AdminPrincipal
+
+BASE = "/api/v1/scim/organization-access-tokens"
+
+app = APIGatewayRestResolver()
+install_error_handlers(app)
+
+
+def _admin() -> AdminPrincipal:
+    return runtime.current().authenticator.authenticate_admin(header(app, "Authorization"))
+
+
+@app.get(BASE)
+def list_tokens() -> Response:
+    admin = _admin()
+    return ok([token_metadata(token) for token in runtime.current().access_tokens.list(admin)])
+
+
+@app.post(BASE)
+def create_token() -> Response:
+    admin = _admin()
+    body = parse_body(CreateTokenBody, json_object(app))
+    token, secret = runtime.current().access_tokens.create(admin, body.description, body.expiresAt)
+    metrics.add_metric(name="ScimTokensCreated", unit="Count", value=1)
+    return ok(token_metadata(token, secret), status_code=201)
+
+
+@app.get(f"{BASE}/<token_uuid>")
+def get_token(token_uuid: str) -> Response:
+    admin = _admin()
+    return ok(token_metadata(runtime.current().access_tokens.get(admin, token_uuid)))
+
+
+@app.delete(f"{BASE}/<token_uuid>")
+def revoke_token(token_uuid: str) -> Response:
+    admin = _admin()
+    runtime.current().access_tokens.revoke(admin, token_uuid)
+    metrics.add_metric(name="ScimTokensRevoked", unit="Count", value=1)
+    return ok(None)
+
+
+@app.patch(f"{BASE}/<token_uuid>/rotate")
+def rotate_token(token_uuid: str) -> Response:
+    admin = _admin()
+    body = parse_body(RotateTokenBody, json_object(app))
+    token, secret = runtime.current().access_tokens.rotate(admin, token_uuid, body.expiresAt)
+    metrics.add_metric(name="ScimTokensRotated", unit="Count", value=1)
+    return ok(token_metadata(token, secret))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@metrics.log_metrics
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

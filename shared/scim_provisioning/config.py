@@ -1,0 +1,23 @@
+"""Settings read once from the environment the template (or the dev server) sets."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+LOCAL_TABLE_NAME = "scim-provisioning-local"
+
+
+@dataclass(frozen=True)
+class Settings:
+    table_name: str
+    dynamodb_endpoint_url: str | None
+    region: str
+
+    @classmethod
+    def from_environment(cls) -> Settings:
+        return cls(
+            table_name=os.environ.get("TABLE_NAME", LOCAL_TABLE_NAME),
+            dynamodb_endpoint_url=os.environ.get("DYNAMODB_ENDPOINT_URL") or None,
+            region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
+        )

@@ -1,0 +1,56 @@
+"""Domain errors. Services raise these; the HTTP edge (``http/``) turns them into the
+token API's ``{"status": "error"}`` envelope or a SCIM error body. A service never
+builds a response itself, and nothing outside the edge chooses a status code."""
+
+from __future__ import annotations
+
+
+class ServiceError(Exception):
+    """Base of every expected failure; ``status`` is the HTTP status it maps to."""
+
+    status = 500
+    name = "UnexpectedServerError"
+    scim_type: str | None = None
+
+    def __init__(self, message: str, *, scim_type: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if scim_type is not None:
+            self.scim_type = scim_type
+
+
+class InvalidRequest(ServiceError):
+    status = 400
+    name = "ParameterError"
+    scim_type = "invalidValue"
+
+
+class Unauthenticated(ServiceError):
+    status = 401
+    name = "AuthorizationError"
+
+
+class Forbidden(ServiceError):
+    status = 403
+    name = "ForbiddenError"
+
+
+class NotFound(ServiceError):
+    status = 404
+    name = "NotFoundError"
+
+
+class Conflict(ServiceError):
+    status = 409
+    name = "AlreadyExistsError"
+    scim_type = "uniqueness"
+
+
+class PreconditionFailed(ServiceError):
+    status = 412
+    name = "PreconditionFailedError"
+
+
+class PayloadTooLarge(ServiceError):
+    status = 413
+    name = "PayloadTooLargeError"

@@ -1,0 +1,41 @@
+"""Reading what API Gateway hands a function: headers and JSON bodies."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
+
+from scim_provisioning.errors import InvalidRequest, PayloadTooLarge
+
+# API Gateway itself refuses bodies over 10 MB; we refuse far earlier. Published in
+# ServiceProviderConfig (bulk.maxPayloadSize) and enforced for every route.
+MAX_BODY_BYTES = 1_048_576
+
+
+def header(app: BaseRouter, name: str) -> str | None:
+    """A request header by case-insensitive name (API Gateway keeps the client's casing)."""
+    return app.current_event.headers.get(name)
+
+
+def json_body(app: BaseRouter) -> Any:
+    """The request body as JSON, or a 400 that says what is wrong with it."""
+    raw = app.current_event.decoded_body
+    if raw is None or raw.strip() == "":
+        raise InvalidRequest("Request body is required", scim_type="invalidSyntax")
+    if len(raw.encode("utf-8")) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"Request body exceeds {MAX_BODY_BYTES} bytes")
+    try:
+        return json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise InvalidRequest(
+            f"Request body is not valid JSON: {error.msg}", scim_type="invalidSyntax"
+        ) from error
+
+
+def json_object(app: BaseRouter) -> dict[str, Any]:
+    body = json_body(app)
+    if not isinstance(body, dict):
+        raise InvalidRequest("Request body must be a JSON object", scim_type="invalidSyntax")
+    return body

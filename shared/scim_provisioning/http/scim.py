@@ -1,0 +1,59 @@
+"""The SCIM dialect (RFC 7644 §3.12): ``application/scim+json`` answers and error bodies
+with ``status`` as a string, and the bearer authentication every non-discovery route uses."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+
+from scim_provisioning import runtime
+from scim_provisioning.errors import ServiceError
+from scim_provisioning.http.requests import header
+from scim_provisioning.observability import logger
+from scim_provisioning.services.authentication import ScimPrincipal
+
+SCIM_JSON = "application/scim+json"
+ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
+
+
+def scim_response(status_code: int, document: Any = None, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        status_code=status_code,
+        content_type=SCIM_JSON,
+        body=None if document is None else json.dumps(document),
+        headers=headers or {},
+    )
+
+
+def scim_error(status_code: int, detail: str, scim_type: str | None = None) -> Response:
+    document: dict[str, Any] = {"schemas": [ERROR_SCHEMA], "status": str(status_code), "detail": detail}
+    if scim_type:
+        document["scimType"] = scim_type
+    headers = {"WWW-Authenticate": 'Bearer realm="SCIM"'} if status_code == 401 else None
+    return scim_response(status_code, document, headers)
+
+
+def install_error_handlers(app: APIGatewayRestResolver) -> None:
+    """Every failure of a SCIM route leaves as a SCIM error body, never as a bare 500."""
+
+    @app.exception_handler(ServiceError)
+    def _service_error(error: ServiceError) -> Response:
+        scim_type = error.scim_type if error.status in (400, 409, 413) else None
+        return scim_error(error.status, error.message, scim_type)
+
+    @app.not_found
+    def _not_found(_: NotFoundError) -> Response:
+        return scim_error(404, f"No SCIM resource at {app.current_event.path}")
+
+    @app.exception_handler(Exception)
+    def _unexpected(_: Exception) -> Response:
+        logger.exception("Unexpected error on a SCIM route")
+        return scim_error(500, "Internal server error")
+
+
+def authenticate(app: APIGatewayRestResolver) -> ScimPrincipal:
+    """The organization this request acts for, from its ``Authorization: Bearer scim_…``."""
+    return runtime.current().authenticator.authenticate_scim(header(app, "Authorization"))

@@ -1,0 +1,100 @@
+"""The token API's dialect: ``{"status": "ok", "results": …}`` on success and
+``{"status": "error", "error": {"statusCode", "name", "message"}}`` on failure, plus the
+request bodies it accepts and the metadata it returns (never a secret's digest)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypeVar
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+
+from scim_provisioning.errors import InvalidRequest, ServiceError
+from scim_provisioning.models import ScimTokenMetadata
+from scim_provisioning.observability import logger
+from scim_provisioning.timestamps import format_optional, format_timestamp
+
+JSON = "application/json"
+_NO_STORE = {"Cache-Control": "no-store"}
+
+
+class CreateTokenBody(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    description: str = Field(min_length=1, max_length=256)
+    expiresAt: AwareDatetime | None = None
+
+
+class RotateTokenBody(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    expiresAt: AwareDatetime | None = None
+
+
+Body = TypeVar("Body", bound=BaseModel)
+
+
+def parse_body(model: type[Body], payload: Any) -> Body:
+    try:
+        return model.model_validate(payload)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in problem['loc']) or 'body'}: {problem['msg']}"
+            for problem in error.errors(include_url=False)
+        )
+        raise InvalidRequest(f"Invalid request body: {problems}") from error
+
+
+def token_metadata(token: ScimTokenMetadata, secret: str | None = None) -> dict[str, Any]:
+    """The public shape of a token; ``token`` (the secret) only in the answer that mints it."""
+    document: dict[str, Any] = {
+        "uuid": token.uuid,
+        "organizationUuid": token.organization_uuid,
+        "description": token.description,
+        "createdAt": format_timestamp(token.created_at),
+        "expiresAt": format_optional(token.expires_at),
+        "lastUsedAt": format_optional(token.last_used_at),
+        "rotatedAt": format_optional(token.rotated_at),
+    }
+    if secret is not None:
+        document["token"] = secret
+    return document
+
+
+def ok(results: Any, status_code: int = 200) -> Response:
+    return Response(
+        status_code=status_code,
+        content_type=JSON,
+        body=json.dumps({"status": "ok", "results": results}),
+        headers=_NO_STORE,
+    )
+
+
+def error_response(status_code: int, name: str, message: str) -> Response:
+    return Response(
+        status_code=status_code,
+        content_type=JSON,
+        body=json.dumps(
+            {"status": "error", "error": {"statusCode": status_code, "name": name, "message": message}}
+        ),
+        headers={**_NO_STORE, **({"WWW-Authenticate": "ApiKey"} if status_code == 401 else {})},
+    )
+
+
+def install_error_handlers(app: APIGatewayRestResolver) -> None:
+    """Every failure of a token API route leaves as the error envelope, never as a bare 500."""
+
+    @app.exception_handler(ServiceError)
+    def _service_error(error: ServiceError) -> Response:
+        return error_response(error.status, error.name, error.message)
+
+    @app.not_found
+    def _not_found(_: NotFoundError) -> Response:
+        return error_response(404, "NotFoundError", "No such route")
+
+    @app.exception_handler(Exception)
+    def _unexpected(error: Exception) -> Response:
+        logger.exception("Unexpected error in the token API")
+        return error_response(500, "UnexpectedServerError", "Something went wrong")

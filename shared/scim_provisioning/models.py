@@ -1,0 +1,81 @@
+"""Records the services work with, independent of how DynamoDB stores them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class OrganizationRole(StrEnum):
+    ADMIN = "admin"
+    MEMBER = "member"
+
+
+class CredentialKind(StrEnum):
+    SCIM_TOKEN = "scim_token"
+    API_KEY = "api_key"
+
+
+@dataclass(frozen=True)
+class Organization:
+    uuid: str
+    name: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Person:
+    """The one user record per person: SCIM-provisioned people and admins alike.
+
+    ``resource`` holds the SCIM attributes (issue #3 fills it); the fields beside it are the
+    ones the platform itself needs to decide who may do what."""
+
+    uuid: str
+    organization_uuid: str
+    user_name: str
+    active: bool
+    role: OrganizationRole
+    created_at: datetime
+    last_modified: datetime
+    version: int = 1
+    resource: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Credential:
+    """What a presented secret's digest resolves to: one DynamoDB item, one key read."""
+
+    kind: CredentialKind
+    organization_uuid: str
+    owner_uuid: str  # the SCIM token's or the API key's uuid
+    user_uuid: str | None  # the admin an API key belongs to
+    expires_at: datetime | None
+    last_used_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ScimTokenMetadata:
+    uuid: str
+    organization_uuid: str
+    description: str
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    rotated_at: datetime | None
+    created_by_user_uuid: str | None = None
+    # The stored digest of the current secret: lets a rotation or revocation name the
+    # credential item it replaces. Never serialized into an answer.
+    credential_digest: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class ApiKeyMetadata:
+    uuid: str
+    organization_uuid: str
+    user_uuid: str
+    description: str
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    credential_digest: str | None = field(default=None, repr=False)

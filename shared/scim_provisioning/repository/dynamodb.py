@@ -1,0 +1,477 @@
+"""The one module that talks to DynamoDB.
+
+Single-table design; ``docs/data-model.md`` lists every item, key and access pattern with its
+cost. Every key of tenant data starts with the organization (``ORG#<uuid>``), so a request
+scoped to one organization cannot address another's items. Rules that must hold under
+concurrency (unique userName, once-per-hour rotation, one write per minute for last-used)
+are DynamoDB condition expressions here, never a read followed by a write.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import datetime
+from typing import Any
+
+import boto3
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from scim_provisioning.config import Settings
+from scim_provisioning.models import (
+    ApiKeyMetadata,
+    Credential,
+    CredentialKind,
+    Organization,
+    OrganizationRole,
+    Person,
+    ScimTokenMetadata,
+)
+from scim_provisioning.repository.interface import RotationConflict, UserNameTaken
+from scim_provisioning.timestamps import format_optional, format_timestamp, parse_timestamp
+
+# Standard retry mode: exponential backoff with jitter on throttling and 5xx, a retry quota so
+# a struggling table is not hammered; four attempts fit well inside API Gateway's 29 s.
+_CLIENT_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 4},
+    connect_timeout=2,
+    read_timeout=5,
+    tcp_keepalive=True,
+)
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+def create_dynamodb_client(settings: Settings) -> Any:
+    return boto3.client(
+        "dynamodb",
+        region_name=settings.region,
+        endpoint_url=settings.dynamodb_endpoint_url,
+        config=_CLIENT_CONFIG,
+    )
+
+
+def user_name_key(user_name: str) -> str:
+    """userName is caseExact=false (RFC 7643 §4.1.1): compare its NFC case-folded form."""
+    return unicodedata.normalize("NFC", user_name).casefold()
+
+
+# ----------------------------------------------------------------------------- keys
+def _org_pk(organization_uuid: str) -> str:
+    return f"ORG#{organization_uuid}"
+
+
+def _credential_pk(secret_digest: str) -> str:
+    return f"CREDENTIAL#{secret_digest}"
+
+
+_ORG_SK = "ORGANIZATION"
+_CREDENTIAL_SK = "CREDENTIAL"
+_USER_PREFIX = "USER#"
+_USER_NAME_PREFIX = "USERNAME#"
+_SCIM_TOKEN_PREFIX = "SCIM_TOKEN#"
+_API_KEY_PREFIX = "API_KEY#"
+
+
+def _key(pk: str, sk: str) -> dict[str, dict[str, str]]:
+    return {"PK": {"S": pk}, "SK": {"S": sk}}
+
+
+def _serialize(item: dict[str, Any]) -> dict[str, Any]:
+    return {name: _serializer.serialize(value) for name, value in item.items() if value is not None}
+
+
+def _deserialize(item: dict[str, Any]) -> dict[str, Any]:
+    return {name: _deserializer.deserialize(value) for name, value in item.items()}
+
+
+def _optional_time(item: dict[str, Any], name: str) -> datetime | None:
+    value = item.get(name)
+    return None if value is None else parse_timestamp(value)
+
+
+def _is_condition_failure(error: ClientError) -> bool:
+    return error.response.get("Error", {}).get("Code") in {
+        "ConditionalCheckFailedException",
+        "TransactionCanceledException",
+    }
+
+
+class DynamoDBRepository:
+    """Implements ``repository.interface.Repository`` on one DynamoDB table."""
+
+    def __init__(self, client: Any, table_name: str) -> None:
+        self._client = client
+        self._table = table_name
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> DynamoDBRepository:
+        return cls(create_dynamodb_client(settings), settings.table_name)
+
+    # --------------------------------------------------------------- low-level helpers
+    def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
+        answer = self._client.get_item(TableName=self._table, Key=_key(pk, sk), ConsistentRead=True)
+        item = answer.get("Item")
+        return None if item is None else _deserialize(item)
+
+    def _query_prefix(self, pk: str, sk_prefix: str) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "PK = :pk AND begins_with(SK, :prefix)",
+            "ExpressionAttributeValues": {":pk": {"S": pk}, ":prefix": {"S": sk_prefix}},
+            "ConsistentRead": True,
+        }
+        while True:
+            answer = self._client.query(**request)
+            items.extend(_deserialize(item) for item in answer.get("Items", []))
+            if "LastEvaluatedKey" not in answer:
+                return items
+            request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+
+    def _transact(self, operations: list[dict[str, Any]]) -> None:
+        self._client.transact_write_items(TransactItems=operations)
+
+    def _put(self, item: dict[str, Any], condition: str = "attribute_not_exists(PK)") -> dict[str, Any]:
+        return {"Put": {"TableName": self._table, "Item": _serialize(item), "ConditionExpression": condition}}
+
+    # ------------------------------------------------------------ organizations, people
+    def create_organization(self, organization: Organization, admin: Person) -> None:
+        org_item = {
+            "PK": _org_pk(organization.uuid),
+            "SK": _ORG_SK,
+            "entity": "Organization",
+            "uuid": organization.uuid,
+            "name": organization.name,
+            "createdAt": format_timestamp(organization.created_at),
+        }
+        try:
+            self._transact([self._put(org_item), *self._person_writes(admin)])
+        except ClientError as error:
+            if _is_condition_failure(error):
+                raise UserNameTaken(admin.user_name) from error
+            raise
+
+    def _person_writes(self, person: Person) -> list[dict[str, Any]]:
+        """The person's item and the claim on its userName, written together or not at all."""
+        person_item = {
+            "PK": _org_pk(person.organization_uuid),
+            "SK": _USER_PREFIX + person.uuid,
+            "entity": "User",
+            "uuid": person.uuid,
+            "organizationUuid": person.organization_uuid,
+            "userName": person.user_name,
+            "userNameKey": user_name_key(person.user_name),
+            "active": person.active,
+            "role": person.role.value,
+            "version": person.version,
+            "createdAt": format_timestamp(person.created_at),
+            "lastModified": format_timestamp(person.last_modified),
+            "resource": person.resource,
+        }
+        claim_item = {
+            "PK": _org_pk(person.organization_uuid),
+            "SK": _USER_NAME_PREFIX + user_name_key(person.user_name),
+            "entity": "UserNameClaim",
+            "userUuid": person.uuid,
+        }
+        return [self._put(person_item), self._put(claim_item)]
+
+    def get_organization(self, organization_uuid: str) -> Organization | None:
+        item = self._get(_org_pk(organization_uuid), _ORG_SK)
+        if item is None:
+            return None
+        return Organization(
+            uuid=item["uuid"], name=item["name"], created_at=parse_timestamp(item["createdAt"])
+        )
+
+    def get_person(self, organization_uuid: str, user_uuid: str) -> Person | None:
+        item = self._get(_org_pk(organization_uuid), _USER_PREFIX + user_uuid)
+        return None if item is None else _person_from_item(item)
+
+    def find_person_by_user_name(self, organization_uuid: str, user_name: str) -> Person | None:
+        claim = self._get(_org_pk(organization_uuid), _USER_NAME_PREFIX + user_name_key(user_name))
+        if claim is None:
+            return None
+        return self.get_person(organization_uuid, claim["userUuid"])
+
+    # -------------------------------------------------------------------- credentials
+    def get_credential(self, secret_digest: str) -> Credential | None:
+        item = self._get(_credential_pk(secret_digest), _CREDENTIAL_SK)
+        if item is None:
+            return None
+        return Credential(
+            kind=CredentialKind(item["kind"]),
+            organization_uuid=item["organizationUuid"],
+            owner_uuid=item["ownerUuid"],
+            user_uuid=item.get("userUuid"),
+            expires_at=_optional_time(item, "expiresAt"),
+            last_used_at=_optional_time(item, "lastUsedAt"),
+        )
+
+    def record_credential_use(
+        self, secret_digest: str, credential: Credential, used_at: datetime, unless_used_since: datetime
+    ) -> bool:
+        """Stamp lastUsedAt on the credential and its metadata in one conditional transaction.
+
+        The condition on the credential item makes concurrent requests of the same minute race
+        for one write: the losers are cancelled, which is the point, so it returns False."""
+        metadata_prefix = (
+            _SCIM_TOKEN_PREFIX if credential.kind is CredentialKind.SCIM_TOKEN else _API_KEY_PREFIX
+        )
+        stamp = {":now": {"S": format_timestamp(used_at)}}
+        try:
+            self._transact(
+                [
+                    {
+                        "Update": {
+                            "TableName": self._table,
+                            "Key": _key(_credential_pk(secret_digest), _CREDENTIAL_SK),
+                            "UpdateExpression": "SET lastUsedAt = :now",
+                            "ConditionExpression": "attribute_exists(PK) AND "
+                            "(attribute_not_exists(lastUsedAt) OR lastUsedAt <= :since)",
+                            "ExpressionAttributeValues": {
+                                **stamp,
+                                ":since": {"S": format_timestamp(unless_used_since)},
+                            },
+                        }
+                    },
+                    {
+                        "Update": {
+                            "TableName": self._table,
+                            "Key": _key(
+                                _org_pk(credential.organization_uuid), metadata_prefix + credential.owner_uuid
+                            ),
+                            "UpdateExpression": "SET lastUsedAt = :now",
+                            "ConditionExpression": "attribute_exists(PK)",
+                            "ExpressionAttributeValues": stamp,
+                        }
+                    },
+                ]
+            )
+        except ClientError as error:
+            if _is_condition_failure(error):
+                return False
+            raise
+        return True
+
+    def _credential_item(
+        self,
+        secret_digest: str,
+        kind: CredentialKind,
+        organization_uuid: str,
+        owner_uuid: str,
+        expires_at: datetime | None,
+        user_uuid: str | None = None,
+    ) -> dict[str, Any]:
+        return {
+            "PK": _credential_pk(secret_digest),
+            "SK": _CREDENTIAL_SK,
+            "entity": "Credential",
+            "kind": kind.value,
+            "organizationUuid": organization_uuid,
+            "ownerUuid": owner_uuid,
+            "userUuid": user_uuid,
+            "expiresAt": format_optional(expires_at),
+        }
+
+    def _delete_credential(self, secret_digest: str) -> dict[str, Any]:
+        return {
+            "Delete": {
+                "TableName": self._table,
+                "Key": _key(_credential_pk(secret_digest), _CREDENTIAL_SK),
+            }
+        }
+
+    # ------------------------------------------------------------- SCIM access tokens
+    def create_scim_token(self, token: ScimTokenMetadata, secret_digest: str) -> None:
+        metadata = {
+            "PK": _org_pk(token.organization_uuid),
+            "SK": _SCIM_TOKEN_PREFIX + token.uuid,
+            "entity": "ScimToken",
+            "uuid": token.uuid,
+            "organizationUuid": token.organization_uuid,
+            "description": token.description,
+            "createdAt": format_timestamp(token.created_at),
+            "expiresAt": format_optional(token.expires_at),
+            "createdByUserUuid": token.created_by_user_uuid,
+            "credentialDigest": secret_digest,
+        }
+        credential = self._credential_item(
+            secret_digest, CredentialKind.SCIM_TOKEN, token.organization_uuid, token.uuid, token.expires_at
+        )
+        self._transact([self._put(metadata), self._put(credential)])
+
+    def list_scim_tokens(self, organization_uuid: str) -> list[ScimTokenMetadata]:
+        items = self._query_prefix(_org_pk(organization_uuid), _SCIM_TOKEN_PREFIX)
+        tokens = [_scim_token_from_item(item) for item in items]
+        return sorted(tokens, key=lambda token: (token.created_at, token.uuid))
+
+    def get_scim_token(self, organization_uuid: str, token_uuid: str) -> ScimTokenMetadata | None:
+        item = self._get(_org_pk(organization_uuid), _SCIM_TOKEN_PREFIX + token_uuid)
+        return None if item is None else _scim_token_from_item(item)
+
+    def rotate_scim_token(
+        self,
+        token: ScimTokenMetadata,
+        new_digest: str,
+        new_expires_at: datetime,
+        rotated_at: datetime,
+        unless_rotated_since: datetime,
+    ) -> ScimTokenMetadata:
+        """Swap the token's secret in one transaction: the metadata update carries the
+        once-per-hour rule and the expected old digest as its condition, so of N concurrent
+        rotations exactly one commits and the old secret stops working at that instant."""
+        key = _key(_org_pk(token.organization_uuid), _SCIM_TOKEN_PREFIX + token.uuid)
+        credential = self._credential_item(
+            new_digest, CredentialKind.SCIM_TOKEN, token.organization_uuid, token.uuid, new_expires_at
+        )
+        try:
+            self._transact(
+                [
+                    {
+                        "Update": {
+                            "TableName": self._table,
+                            "Key": key,
+                            "UpdateExpression": "SET credentialDigest = :new, expiresAt = :expires, "
+                            "rotatedAt = :now",
+                            "ConditionExpression": "credentialDigest = :old AND "
+                            "(attribute_not_exists(rotatedAt) OR rotatedAt <= :since)",
+                            "ExpressionAttributeValues": {
+                                ":new": {"S": new_digest},
+                                ":old": {"S": token.credential_digest or ""},
+                                ":expires": {"S": format_timestamp(new_expires_at)},
+                                ":now": {"S": format_timestamp(rotated_at)},
+                                ":since": {"S": format_timestamp(unless_rotated_since)},
+                            },
+                            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                        }
+                    },
+                    self._delete_credential(token.credential_digest or ""),
+                    self._put(credential),
+                ]
+            )
+        except ClientError as error:
+            if not _is_condition_failure(error):
+                raise
+            reasons = error.response.get("CancellationReasons", [])
+            old = reasons[0].get("Item") if reasons else None
+            raise RotationConflict(
+                None if old is None else _scim_token_from_item(_deserialize(old))
+            ) from error
+        return ScimTokenMetadata(
+            uuid=token.uuid,
+            organization_uuid=token.organization_uuid,
+            description=token.description,
+            created_at=token.created_at,
+            expires_at=new_expires_at,
+            last_used_at=token.last_used_at,
+            rotated_at=rotated_at,
+            created_by_user_uuid=token.created_by_user_uuid,
+            credential_digest=new_digest,
+        )
+
+    def delete_scim_token(self, organization_uuid: str, token_uuid: str) -> bool:
+        return self._delete_with_credential(organization_uuid, _SCIM_TOKEN_PREFIX + token_uuid)
+
+    def _delete_with_credential(self, organization_uuid: str, sort_key: str) -> bool:
+        """Delete a token's or key's metadata and its credential together; the condition on the
+        digest makes a concurrent rotation and revocation unable to leave a live credential."""
+        item = self._get(_org_pk(organization_uuid), sort_key)
+        if item is None:
+            return False
+        try:
+            self._transact(
+                [
+                    {
+                        "Delete": {
+                            "TableName": self._table,
+                            "Key": _key(_org_pk(organization_uuid), sort_key),
+                            "ConditionExpression": "credentialDigest = :digest",
+                            "ExpressionAttributeValues": {":digest": {"S": item["credentialDigest"]}},
+                        }
+                    },
+                    self._delete_credential(item["credentialDigest"]),
+                ]
+            )
+        except ClientError as error:
+            if _is_condition_failure(error):
+                # Rotated or deleted meanwhile: look again and delete what is there now.
+                return self._delete_with_credential(organization_uuid, sort_key)
+            raise
+        return True
+
+    # ---------------------------------------------------------------- personal API keys
+    def create_api_key(self, key: ApiKeyMetadata, secret_digest: str) -> None:
+        metadata = {
+            "PK": _org_pk(key.organization_uuid),
+            "SK": _API_KEY_PREFIX + key.uuid,
+            "entity": "ApiKey",
+            "uuid": key.uuid,
+            "organizationUuid": key.organization_uuid,
+            "userUuid": key.user_uuid,
+            "description": key.description,
+            "createdAt": format_timestamp(key.created_at),
+            "expiresAt": format_optional(key.expires_at),
+            "credentialDigest": secret_digest,
+        }
+        credential = self._credential_item(
+            secret_digest,
+            CredentialKind.API_KEY,
+            key.organization_uuid,
+            key.uuid,
+            key.expires_at,
+            key.user_uuid,
+        )
+        self._transact([self._put(metadata), self._put(credential)])
+
+    def list_api_keys(self, organization_uuid: str) -> list[ApiKeyMetadata]:
+        items = self._query_prefix(_org_pk(organization_uuid), _API_KEY_PREFIX)
+        keys = [_api_key_from_item(item) for item in items]
+        return sorted(keys, key=lambda key: (key.created_at, key.uuid))
+
+    def delete_api_key(self, organization_uuid: str, key_uuid: str) -> bool:
+        return self._delete_with_credential(organization_uuid, _API_KEY_PREFIX + key_uuid)
+
+
+def _person_from_item(item: dict[str, Any]) -> Person:
+    return Person(
+        uuid=item["uuid"],
+        organization_uuid=item["organizationUuid"],
+        user_name=item["userName"],
+        active=bool(item["active"]),
+        role=OrganizationRole(item["role"]),
+        created_at=parse_timestamp(item["createdAt"]),
+        last_modified=parse_timestamp(item["lastModified"]),
+        version=int(item["version"]),
+        resource=item.get("resource", {}),
+    )
+
+
+def _scim_token_from_item(item: dict[str, Any]) -> ScimTokenMetadata:
+    return ScimTokenMetadata(
+        uuid=item["uuid"],
+        organization_uuid=item["organizationUuid"],
+        description=item["description"],
+        created_at=parse_timestamp(item["createdAt"]),
+        expires_at=_optional_time(item, "expiresAt"),
+        last_used_at=_optional_time(item, "lastUsedAt"),
+        rotated_at=_optional_time(item, "rotatedAt"),
+        created_by_user_uuid=item.get("createdByUserUuid"),
+        credential_digest=item.get("credentialDigest"),
+    )
+
+
+def _api_key_from_item(item: dict[str, Any]) -> ApiKeyMetadata:
+    return ApiKeyMetadata(
+        uuid=item["uuid"],
+        organization_uuid=item["organizationUuid"],
+        user_uuid=item["userUuid"],
+        description=item["description"],
+        created_at=parse_timestamp(item["createdAt"]),
+        expires_at=_optional_time(item, "expiresAt"),
+        last_used_at=_optional_time(item, "lastUsedAt"),
+        credential_digest=item.get("credentialDigest"),
+    )

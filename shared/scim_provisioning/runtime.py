@@ -1,0 +1,64 @@
+"""The composition root: builds the repository, clock and services once per execution
+environment (that is, once per cold start) and hands them to handlers.
+
+Tests and the dev server replace the pieces with ``configure``; handlers never construct
+anything themselves."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from scim_provisioning.clock import Clock, SystemClock
+from scim_provisioning.config import Settings
+from scim_provisioning.repository.dynamodb import DynamoDBRepository
+from scim_provisioning.repository.interface import Repository
+from scim_provisioning.services.access_tokens import AccessTokenService
+from scim_provisioning.services.authentication import Authenticator
+from scim_provisioning.services.organizations import OrganizationService
+
+
+@dataclass
+class Runtime:
+    repository: Repository
+    clock: Clock
+
+    @cached_property
+    def authenticator(self) -> Authenticator:
+        return Authenticator(self.repository, self.clock)
+
+    @cached_property
+    def access_tokens(self) -> AccessTokenService:
+        return AccessTokenService(self.repository, self.clock)
+
+    @cached_property
+    def organizations(self) -> OrganizationService:
+        return OrganizationService(self.repository, self.clock)
+
+
+_current: Runtime | None = None
+
+
+def current() -> Runtime:
+    """The runtime of this execution environment, built from the environment on first use."""
+    global _current
+    if _current is None:
+        _current = Runtime(
+            repository=DynamoDBRepository.from_settings(Settings.from_environment()), clock=SystemClock()
+        )
+    return _current
+
+
+def configure(repository: Repository | None = None, clock: Clock | None = None) -> Runtime:
+    """Replace the runtime (tests, dev server); unset pieces are built from the environment."""
+    global _current
+    _current = Runtime(
+        repository=repository or DynamoDBRepository.from_settings(Settings.from_environment()),
+        clock=clock or SystemClock(),
+    )
+    return _current
+
+
+def reset() -> None:
+    global _current
+    _current = None

@@ -1,0 +1,109 @@
+"""SCIM access tokens: the rules of create, list, get, rotate and revoke.
+
+The rotation checks run in the incumbent's documented order (expiry in the future, token
+exists in this organization, token has an expiry, not rotated within the hour); the last one
+is re-checked by the repository's conditional write, which is what makes it hold when
+several rotations race."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+from scim_provisioning.clock import Clock
+from scim_provisioning.credentials import digest, new_scim_token
+from scim_provisioning.errors import InvalidRequest, NotFound
+from scim_provisioning.models import ScimTokenMetadata
+from scim_provisioning.repository.interface import Repository, RotationConflict
+from scim_provisioning.services.authentication import AdminPrincipal
+from scim_provisioning.timestamps import truncate_to_millis
+
+ROTATION_INTERVAL = timedelta(hours=1)
+
+EXPIRY_IN_PAST = "Expire time must be in the future"
+EXPIRY_REQUIRED_FOR_ROTATION = "expiresAt is required: a rotated token must have a new expiration date"
+NO_EXPIRY_CANNOT_ROTATE = "Token with no expiration date cannot be rotated"
+ROTATED_WITHIN_HOUR = "Token can only be rotated once per hour"
+TOKEN_NOT_FOUND = "SCIM access token not found"
+
+
+def rotation_refusal(token: ScimTokenMetadata, now: datetime) -> str | None:
+    """Why this token may not be rotated now, or None when it may."""
+    if token.expires_at is None:
+        return NO_EXPIRY_CANNOT_ROTATE
+    if token.rotated_at is not None and token.rotated_at > now - ROTATION_INTERVAL:
+        return ROTATED_WITHIN_HOUR
+    return None
+
+
+class AccessTokenService:
+    def __init__(self, repository: Repository, clock: Clock) -> None:
+        self._repository = repository
+        self._clock = clock
+
+    def create(
+        self, admin: AdminPrincipal, description: str, expires_at: datetime | None
+    ) -> tuple[ScimTokenMetadata, str]:
+        """Mint a token; the secret is returned here and never again."""
+        now = truncate_to_millis(self._clock.now())
+        self._require_future(expires_at, now)
+        secret = new_scim_token()
+        token = ScimTokenMetadata(
+            uuid=str(uuid.uuid4()),
+            organization_uuid=admin.organization_uuid,
+            description=description,
+            created_at=now,
+            expires_at=None if expires_at is None else truncate_to_millis(expires_at),
+            last_used_at=None,
+            rotated_at=None,
+            created_by_user_uuid=admin.user_uuid,
+        )
+        self._repository.create_scim_token(token, digest(secret))
+        return token, secret
+
+    def list(self, admin: AdminPrincipal) -> list[ScimTokenMetadata]:
+        return self._repository.list_scim_tokens(admin.organization_uuid)
+
+    def get(self, admin: AdminPrincipal, token_uuid: str) -> ScimTokenMetadata:
+        token = self._repository.get_scim_token(admin.organization_uuid, token_uuid)
+        if token is None:
+            # A token of another organization is looked up under this organization's key,
+            # so it is simply absent: its existence is never revealed.
+            raise NotFound(TOKEN_NOT_FOUND)
+        return token
+
+    def revoke(self, admin: AdminPrincipal, token_uuid: str) -> None:
+        if not self._repository.delete_scim_token(admin.organization_uuid, token_uuid):
+            raise NotFound(TOKEN_NOT_FOUND)
+
+    def rotate(
+        self, admin: AdminPrincipal, token_uuid: str, expires_at: datetime | None
+    ) -> tuple[ScimTokenMetadata, str]:
+        now = truncate_to_millis(self._clock.now())
+        if expires_at is None:
+            raise InvalidRequest(EXPIRY_REQUIRED_FOR_ROTATION)
+        self._require_future(expires_at, now)
+        token = self.get(admin, token_uuid)
+        refusal = rotation_refusal(token, now)
+        if refusal is not None:
+            raise InvalidRequest(refusal)
+        secret = new_scim_token()
+        try:
+            rotated = self._repository.rotate_scim_token(
+                token,
+                new_digest=digest(secret),
+                new_expires_at=truncate_to_millis(expires_at),
+                rotated_at=now,
+                unless_rotated_since=now - ROTATION_INTERVAL,
+            )
+        except RotationConflict as conflict:
+            # Another request changed the token between our read and our write.
+            if conflict.current is None:
+                raise NotFound(TOKEN_NOT_FOUND) from conflict
+            raise InvalidRequest(rotation_refusal(conflict.current, now) or ROTATED_WITHIN_HOUR) from conflict
+        return rotated, secret
+
+    @staticmethod
+    def _require_future(expires_at: datetime | None, now: datetime) -> None:
+        if expires_at is not None and expires_at <= now:
+            raise InvalidRequest(EXPIRY_IN_PAST)

@@ -1,0 +1,31 @@
+"""Root fixtures. AWS credentials are fake everywhere: no test may reach a real account."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+
+import pytest
+
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        "POWERTOOLS_METRICS_NAMESPACE": "ScimProvisioningTests",
+        "POWERTOOLS_SERVICE_NAME": "scim-provisioning",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+    }
+)
+
+from scim_provisioning.clock import FixedClock
+
+TEST_NOW = datetime(2026, 11, 28, 12, 0, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    """A clock standing still at TEST_NOW until a test moves it."""
+    return FixedClock(TEST_NOW)

@@ -1,0 +1,75 @@
+"""Integration fixtures: the real repository and services on moto's in-process DynamoDB,
+with a fresh table per test built from template.yaml."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import moto  # noqa: F401 - imported before any boto3 client exists, so none escapes the mock
+import pytest
+from moto import mock_aws
+
+from devserver.template import create_table
+from scim_provisioning import runtime
+from scim_provisioning.clock import FixedClock
+from scim_provisioning.repository.dynamodb import DynamoDBRepository
+from scim_provisioning.runtime import Runtime
+
+
+@pytest.fixture(scope="package")
+def aws_mock() -> Iterator[None]:
+    with mock_aws():
+        yield
+
+
+@pytest.fixture
+def dynamodb_client(aws_mock: None) -> Any:
+    return boto3.client("dynamodb", region_name="us-east-1")
+
+
+@pytest.fixture
+def table_name(dynamodb_client: Any) -> Iterator[str]:
+    name = f"scim-test-{uuid.uuid4().hex[:12]}"
+    create_table(dynamodb_client, name)
+    yield name
+    dynamodb_client.delete_table(TableName=name)
+
+
+@pytest.fixture
+def repository(dynamodb_client: Any, table_name: str) -> DynamoDBRepository:
+    return DynamoDBRepository(dynamodb_client, table_name)
+
+
+@pytest.fixture
+def app_runtime(repository: DynamoDBRepository, clock: FixedClock) -> Iterator[Runtime]:
+    """The runtime every handler uses, wired to this test's table and clock."""
+    configured = runtime.configure(repository=repository, clock=clock)
+    yield configured
+    runtime.reset()
+
+
+@dataclass(frozen=True)
+class AdminFixture:
+    organization_uuid: str
+    user_uuid: str
+    api_key: str
+
+    @property
+    def authorization(self) -> str:
+        return f"ApiKey {self.api_key}"
+
+
+def make_admin(app_runtime: Runtime, name: str = "Acme", email: str = "admin@acme.test") -> AdminFixture:
+    organization, admin = app_runtime.organizations.create_organization(name, email)
+    _, secret = app_runtime.organizations.create_api_key(organization.uuid, admin.uuid, "test key")
+    return AdminFixture(organization.uuid, admin.uuid, secret)
+
+
+@pytest.fixture
+def admin(app_runtime: Runtime) -> AdminFixture:
+    """An organization with one active admin holding one API key."""
+    return make_admin(app_runtime)

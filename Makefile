@@ -7,8 +7,12 @@ STAMP := $(VENV)/.installed-stamp
 STAGE ?= dev
 export SAM_CLI_TELEMETRY := 0
 
-# sam build must find the Lambda runtime's interpreter (python3.13) on PATH.
-PY313 := $(shell command -v python3.13 2>/dev/null || ls -d $$HOME/.pyenv/versions/3.13*/bin/python3.13 2>/dev/null | tail -n 1)
+# sam build must find the Lambda runtime's interpreter (python3.13) on PATH. A pyenv shim is
+# not enough (it can hang when 3.13 is not the selected version), so prefer the real binary.
+PY313 := $(shell ls -d $$HOME/.pyenv/versions/3.13*/bin/python3.13 2>/dev/null | tail -n 1)
+ifeq ($(PY313),)
+PY313 := $(shell command -v python3.13 2>/dev/null)
+endif
 
 .PHONY: dev test lint unit integration e2e build deploy bench clean venv
 
@@ -42,10 +46,10 @@ integration: $(STAMP)
 e2e: $(STAMP)
 	$(BIN)/python -m pytest tests/e2e
 
+# sam build ships no bytecode; compiling it halves the cold import (docs/cold-start.md).
 build: $(STAMP)
 	@test -n "$(PY313)" || { echo "sam build needs python3.13 on PATH (the Lambda runtime)"; exit 1; }
 	PATH="$(dir $(PY313)):$(CURDIR)/$(BIN):$$PATH" $(BIN)/sam build
-	# sam build ships no bytecode; compiling it halves the cold import (docs/cold-start.md).
 	$(PY313) -m compileall -q --invalidation-mode unchecked-hash .aws-sam/build
 
 deploy: build

@@ -13,6 +13,7 @@ import moto  # noqa: F401 - imported before any boto3 client exists, so none esc
 import pytest
 from moto import mock_aws
 
+from devserver.moto_atomicity import make_moto_dynamodb_atomic
 from devserver.template import create_table
 from scim_provisioning import runtime
 from scim_provisioning.clock import FixedClock
@@ -22,6 +23,7 @@ from scim_provisioning.runtime import Runtime
 
 @pytest.fixture(scope="package")
 def aws_mock() -> Iterator[None]:
+    make_moto_dynamodb_atomic()
     with mock_aws():
         yield
 

@@ -154,6 +154,14 @@ class DynamoDBRepository:
                 raise UserNameTaken(admin.user_name) from error
             raise
 
+    def create_person(self, person: Person) -> None:
+        try:
+            self._transact(self._person_writes(person))
+        except ClientError as error:
+            if _is_condition_failure(error):
+                raise UserNameTaken(person.user_name) from error
+            raise
+
     def _person_writes(self, person: Person) -> list[dict[str, Any]]:
         """The person's item and the claim on its userName, written together or not at all."""
         person_item = {

@@ -37,9 +37,7 @@ def _response_from_result(result: dict[str, Any]) -> HttpResponse:
     for name, values in (result.get("multiValueHeaders") or {}).items():
         headers.extend((name, value) for value in values)
     seen = {name.lower() for name, _ in headers}
-    headers.extend(
-        (name, value) for name, value in (result.get("headers") or {}).items() if name.lower() not in seen
-    )
+    headers.extend((name, value) for name, value in (result.get("headers") or {}).items() if name.lower() not in seen)
     body = result.get("body") or ""
     payload = base64.b64decode(body) if result.get("isBase64Encoded") else body.encode("utf-8")
     return HttpResponse(status=int(result["statusCode"]), headers=headers, body=payload)

@@ -45,11 +45,7 @@ def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
 
 
 def _resources(template: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
-    return {
-        name: resource
-        for name, resource in template["Resources"].items()
-        if resource.get("Type") == resource_type
-    }
+    return {name: resource for name, resource in template["Resources"].items() if resource.get("Type") == resource_type}
 
 
 # ------------------------------------------------------------------------------ tables
@@ -92,9 +88,7 @@ def create_table(client: Any, table_name: str, definition: TableDefinition | Non
     """Create the template's table under ``table_name`` and wait until it is active."""
     definition = definition or main_table_definition()
     client.create_table(TableName=table_name, **definition.create_table_arguments)
-    client.get_waiter("table_exists").wait(
-        TableName=table_name, WaiterConfig={"Delay": 0.1, "MaxAttempts": 100}
-    )
+    client.get_waiter("table_exists").wait(TableName=table_name, WaiterConfig={"Delay": 0.1, "MaxAttempts": 100})
     if definition.ttl_attribute:
         client.update_time_to_live(
             TableName=table_name,

@@ -54,3 +54,32 @@ class PreconditionFailed(ServiceError):
 class PayloadTooLarge(ServiceError):
     status = 413
     name = "PayloadTooLargeError"
+
+
+# SCIM-specific 400s (RFC 7644 §3.12, table 9): the scimType says which rule was broken.
+class InvalidSyntax(InvalidRequest):
+    scim_type = "invalidSyntax"
+
+
+class InvalidFilter(InvalidRequest):
+    scim_type = "invalidFilter"
+
+
+class InvalidPath(InvalidRequest):
+    scim_type = "invalidPath"
+
+
+class NoTarget(InvalidRequest):
+    scim_type = "noTarget"
+
+
+class MutabilityViolation(InvalidRequest):
+    scim_type = "mutability"
+
+
+class InvalidVersion(InvalidRequest):
+    scim_type = "invalidVers"
+
+
+class TooMany(InvalidRequest):
+    scim_type = "tooMany"

@@ -40,6 +40,11 @@ class Person:
     last_modified: datetime
     version: int = 1
     resource: dict = field(default_factory=dict)
+    external_id: str | None = None
+
+    @property
+    def email_addresses(self) -> list[str]:
+        return [email["value"] for email in self.resource.get("emails", []) if email.get("value")]
 
 
 @dataclass(frozen=True)

@@ -26,9 +26,7 @@ def principal(admin: AdminFixture) -> AdminPrincipal:
 
 def test_created_token_authenticates_for_its_organization(app_runtime: Runtime, admin: AdminFixture, clock):
     # Given a token minted with an expiry a week ahead
-    token, secret = app_runtime.access_tokens.create(
-        principal(admin), "Okta", clock.now() + timedelta(days=7)
-    )
+    token, secret = app_runtime.access_tokens.create(principal(admin), "Okta", clock.now() + timedelta(days=7))
     # When it is presented as a bearer token
     scim = app_runtime.authenticator.authenticate_scim(f"Bearer {secret}")
     # Then it acts for the admin's organization, as that token
@@ -52,9 +50,7 @@ def test_token_fails_once_expired_without_waiting(app_runtime: Runtime, admin: A
         app_runtime.authenticator.authenticate_scim(f"Bearer {secret}")
 
 
-def test_new_token_can_be_rotated_at_once_then_not_within_the_hour(
-    app_runtime: Runtime, admin: AdminFixture, clock
-):
+def test_new_token_can_be_rotated_at_once_then_not_within_the_hour(app_runtime: Runtime, admin: AdminFixture, clock):
     service = app_runtime.access_tokens
     token, old_secret = service.create(principal(admin), "Okta", clock.now() + timedelta(days=7))
     # When rotated right after creation (only a previous rotation counts)
@@ -125,9 +121,7 @@ def test_concurrent_rotations_have_exactly_one_winner(app_runtime: Runtime, admi
     def rotate() -> None:
         start.wait()
         try:
-            _, secret = app_runtime.access_tokens.rotate(
-                principal(admin), token.uuid, clock.now() + timedelta(days=9)
-            )
+            _, secret = app_runtime.access_tokens.rotate(principal(admin), token.uuid, clock.now() + timedelta(days=9))
             secrets.append(secret)
             outcomes.append("rotated")
         except InvalidRequest as refused:
@@ -143,9 +137,7 @@ def test_concurrent_rotations_have_exactly_one_winner(app_runtime: Runtime, admi
     app_runtime.authenticator.authenticate_scim(f"Bearer {secrets[0]}")
 
 
-def test_last_used_is_written_at_most_once_a_minute(
-    app_runtime: Runtime, admin: AdminFixture, clock, repository
-):
+def test_last_used_is_written_at_most_once_a_minute(app_runtime: Runtime, admin: AdminFixture, clock, repository):
     token, secret = app_runtime.access_tokens.create(principal(admin), "Okta", None)
     writes: list[object] = []
     original = repository.record_credential_use
@@ -160,9 +152,9 @@ def test_last_used_is_written_at_most_once_a_minute(
     clock.advance(seconds=59)
     app_runtime.authenticator.authenticate_scim(f"Bearer {secret}")
     assert len(writes) == 1
-    assert app_runtime.access_tokens.get(
-        principal(admin), token.uuid
-    ).last_used_at == clock.now() - timedelta(seconds=59)
+    assert app_runtime.access_tokens.get(principal(admin), token.uuid).last_used_at == clock.now() - timedelta(
+        seconds=59
+    )
     clock.advance(seconds=1)
     app_runtime.authenticator.authenticate_scim(f"Bearer {secret}")
     assert len(writes) == 2

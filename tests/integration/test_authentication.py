@@ -55,10 +55,7 @@ def test_bearer_refuses_missing_malformed_and_unknown_tokens(app_runtime: Runtim
 def test_bearer_scheme_is_case_insensitive(app_runtime: Runtime, admin: AdminFixture):
     principal = AdminPrincipal(admin.organization_uuid, admin.user_uuid, "k")
     _, secret = app_runtime.access_tokens.create(principal, "Okta", None)
-    assert (
-        app_runtime.authenticator.authenticate_scim(f"bearer {secret}").organization_uuid
-        == admin.organization_uuid
-    )
+    assert app_runtime.authenticator.authenticate_scim(f"bearer {secret}").organization_uuid == admin.organization_uuid
 
 
 def test_api_key_is_not_a_scim_token_and_vice_versa(app_runtime: Runtime, admin: AdminFixture):
@@ -110,9 +107,7 @@ def test_expired_and_revoked_api_keys_fail(app_runtime: Runtime, admin: AdminFix
 def admin_key_uuid(app_runtime: Runtime, admin: AdminFixture) -> str:
     digest = hashlib.sha256(admin.api_key.encode()).hexdigest()
     (key,) = [
-        k
-        for k in app_runtime.organizations.list_api_keys(admin.organization_uuid)
-        if k.credential_digest == digest
+        k for k in app_runtime.organizations.list_api_keys(admin.organization_uuid) if k.credential_digest == digest
     ]
     return key.uuid
 
@@ -126,12 +121,8 @@ def test_user_name_is_unique_case_insensitively_per_organization(app_runtime: Ru
 def test_authentication_costs_one_read(app_runtime: Runtime, admin: AdminFixture, dynamodb_client):
     principal = AdminPrincipal(admin.organization_uuid, admin.user_uuid, "k")
     _, secret = app_runtime.access_tokens.create(principal, "Okta", None)
-    app_runtime.authenticator.authenticate_scim(
-        f"Bearer {secret}"
-    )  # first use of the minute writes lastUsedAt
+    app_runtime.authenticator.authenticate_scim(f"Bearer {secret}")  # first use of the minute writes lastUsedAt
     calls: list[str] = []
-    dynamodb_client.meta.events.register(
-        "before-call.dynamodb.*", lambda model, **_: calls.append(model.name)
-    )
+    dynamodb_client.meta.events.register("before-call.dynamodb.*", lambda model, **_: calls.append(model.name))
     app_runtime.authenticator.authenticate_scim(f"Bearer {secret}")
     assert calls == ["GetItem"]

@@ -32,9 +32,7 @@ def api(app_runtime: Runtime) -> Dispatcher:
     return Dispatcher()
 
 
-def call(
-    api: Dispatcher, method: str, path: str, admin: AdminFixture | str | None, body: Any = None
-) -> HttpResponse:
+def call(api: Dispatcher, method: str, path: str, admin: AdminFixture | str | None, body: Any = None) -> HttpResponse:
     authorization = admin.authorization if isinstance(admin, AdminFixture) else admin
     headers = [("Content-Type", "application/json")]
     if authorization is not None:
@@ -106,12 +104,8 @@ def test_malformed_create_is_400_never_500(api: Dispatcher, admin: AdminFixture,
 
 
 def test_rotate_answers_new_token_and_old_one_fails(api: Dispatcher, admin: AdminFixture):
-    token = results(
-        call(api, "POST", BASE, admin, {"description": "Okta", "expiresAt": "2027-01-01T00:00:00.000Z"})
-    )
-    rotated = call(
-        api, "PATCH", f"{BASE}/{token['uuid']}/rotate", admin, {"expiresAt": "2027-02-01T00:00:00.000Z"}
-    )
+    token = results(call(api, "POST", BASE, admin, {"description": "Okta", "expiresAt": "2027-01-01T00:00:00.000Z"}))
+    rotated = call(api, "PATCH", f"{BASE}/{token['uuid']}/rotate", admin, {"expiresAt": "2027-02-01T00:00:00.000Z"})
     assert rotated.status == 200
     fresh = results(rotated)
     assert set(fresh) == METADATA_FIELDS | {"token"}
@@ -121,9 +115,7 @@ def test_rotate_answers_new_token_and_old_one_fails(api: Dispatcher, admin: Admi
     assert old.status == 401
     assert json.loads(old.body)["status"] == "401"
     assert old.header("WWW-Authenticate").startswith("Bearer")
-    again = call(
-        api, "PATCH", f"{BASE}/{token['uuid']}/rotate", admin, {"expiresAt": "2027-03-01T00:00:00.000Z"}
-    )
+    again = call(api, "PATCH", f"{BASE}/{token['uuid']}/rotate", admin, {"expiresAt": "2027-03-01T00:00:00.000Z"})
     assert again.status == 400
     assert error_of(again)["message"] == "Token can only be rotated once per hour"
 
@@ -138,9 +130,7 @@ def test_rotate_answers_new_token_and_old_one_fails(api: Dispatcher, admin: Admi
     ],
 )
 def test_rotate_input_rules(api: Dispatcher, admin: AdminFixture, body, status, message):
-    token = results(
-        call(api, "POST", BASE, admin, {"description": "Okta", "expiresAt": "2027-01-01T00:00:00Z"})
-    )
+    token = results(call(api, "POST", BASE, admin, {"description": "Okta", "expiresAt": "2027-01-01T00:00:00Z"}))
     response = call(api, "PATCH", f"{BASE}/{token['uuid']}/rotate", admin, body)
     assert response.status == status
     if message:
@@ -149,9 +139,7 @@ def test_rotate_input_rules(api: Dispatcher, admin: AdminFixture, body, status, 
 
 def test_rotate_without_expiry_token_is_refused(api: Dispatcher, admin: AdminFixture):
     token = results(call(api, "POST", BASE, admin, {"description": "Okta"}))
-    response = call(
-        api, "PATCH", f"{BASE}/{token['uuid']}/rotate", admin, {"expiresAt": "2027-01-01T00:00:00Z"}
-    )
+    response = call(api, "PATCH", f"{BASE}/{token['uuid']}/rotate", admin, {"expiresAt": "2027-01-01T00:00:00Z"})
     assert response.status == 400
     assert error_of(response)["message"] == "Token with no expiration date cannot be rotated"
 
@@ -171,10 +159,7 @@ def test_unknown_token_is_404_for_get_rotate_and_delete(api: Dispatcher, admin: 
 def test_revoke_then_token_fails_and_is_gone(api: Dispatcher, admin: AdminFixture):
     token = results(call(api, "POST", BASE, admin, {"description": "Okta"}))
     assert call(api, "DELETE", f"{BASE}/{token['uuid']}", admin).status == 200
-    assert (
-        api.handle("GET", "/api/v1/scim/v2/Users", [("Authorization", f"Bearer {token['token']}")]).status
-        == 401
-    )
+    assert api.handle("GET", "/api/v1/scim/v2/Users", [("Authorization", f"Bearer {token['token']}")]).status == 401
     assert results(call(api, "GET", BASE, admin)) == []
 
 
@@ -189,9 +174,7 @@ def test_token_api_needs_a_valid_api_key(api: Dispatcher, authorization):
 
 def test_token_api_is_for_admins_only(api: Dispatcher, app_runtime: Runtime, admin: AdminFixture):
     now = app_runtime.clock.now()
-    member = Person(
-        str(uuid.uuid4()), admin.organization_uuid, "m@acme.test", True, OrganizationRole.MEMBER, now, now
-    )
+    member = Person(str(uuid.uuid4()), admin.organization_uuid, "m@acme.test", True, OrganizationRole.MEMBER, now, now)
     app_runtime.repository.create_person(member)
     _, key = app_runtime.organizations.create_api_key(admin.organization_uuid, member.uuid, "member key")
     response = call(api, "GET", BASE, f"ApiKey {key}")
@@ -203,9 +186,7 @@ def test_secrets_never_stored_nor_logged(
     api: Dispatcher, admin: AdminFixture, dynamodb_client, table_name, capsys, caplog
 ):
     # Given every operation of the token API, including a rotation and a SCIM request
-    first = results(
-        call(api, "POST", BASE, admin, {"description": "Okta", "expiresAt": "2027-01-01T00:00:00Z"})
-    )
+    first = results(call(api, "POST", BASE, admin, {"description": "Okta", "expiresAt": "2027-01-01T00:00:00Z"}))
     api.handle("GET", "/api/v1/scim/v2/Users", [("Authorization", f"Bearer {first['token']}")])
     rotated = results(
         call(api, "PATCH", f"{BASE}/{first['uuid']}/rotate", admin, {"expiresAt": "2027-02-01T00:00:00Z"})

@@ -29,9 +29,7 @@ def json_body(app: BaseRouter) -> Any:
     try:
         return json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise InvalidRequest(
-            f"Request body is not valid JSON: {error.msg}", scim_type="invalidSyntax"
-        ) from error
+        raise InvalidRequest(f"Request body is not valid JSON: {error.msg}", scim_type="invalidSyntax") from error
 
 
 def json_object(app: BaseRouter) -> dict[str, Any]:

@@ -57,3 +57,31 @@ def install_error_handlers(app: APIGatewayRestResolver) -> None:
 def authenticate(app: APIGatewayRestResolver) -> ScimPrincipal:
     """The organization this request acts for, from its ``Authorization: Bearer scim_…``."""
     return runtime.current().authenticator.authenticate_scim(header(app, "Authorization"))
+
+
+class MethodNotAllowed(ServiceError):
+    status = 405
+    name = "MethodNotAllowed"
+
+
+def refuse_method(app: APIGatewayRestResolver) -> Response:
+    """RFC 7644 §3.12: a method the endpoint does not support is a 405 with a SCIM body."""
+    raise MethodNotAllowed(f"{app.current_event.http_method} is not supported on {app.current_event.path}")
+
+
+def scim_base_url(app: APIGatewayRestResolver) -> str:
+    """The SCIM base URL as the client reached it, for ``meta.location`` and ``Location``.
+
+    On an execute-api host the stage precedes the path (``/prod/api/v1/…``); API Gateway's
+    ``requestContext.path`` keeps it while ``path`` drops it, so the prefix is their difference."""
+    event = app.current_event
+    context = event.request_context
+    host = event.headers.get("Host") or context.domain_name or "localhost"
+    scheme = event.headers.get("X-Forwarded-Proto", "https").split(",")[0].strip()
+    full_path = context.path or event.path
+    prefix = full_path[: -len(event.path)] if full_path.endswith(event.path) else ""
+    return f"{scheme}://{host}{prefix}/api/v1/scim/v2"
+
+
+def query_parameters(app: APIGatewayRestResolver) -> dict[str, str]:
+    return dict(app.current_event.query_string_parameters or {})

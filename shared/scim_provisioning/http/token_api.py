@@ -76,9 +76,7 @@ def error_response(status_code: int, name: str, message: str) -> Response:
     return Response(
         status_code=status_code,
         content_type=JSON,
-        body=json.dumps(
-            {"status": "error", "error": {"statusCode": status_code, "name": name, "message": message}}
-        ),
+        body=json.dumps({"status": "error", "error": {"statusCode": status_code, "name": name, "message": message}}),
         headers={**_NO_STORE, **({"WWW-Authenticate": "ApiKey"} if status_code == 401 else {})},
     )
 

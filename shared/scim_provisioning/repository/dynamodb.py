@@ -9,6 +9,8 @@ are DynamoDB condition expressions here, never a read followed by a write.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import unicodedata
 from datetime import datetime
 from typing import Any
@@ -28,7 +30,7 @@ from scim_provisioning.models import (
     Person,
     ScimTokenMetadata,
 )
-from scim_provisioning.repository.interface import RotationConflict, UserNameTaken
+from scim_provisioning.repository.interface import Page, RotationConflict, UserNameTaken, VersionConflict
 from scim_provisioning.timestamps import format_optional, format_timestamp, parse_timestamp
 
 # Standard retry mode: exponential backoff with jitter on throttling and 5xx, a retry quota so
@@ -58,6 +60,11 @@ def user_name_key(user_name: str) -> str:
     return unicodedata.normalize("NFC", user_name).casefold()
 
 
+def _lookup_digest(value: str) -> str:
+    """Index keys for externalId and emails: fixed length whatever the value, no '#' ambiguity."""
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()[:32]
+
+
 # ----------------------------------------------------------------------------- keys
 def _org_pk(organization_uuid: str) -> str:
     return f"ORG#{organization_uuid}"
@@ -71,6 +78,10 @@ _ORG_SK = "ORGANIZATION"
 _CREDENTIAL_SK = "CREDENTIAL"
 _USER_PREFIX = "USER#"
 _USER_NAME_PREFIX = "USERNAME#"
+_EXTERNAL_ID_PREFIX = "EXTID#"
+_EMAIL_PREFIX = "EMAIL#"
+# BatchGetItem takes at most 100 keys per request (moto does not enforce it; we do).
+_BATCH_GET_LIMIT = 100
 _SCIM_TOKEN_PREFIX = "SCIM_TOKEN#"
 _API_KEY_PREFIX = "API_KEY#"
 
@@ -146,25 +157,18 @@ class DynamoDBRepository:
             "uuid": organization.uuid,
             "name": organization.name,
             "createdAt": format_timestamp(organization.created_at),
+            "userCount": 1,
         }
-        try:
-            self._transact([self._put(org_item), *self._person_writes(admin)])
-        except ClientError as error:
-            if _is_condition_failure(error):
-                raise UserNameTaken(admin.user_name) from error
-            raise
+        self._write_person_transaction([*self._new_person_operations(admin), self._put(org_item)], admin)
 
-    def create_person(self, person: Person) -> None:
-        try:
-            self._transact(self._person_writes(person))
-        except ClientError as error:
-            if _is_condition_failure(error):
-                raise UserNameTaken(person.user_name) from error
-            raise
-
-    def _person_writes(self, person: Person) -> list[dict[str, Any]]:
-        """The person's item and the claim on its userName, written together or not at all."""
-        person_item = {
+    # People: one item each, plus the items that make lookups O(1) and keep userName unique:
+    #   USERNAME#<casefolded userName>            the uniqueness claim (condition: not exists)
+    #   EXTID#<digest(externalId)>#<user uuid>    externalId lookup (not unique)
+    #   EMAIL#<digest(casefolded email)>#<uuid>   emails.value lookup (not unique)
+    # All are written in the same transaction as the person, together with the organization's
+    # userCount, so a failed write leaves nothing behind and totalResults costs one read.
+    def _person_item(self, person: Person) -> dict[str, Any]:
+        return {
             "PK": _org_pk(person.organization_uuid),
             "SK": _USER_PREFIX + person.uuid,
             "entity": "User",
@@ -172,38 +176,193 @@ class DynamoDBRepository:
             "organizationUuid": person.organization_uuid,
             "userName": person.user_name,
             "userNameKey": user_name_key(person.user_name),
+            "externalId": person.external_id,
             "active": person.active,
             "role": person.role.value,
             "version": person.version,
             "createdAt": format_timestamp(person.created_at),
             "lastModified": format_timestamp(person.last_modified),
-            "resource": person.resource,
+            "resource": json.dumps(person.resource, separators=(",", ":")),
         }
-        claim_item = {
+
+    def _person_index_keys(self, person: Person) -> dict[str, str]:
+        """Sort keys of the person's lookup items (the claim excluded), with their kind."""
+        keys = {}
+        if person.external_id:
+            keys[f"{_EXTERNAL_ID_PREFIX}{_lookup_digest(person.external_id)}#{person.uuid}"] = "externalId"
+        for email in person.email_addresses:
+            keys[f"{_EMAIL_PREFIX}{_lookup_digest(user_name_key(email))}#{person.uuid}"] = "email"
+        return keys
+
+    def _index_put(self, person: Person, sort_key: str, kind: str) -> dict[str, Any]:
+        item = {
             "PK": _org_pk(person.organization_uuid),
-            "SK": _USER_NAME_PREFIX + user_name_key(person.user_name),
-            "entity": "UserNameClaim",
+            "SK": sort_key,
+            "entity": "UserLookup",
+            "kind": kind,
             "userUuid": person.uuid,
         }
-        return [self._put(person_item), self._put(claim_item)]
+        return {"Put": {"TableName": self._table, "Item": _serialize(item)}}
+
+    def _plain_delete(self, organization_uuid: str, sort_key: str) -> dict[str, Any]:
+        return {"Delete": {"TableName": self._table, "Key": _key(_org_pk(organization_uuid), sort_key)}}
+
+    def _claim_put(self, person: Person) -> dict[str, Any]:
+        return self._put(
+            {
+                "PK": _org_pk(person.organization_uuid),
+                "SK": _USER_NAME_PREFIX + user_name_key(person.user_name),
+                "entity": "UserNameClaim",
+                "userUuid": person.uuid,
+            }
+        )
+
+    def _user_count_change(self, organization_uuid: str, delta: int) -> dict[str, Any]:
+        return {
+            "Update": {
+                "TableName": self._table,
+                "Key": _key(_org_pk(organization_uuid), _ORG_SK),
+                "UpdateExpression": "ADD userCount :delta",
+                "ConditionExpression": "attribute_exists(PK)",
+                "ExpressionAttributeValues": {":delta": {"N": str(delta)}},
+            }
+        }
+
+    def _write_person_transaction(self, operations: list[dict[str, Any]], person: Person) -> None:
+        """Run a person's transaction; operation 0 is the person item, 1 the userName claim
+        when the claim changes: its failure alone means the userName is taken."""
+        try:
+            self._transact(operations)
+        except ClientError as error:
+            if not _is_condition_failure(error):
+                raise
+            codes = [reason.get("Code") for reason in error.response.get("CancellationReasons", [])]
+            if len(codes) > 1 and codes[1] == "ConditionalCheckFailed" and codes[0] != "ConditionalCheckFailed":
+                raise UserNameTaken(person.user_name) from error
+            raise VersionConflict(person.uuid) from error
+
+    def _new_person_operations(self, person: Person) -> list[dict[str, Any]]:
+        return [
+            self._put(self._person_item(person)),
+            self._claim_put(person),
+            *(self._index_put(person, key, kind) for key, kind in self._person_index_keys(person).items()),
+        ]
+
+    def create_person(self, person: Person) -> None:
+        operations = [*self._new_person_operations(person), self._user_count_change(person.organization_uuid, 1)]
+        self._write_person_transaction(operations, person)
+
+    def replace_person(self, previous: Person, updated: Person) -> None:
+        """Write ``updated`` if the stored person is still at ``previous.version``."""
+        person_put = self._put(self._person_item(updated), "version = :expected")
+        person_put["Put"]["ExpressionAttributeValues"] = {":expected": {"N": str(previous.version)}}
+        operations: list[dict[str, Any]] = [person_put]
+        if user_name_key(previous.user_name) != user_name_key(updated.user_name):
+            operations.append(self._claim_put(updated))
+            operations.append(
+                self._plain_delete(previous.organization_uuid, _USER_NAME_PREFIX + user_name_key(previous.user_name))
+            )
+        old_keys, new_keys = self._person_index_keys(previous), self._person_index_keys(updated)
+        operations.extend(self._index_put(updated, key, kind) for key, kind in new_keys.items() if key not in old_keys)
+        operations.extend(
+            self._plain_delete(previous.organization_uuid, key) for key in old_keys if key not in new_keys
+        )
+        self._write_person_transaction(operations, updated)
+
+    def delete_person(self, person: Person) -> None:
+        """Delete the person with its claim and lookups, if still at ``person.version``."""
+        operations = [
+            {
+                "Delete": {
+                    "TableName": self._table,
+                    "Key": _key(_org_pk(person.organization_uuid), _USER_PREFIX + person.uuid),
+                    "ConditionExpression": "version = :expected",
+                    "ExpressionAttributeValues": {":expected": {"N": str(person.version)}},
+                }
+            },
+            self._plain_delete(person.organization_uuid, _USER_NAME_PREFIX + user_name_key(person.user_name)),
+            *(self._plain_delete(person.organization_uuid, key) for key in self._person_index_keys(person)),
+            self._user_count_change(person.organization_uuid, -1),
+        ]
+        try:
+            self._transact(operations)
+        except ClientError as error:
+            if _is_condition_failure(error):
+                raise VersionConflict(person.uuid) from error
+            raise
 
     def get_organization(self, organization_uuid: str) -> Organization | None:
         item = self._get(_org_pk(organization_uuid), _ORG_SK)
         if item is None:
             return None
-        return Organization(
-            uuid=item["uuid"], name=item["name"], created_at=parse_timestamp(item["createdAt"])
-        )
+        return Organization(uuid=item["uuid"], name=item["name"], created_at=parse_timestamp(item["createdAt"]))
 
     def get_person(self, organization_uuid: str, user_uuid: str) -> Person | None:
         item = self._get(_org_pk(organization_uuid), _USER_PREFIX + user_uuid)
         return None if item is None else _person_from_item(item)
+
+    def get_people(self, organization_uuid: str, user_uuids: list[str]) -> list[Person]:
+        """Batch-read people by id (100 keys a request), in the order asked; absent ones skipped."""
+        found: dict[str, Person] = {}
+        unique = list(dict.fromkeys(user_uuids))
+        for start in range(0, len(unique), _BATCH_GET_LIMIT):
+            keys = [
+                _key(_org_pk(organization_uuid), _USER_PREFIX + user_uuid)
+                for user_uuid in unique[start : start + _BATCH_GET_LIMIT]
+            ]
+            request: dict[str, Any] = {self._table: {"Keys": keys, "ConsistentRead": True}}
+            while request:
+                answer = self._client.batch_get_item(RequestItems=request)
+                for item in answer.get("Responses", {}).get(self._table, []):
+                    person = _person_from_item(_deserialize(item))
+                    found[person.uuid] = person
+                request = answer.get("UnprocessedKeys") or {}
+        return [found[user_uuid] for user_uuid in unique if user_uuid in found]
 
     def find_person_by_user_name(self, organization_uuid: str, user_name: str) -> Person | None:
         claim = self._get(_org_pk(organization_uuid), _USER_NAME_PREFIX + user_name_key(user_name))
         if claim is None:
             return None
         return self.get_person(organization_uuid, claim["userUuid"])
+
+    def find_people_by_external_id(self, organization_uuid: str, external_id: str) -> list[Person]:
+        return self._people_from_lookup(organization_uuid, _EXTERNAL_ID_PREFIX + _lookup_digest(external_id) + "#")
+
+    def find_people_by_email(self, organization_uuid: str, email: str) -> list[Person]:
+        return self._people_from_lookup(organization_uuid, _EMAIL_PREFIX + _lookup_digest(user_name_key(email)) + "#")
+
+    def _people_from_lookup(self, organization_uuid: str, prefix: str) -> list[Person]:
+        lookups = self._query_prefix(_org_pk(organization_uuid), prefix)
+        if not lookups:
+            return []
+        return self.get_people(organization_uuid, [item["userUuid"] for item in lookups])
+
+    def count_people(self, organization_uuid: str) -> int:
+        item = self._get(_org_pk(organization_uuid), _ORG_SK)
+        return 0 if item is None else int(item.get("userCount", 0))
+
+    def list_people(self, organization_uuid: str, limit: int, after: str | None = None) -> Page:
+        """People in id order, ``limit`` at most, starting after the person ``after``."""
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "PK = :pk AND begins_with(SK, :prefix)",
+            "ExpressionAttributeValues": {
+                ":pk": {"S": _org_pk(organization_uuid)},
+                ":prefix": {"S": _USER_PREFIX},
+            },
+            "ConsistentRead": True,
+        }
+        if after is not None:
+            request["ExclusiveStartKey"] = _key(_org_pk(organization_uuid), _USER_PREFIX + after)
+        people: list[Person] = []
+        while len(people) < limit:
+            request["Limit"] = limit - len(people)
+            answer = self._client.query(**request)
+            people.extend(_person_from_item(_deserialize(item)) for item in answer.get("Items", []))
+            if "LastEvaluatedKey" not in answer:
+                return Page(people, None)
+            request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+        return Page(people, people[-1].uuid)
 
     # -------------------------------------------------------------------- credentials
     def get_credential(self, secret_digest: str) -> Credential | None:
@@ -226,9 +385,7 @@ class DynamoDBRepository:
 
         The condition on the credential item makes concurrent requests of the same minute race
         for one write: the losers are cancelled, which is the point, so it returns False."""
-        metadata_prefix = (
-            _SCIM_TOKEN_PREFIX if credential.kind is CredentialKind.SCIM_TOKEN else _API_KEY_PREFIX
-        )
+        metadata_prefix = _SCIM_TOKEN_PREFIX if credential.kind is CredentialKind.SCIM_TOKEN else _API_KEY_PREFIX
         stamp = {":now": {"S": format_timestamp(used_at)}}
         try:
             self._transact(
@@ -249,9 +406,7 @@ class DynamoDBRepository:
                     {
                         "Update": {
                             "TableName": self._table,
-                            "Key": _key(
-                                _org_pk(credential.organization_uuid), metadata_prefix + credential.owner_uuid
-                            ),
+                            "Key": _key(_org_pk(credential.organization_uuid), metadata_prefix + credential.owner_uuid),
                             "UpdateExpression": "SET lastUsedAt = :now",
                             "ConditionExpression": "attribute_exists(PK)",
                             "ExpressionAttributeValues": stamp,
@@ -343,8 +498,7 @@ class DynamoDBRepository:
                         "Update": {
                             "TableName": self._table,
                             "Key": key,
-                            "UpdateExpression": "SET credentialDigest = :new, expiresAt = :expires, "
-                            "rotatedAt = :now",
+                            "UpdateExpression": "SET credentialDigest = :new, expiresAt = :expires, rotatedAt = :now",
                             "ConditionExpression": "credentialDigest = :old AND "
                             "(attribute_not_exists(rotatedAt) OR rotatedAt <= :since)",
                             "ExpressionAttributeValues": {
@@ -366,9 +520,7 @@ class DynamoDBRepository:
                 raise
             reasons = error.response.get("CancellationReasons", [])
             old = reasons[0].get("Item") if reasons else None
-            raise RotationConflict(
-                None if old is None else _scim_token_from_item(_deserialize(old))
-            ) from error
+            raise RotationConflict(None if old is None else _scim_token_from_item(_deserialize(old))) from error
         return ScimTokenMetadata(
             uuid=token.uuid,
             organization_uuid=token.organization_uuid,
@@ -454,7 +606,8 @@ def _person_from_item(item: dict[str, Any]) -> Person:
         created_at=parse_timestamp(item["createdAt"]),
         last_modified=parse_timestamp(item["lastModified"]),
         version=int(item["version"]),
-        resource=item.get("resource", {}),
+        resource=json.loads(item["resource"]),
+        external_id=item.get("externalId"),
     )
 
 

@@ -69,11 +69,7 @@ class Authenticator:
             raise Unauthenticated("Invalid API key")
         secret_digest = digest(api_key)
         credential = self._repository.get_credential(secret_digest)
-        if (
-            credential is None
-            or credential.kind is not CredentialKind.API_KEY
-            or credential.user_uuid is None
-        ):
+        if credential is None or credential.kind is not CredentialKind.API_KEY or credential.user_uuid is None:
             raise Unauthenticated("Invalid API key")
         if self._expired(credential):
             raise Unauthenticated("API key has expired")

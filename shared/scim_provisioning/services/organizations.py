@@ -9,7 +9,7 @@ from scim_provisioning.clock import Clock
 from scim_provisioning.credentials import digest, new_api_key
 from scim_provisioning.errors import Conflict, InvalidRequest, NotFound
 from scim_provisioning.models import ApiKeyMetadata, Organization, OrganizationRole, Person
-from scim_provisioning.repository.interface import Repository, UserNameTaken
+from scim_provisioning.repository.interface import Repository, UserNameTaken, VersionConflict
 from scim_provisioning.timestamps import truncate_to_millis
 
 
@@ -27,9 +27,7 @@ class OrganizationService:
         if "@" not in admin_email:
             raise InvalidRequest("Admin email must be an email address")
         now = truncate_to_millis(self._clock.now())
-        organization = Organization(
-            uuid=organization_uuid or str(uuid.uuid4()), name=name.strip(), created_at=now
-        )
+        organization = Organization(uuid=organization_uuid or str(uuid.uuid4()), name=name.strip(), created_at=now)
         admin = Person(
             uuid=str(uuid.uuid4()),
             organization_uuid=organization.uuid,
@@ -42,7 +40,7 @@ class OrganizationService:
         )
         try:
             self._repository.create_organization(organization, admin)
-        except UserNameTaken as taken:
+        except (UserNameTaken, VersionConflict) as taken:
             raise Conflict(f"Organization {organization.uuid} already exists") from taken
         return organization, admin
 

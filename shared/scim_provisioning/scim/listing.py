@@ -1,0 +1,97 @@
+"""Query and list rules shared by /Users and /Groups (RFC 7644 §3.4.2 and RFC 9865).
+
+Two ways to page: ``startIndex``/``count`` (1-based, as every IdP uses) and ``cursor``/
+``count`` (RFC 9865), whose cost per page does not grow with the position in the list."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from scim_provisioning.errors import InvalidRequest
+
+LIST_RESPONSE_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+SEARCH_REQUEST_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 1000  # ServiceProviderConfig filter.maxResults
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    filter: str | None = None
+    start_index: int = 1
+    count: int = DEFAULT_PAGE_SIZE
+    cursor: str | None = None  # None: index paging; "" or a token: cursor paging
+    attributes: str | None = None
+    excluded_attributes: str | None = None
+
+
+def _integer(value: Any, name: str) -> int:
+    if isinstance(value, bool):
+        raise InvalidRequest(f"'{name}' must be an integer")
+    try:
+        return int(value)
+    except (TypeError, ValueError) as error:
+        raise InvalidRequest(f"'{name}' must be an integer") from error
+
+
+def _attribute_list(value: Any) -> str | None:
+    """Query strings carry ``a,b``; SearchRequest bodies carry ``["a", "b"]``."""
+    if value is None:
+        return None
+    if isinstance(value, list):
+        return ",".join(str(item) for item in value)
+    return str(value)
+
+
+def list_query(parameters: Mapping[str, Any]) -> ListQuery:
+    """Build a query from URL parameters or a SearchRequest body (names case-insensitive)."""
+    lowered = {key.lower(): value for key, value in parameters.items()}
+    start_index = max(1, _integer(lowered.get("startindex", 1), "startIndex"))
+    count = min(max(0, _integer(lowered.get("count", DEFAULT_PAGE_SIZE), "count")), MAX_PAGE_SIZE)
+    cursor = lowered.get("cursor")
+    if cursor is not None and "startindex" in lowered:
+        raise InvalidRequest("Use either 'cursor' or 'startIndex' to page, not both")
+    filter_text = lowered.get("filter")
+    return ListQuery(
+        filter=filter_text if filter_text else None,
+        start_index=start_index,
+        count=count,
+        cursor=None if cursor is None else str(cursor),
+        attributes=_attribute_list(lowered.get("attributes")),
+        excluded_attributes=_attribute_list(lowered.get("excludedattributes")),
+    )
+
+
+def encode_cursor(last_id: str) -> str:
+    return base64.urlsafe_b64encode(last_id.encode("utf-8")).decode("ascii").rstrip("=")
+
+
+def decode_cursor(cursor: str) -> str | None:
+    """The id a cursor resumes after; None for the first page. A bad cursor is a 400
+    (RFC 9865 §4: scimType invalidCursor)."""
+    if cursor == "":
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        return base64.urlsafe_b64decode(padded.encode("ascii")).decode("utf-8")
+    except (binascii.Error, UnicodeError, ValueError) as error:
+        raise InvalidRequest("Invalid cursor", scim_type="invalidCursor") from error
+
+
+def list_response(
+    resources: list[dict[str, Any]], total: int, start_index: int, next_cursor: str | None = None
+) -> dict[str, Any]:
+    document: dict[str, Any] = {
+        "schemas": [LIST_RESPONSE_SCHEMA],
+        "totalResults": total,
+        "itemsPerPage": len(resources),
+        "startIndex": start_index,
+        "Resources": resources,
+    }
+    if next_cursor is not None:
+        document["nextCursor"] = next_cursor
+    return document

@@ -1,0 +1,168 @@
+"""The sample events in ``events/`` against the handlers of the functions that serve them.
+
+Those files are what ``sam local invoke -e`` replays, so they must keep up with the template:
+every route has an event, every event is what API Gateway would send for its route, and each
+one gets a well-formed proxy response (never a 5xx) from its function's handler on moto."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from devserver.events import LambdaContext
+from devserver.template import PROJECT_ROOT, Route, api_routes, match_route
+from scim_provisioning.clock import FixedClock
+from scim_provisioning.runtime import Runtime
+from tests.integration.conftest import AdminFixture
+
+# Handlers decorated with Powertools' log_metrics warn on every request that adds no metric
+# (all the 401s here); that says nothing about the events.
+pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
+
+EVENTS_DIR = PROJECT_ROOT / "events"
+EVENT_FILES = sorted(path.name for path in EVENTS_DIR.glob("*.json"))
+ROUTES = api_routes()
+SCIM_ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
+SCIM_JSON = "application/scim+json"
+
+
+def load_event(file_name: str) -> dict[str, Any]:
+    return json.loads((EVENTS_DIR / file_name).read_text(encoding="utf-8"))
+
+
+def serving_route(event: dict[str, Any]) -> Route:
+    """The template route an event was recorded for: its ``resource`` and method."""
+    (route,) = [
+        route
+        for route in ROUTES
+        if route.resource == event["resource"] and route.method in (event["httpMethod"], "ANY")
+    ]
+    return route
+
+
+def invoke(event: dict[str, Any]) -> dict[str, Any]:
+    """Call the function's handler the way Lambda does: ``<CodeUri>/<module>.<function>``."""
+    route = serving_route(event)
+    module_name, function_name = route.handler.rsplit(".", 1)
+    package = ".".join(route.code_uri.relative_to(PROJECT_ROOT).parts)
+    handler = getattr(importlib.import_module(f"{package}.{module_name}"), function_name)
+    return handler(event, LambdaContext(route.function_logical_id))
+
+
+def header_of(response: dict[str, Any], name: str) -> str | None:
+    """A response header from ``headers`` or ``multiValueHeaders`` (Powertools uses the latter)."""
+    for key, value in (response.get("headers") or {}).items():
+        if key.lower() == name.lower():
+            return value
+    for key, values in (response.get("multiValueHeaders") or {}).items():
+        if key.lower() == name.lower():
+            return values[0]
+    return None
+
+
+def assert_well_formed(response: dict[str, Any]) -> None:
+    assert isinstance(response["statusCode"], int)
+    assert response["statusCode"] < 500, response
+    assert isinstance(response["body"], str)
+    assert header_of(response, "Content-Type"), response
+
+
+def assert_scim_401(response: dict[str, Any]) -> None:
+    assert response["statusCode"] == 401
+    assert header_of(response, "Content-Type") == SCIM_JSON
+    document = json.loads(response["body"])
+    assert SCIM_ERROR_SCHEMA in document["schemas"]
+    assert document["status"] == "401"
+
+
+def assert_token_api_401(response: dict[str, Any]) -> None:
+    assert response["statusCode"] == 401
+    document = json.loads(response["body"])
+    assert document["status"] == "error"
+    assert document["error"]["statusCode"] == 401
+
+
+def test_every_route_of_the_template_has_an_event():
+    recorded = [(event["resource"], event["httpMethod"]) for event in map(load_event, EVENT_FILES)]
+    without_event = [
+        f"{route.method} {route.resource} ({route.function_logical_id})"
+        for route in ROUTES
+        if not any(resource == route.resource and route.method in (method, "ANY") for resource, method in recorded)
+    ]
+    assert without_event == []
+
+
+@pytest.mark.parametrize("file_name", EVENT_FILES)
+def test_event_is_what_api_gateway_sends_for_its_route(file_name: str):
+    event = load_event(file_name)
+    matched = match_route(ROUTES, event["httpMethod"], event["path"])
+    assert matched is not None, f"no route of the template serves {event['httpMethod']} {event['path']}"
+    route, path_parameters = matched
+    assert route.resource == event["resource"] == event["requestContext"]["resourcePath"]
+    assert (event["pathParameters"] or {}) == path_parameters
+    context = event["requestContext"]
+    assert context["httpMethod"] == event["httpMethod"]
+    assert context["path"] == f"/{context['stage']}{event['path']}"
+    assert event["headers"]["Host"] == context["domainName"]
+    assert {name: values[-1] for name, values in event["multiValueHeaders"].items()} == event["headers"]
+    if event["body"] is not None:
+        assert event["headers"]["Content-Type"] in (SCIM_JSON, "application/json")
+
+
+@pytest.mark.parametrize("file_name", EVENT_FILES)
+def test_event_gets_a_well_formed_answer_from_its_handler(file_name: str, app_runtime: Runtime):
+    """With the placeholder credentials every authenticated route must refuse in its own
+    dialect; discovery and health need no credential."""
+    event = load_event(file_name)
+    route = serving_route(event)
+    response = invoke(event)
+    assert_well_formed(response)
+    if route.function_logical_id == "AccessTokensFunction":
+        assert_token_api_401(response)
+    elif route.function_logical_id in ("ScimUsersFunction", "ScimGroupsFunction"):
+        assert_scim_401(response)
+        assert header_of(response, "WWW-Authenticate") == 'Bearer realm="SCIM"'
+    elif route.function_logical_id == "ScimDiscoveryFunction":
+        assert header_of(response, "Content-Type") == SCIM_JSON
+        assert response["statusCode"] != 401
+        if route.resource.endswith("{proxy+}"):
+            assert response["statusCode"] == 404
+            assert SCIM_ERROR_SCHEMA in json.loads(response["body"])["schemas"]
+    else:
+        assert route.function_logical_id == "HealthFunction"
+        assert response["statusCode"] == 200
+
+
+TOKEN_EVENT_FILES = [
+    name for name in EVENT_FILES if serving_route(load_event(name)).function_logical_id == "AccessTokensFunction"
+]
+
+
+def with_real_credentials(event: dict[str, Any], authorization: str, token_uuid: str) -> dict[str, Any]:
+    """The event with the placeholder ApiKey and token uuid swapped for real ones, everywhere
+    they appear (headers, path, pathParameters, requestContext)."""
+    text = json.dumps(event).replace(event["headers"]["Authorization"], authorization)
+    placeholder_uuid = (event["pathParameters"] or {}).get("uuid")
+    if placeholder_uuid:
+        text = text.replace(placeholder_uuid, token_uuid)
+    return json.loads(text)
+
+
+@pytest.mark.parametrize("file_name", TOKEN_EVENT_FILES)
+def test_token_event_works_end_to_end_with_a_real_api_key(
+    file_name: str, app_runtime: Runtime, admin: AdminFixture, clock: FixedClock
+):
+    principal = app_runtime.authenticator.authenticate_admin(admin.authorization)
+    token, _ = app_runtime.access_tokens.create(principal, "Okta", clock.now() + timedelta(days=30))
+    event = with_real_credentials(load_event(file_name), admin.authorization, token.uuid)
+
+    response = invoke(event)
+
+    assert_well_formed(response)
+    # The token API answers 201 to the POST that mints a token and 200 to everything else.
+    assert response["statusCode"] == (201 if event["httpMethod"] == "POST" else 200), response["body"]
+    assert json.loads(response["body"])["status"] == "ok"

@@ -1,0 +1,292 @@
+"""What the dev server reads from template.yaml (routes, table, environment) and the API Gateway
+events it builds: the local stand-in must route and shape requests as the deployed API does."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import pytest
+
+from devserver.dispatch import Dispatcher
+from devserver.environment import local_overrides, template_environment
+from devserver.events import build_event
+from devserver.template import Route, api_routes, main_table_definition, match_route
+from scim_provisioning.config import LOCAL_TABLE_NAME
+
+ROUTES = api_routes()
+
+
+def route_for(method: str, path: str) -> tuple[str, str, dict[str, str]] | None:
+    """(function, template path, path parameters) of the route API Gateway would pick."""
+    matched = match_route(ROUTES, method, path)
+    if matched is None:
+        return None
+    route, parameters = matched
+    return route.function_logical_id, route.resource, parameters
+
+
+def template_with_routes(*events: tuple[str, str, str]) -> dict[str, Any]:
+    """A minimal template whose functions have the given (function, method, path) API events."""
+    resources: dict[str, Any] = {}
+    for function, method, path in events:
+        resource = resources.setdefault(
+            function,
+            {
+                "Type": "AWS::Serverless::Function",
+                "Properties": {"CodeUri": f"functions/{function}/", "Handler": "handler.lambda_handler"},
+            },
+        )
+        event_name = f"Event{len(resource['Properties'].setdefault('Events', {}))}"
+        resource["Properties"]["Events"][event_name] = {
+            "Type": "Api",
+            "Properties": {"Path": path, "Method": method},
+        }
+    return {"Resources": resources}
+
+
+# ------------------------------------------------------------------------------- routes
+def test_every_function_with_an_api_event_is_routed() -> None:
+    """Given template.yaml, when its routes are read, then each function's API events are there."""
+    functions = {route.function_logical_id for route in ROUTES}
+
+    assert functions == {
+        "AccessTokensFunction",
+        "ScimUsersFunction",
+        "ScimGroupsFunction",
+        "ScimDiscoveryFunction",
+        "HealthFunction",
+    }
+    assert all(route.code_uri.is_dir() for route in ROUTES)
+
+
+def test_a_route_added_to_the_template_is_served_without_another_edit() -> None:
+    """Given a template with a new function and route, when routes are read from it, then the new
+    route is matched: the template is the only place a route is declared."""
+    routes = api_routes(template_with_routes(("ReportsFunction", "GET", "/api/v1/reports/{id}")))
+
+    matched = match_route(routes, "GET", "/api/v1/reports/42")
+
+    assert matched is not None
+    route, parameters = matched
+    assert (route.function_logical_id, route.handler, parameters) == (
+        "ReportsFunction",
+        "handler.lambda_handler",
+        {"id": "42"},
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("/api/v1/scim/v2/Users/.search", ("ScimUsersFunction", "/api/v1/scim/v2/Users/.search", {})),
+        ("/api/v1/scim/v2/Users/2819c223", ("ScimUsersFunction", "/api/v1/scim/v2/Users/{id}", {"id": "2819c223"})),
+        (
+            "/api/v1/scim/v2/Schemas/urn:ietf:params:scim:schemas:core:2.0:User",
+            (
+                "ScimDiscoveryFunction",
+                "/api/v1/scim/v2/Schemas/{id}",
+                {"id": "urn:ietf:params:scim:schemas:core:2.0:User"},
+            ),
+        ),
+        (
+            "/api/v1/scim/v2/Users/2819c223/extra",
+            ("ScimDiscoveryFunction", "/api/v1/scim/v2/{proxy+}", {"proxy": "Users/2819c223/extra"}),
+        ),
+        ("/api/v1/scim/v2/Bulk", ("ScimDiscoveryFunction", "/api/v1/scim/v2/{proxy+}", {"proxy": "Bulk"})),
+    ],
+    ids=["literal-over-parameter", "parameter", "parameter-with-colons", "greedy-over-deeper-paths", "greedy"],
+)
+def test_literal_segments_beat_parameters_which_beat_greedy_ones(
+    path: str, expected: tuple[str, str, dict[str, str]]
+) -> None:
+    """Given overlapping routes, when a path matches several, then API Gateway's preference wins:
+    a literal segment over {param} over {proxy+}."""
+    assert route_for("GET", path) == expected
+
+
+def test_an_exact_method_beats_any_on_the_same_path() -> None:
+    """Given one function on GET /items and another on ANY /items, when each method arrives, then
+    GET goes to the exact route and every other method to ANY."""
+    routes = api_routes(template_with_routes(("CatchAllFunction", "ANY", "/items"), ("ReadFunction", "GET", "/items")))
+
+    get, post = match_route(routes, "GET", "/items"), match_route(routes, "POST", "/items")
+
+    assert get is not None and get[0].function_logical_id == "ReadFunction"
+    assert post is not None and post[0].function_logical_id == "CatchAllFunction"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "function"),
+    [
+        ("GET", "/api/v1/health", "HealthFunction"),
+        ("POST", "/api/v1/health", None),
+        ("delete", "/api/v1/scim/v2/Users", "ScimUsersFunction"),
+        ("PATCH", "/api/v1/scim/organization-access-tokens/5c3f", None),
+        ("PATCH", "/api/v1/scim/organization-access-tokens/5c3f/rotate", "AccessTokensFunction"),
+    ],
+)
+def test_methods_are_matched_exactly_unless_the_route_takes_any(method: str, path: str, function: str | None) -> None:
+    """Given routes with exact methods and ANY routes, when a method arrives, then only a route
+    declaring it (or ANY) matches, case-insensitively."""
+    matched = route_for(method, path)
+
+    assert (None if matched is None else matched[0]) == function
+
+
+@pytest.mark.parametrize(
+    ("path", "resource"),
+    [
+        ("/api/v1/health/", "/api/v1/health"),
+        ("/api/v1/scim/v2/", "/api/v1/scim/v2"),
+        ("/api/v1/scim/v2", "/api/v1/scim/v2"),
+        ("/api/v1/scim/v2/Users/", "/api/v1/scim/v2/Users"),
+    ],
+)
+def test_a_trailing_slash_matches_the_same_route(path: str, resource: str) -> None:
+    """Given a path with or without a trailing slash, when it is matched, then it is the route
+    without one (not the greedy catch-all with an empty proxy)."""
+    matched = route_for("GET", path)
+
+    assert matched is not None and matched[1] == resource
+
+
+def test_an_undeclared_route_gets_api_gateways_own_answer() -> None:
+    """Given no route for a request, when the dispatcher serves it, then it answers as API
+    Gateway does: 403 "Missing Authentication Token" under /api/, 404 elsewhere, no function run."""
+    dispatcher = Dispatcher()
+
+    under_api = dispatcher.handle("GET", "/api/v1/nothing?x=1")
+    elsewhere = dispatcher.handle("GET", "/favicon.ico")
+
+    assert (under_api.status, elsewhere.status) == (403, 404)
+    assert under_api.body == b'{"message":"Missing Authentication Token"}'
+
+
+# ------------------------------------------------------------------------------- events
+def health_route() -> Route:
+    matched = match_route(ROUTES, "GET", "/api/v1/health")
+    assert matched is not None
+    return matched[0]
+
+
+def test_query_strings_decode_plus_and_percent_twenty_to_spaces() -> None:
+    """Given a SCIM filter encoded with + and with %20, when the event is built, then both are
+    spaces, as API Gateway decodes them."""
+    event = build_event(health_route(), "GET", "/api/v1/health", query_string="filter=userName+eq+%22a%20b%40x.test%22")
+
+    assert event["queryStringParameters"] == {"filter": 'userName eq "a b@x.test"'}
+    assert event["multiValueQueryStringParameters"] == {"filter": ['userName eq "a b@x.test"']}
+
+
+def test_repeated_query_keys_and_headers_keep_every_value() -> None:
+    """Given repeated query keys and headers, when the event is built, then the single-value view
+    holds the last value and the multi-value view all of them, in order."""
+    event = build_event(
+        health_route(),
+        "GET",
+        "/api/v1/health",
+        query_string="attributes=userName&attributes=emails&empty=",
+        headers=[("Accept", "application/scim+json"), ("X-Forwarded-For", "10.0.0.1"), ("X-Forwarded-For", "10.0.0.2")],
+    )
+
+    assert event["queryStringParameters"] == {"attributes": "emails", "empty": ""}
+    assert event["multiValueQueryStringParameters"] == {"attributes": ["userName", "emails"], "empty": [""]}
+    assert event["headers"] == {"Accept": "application/scim+json", "X-Forwarded-For": "10.0.0.2"}
+    assert event["multiValueHeaders"]["X-Forwarded-For"] == ["10.0.0.1", "10.0.0.2"]
+
+
+def test_no_query_and_no_headers_are_null_as_in_api_gateway() -> None:
+    event = build_event(health_route(), "GET", "/api/v1/health")
+
+    assert event["queryStringParameters"] is None and event["multiValueQueryStringParameters"] is None
+    assert event["headers"] is None and event["multiValueHeaders"] is None
+    assert event["body"] is None and event["isBase64Encoded"] is False
+
+
+@pytest.mark.parametrize(
+    ("body", "expected_body", "is_base64"),
+    [
+        ('{"displayName": "Zoë"}'.encode(), '{"displayName": "Zoë"}', False),
+        (b"\xff\xfe\x00binary", base64.b64encode(b"\xff\xfe\x00binary").decode(), True),
+        (b"", None, False),
+    ],
+    ids=["utf-8-text", "not-utf-8", "empty"],
+)
+def test_a_body_that_is_not_utf8_text_is_base64_encoded(
+    body: bytes, expected_body: str | None, is_base64: bool
+) -> None:
+    """Given a request body, when the event is built, then UTF-8 text is passed as is and any
+    other bytes are base64-encoded with isBase64Encoded set."""
+    event = build_event(health_route(), "POST", "/api/v1/health", body=body)
+
+    assert (event["body"], event["isBase64Encoded"]) == (expected_body, is_base64)
+
+
+def test_the_event_names_the_route_and_its_path_parameters() -> None:
+    """Given a parameterized route, when the event is built, then resource, path and
+    pathParameters are what the function's resolver routes on."""
+    matched = match_route(ROUTES, "GET", "/api/v1/scim/organization-access-tokens/5c3f")
+    assert matched is not None
+    route, parameters = matched
+
+    event = build_event(route, "GET", "/api/v1/scim/organization-access-tokens/5c3f", path_parameters=parameters)
+
+    assert event["resource"] == "/api/v1/scim/organization-access-tokens/{uuid}"
+    assert event["requestContext"]["resourcePath"] == event["resource"]
+    assert event["path"] == "/api/v1/scim/organization-access-tokens/5c3f"
+    assert event["pathParameters"] == {"uuid": "5c3f"}
+    assert event["httpMethod"] == "GET"
+
+
+# -------------------------------------------------------------------- table, environment
+def test_the_table_definition_is_read_from_the_template() -> None:
+    """Given template.yaml's table, when its definition is read, then it has the single-table keys,
+    the GSI1 index, on-demand billing and the TTL attribute, and no name (each user picks one)."""
+    definition = main_table_definition()
+    arguments = definition.create_table_arguments
+
+    assert definition.logical_id == "ScimTable"
+    assert "TableName" not in arguments
+    assert arguments["KeySchema"] == [
+        {"AttributeName": "PK", "KeyType": "HASH"},
+        {"AttributeName": "SK", "KeyType": "RANGE"},
+    ]
+    assert arguments["BillingMode"] == "PAY_PER_REQUEST"
+    (index,) = arguments["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == "GSI1" and index["Projection"] == {"ProjectionType": "ALL"}
+    assert {definition["AttributeName"] for definition in arguments["AttributeDefinitions"]} == {
+        "PK",
+        "SK",
+        "GSI1PK",
+        "GSI1SK",
+    }
+    assert definition.ttl_attribute == "expiresAtEpoch"
+
+
+def test_the_handlers_environment_is_the_templates_with_local_values() -> None:
+    """Given the template's global variables, when they are resolved for the dev server, then
+    literals stay, !Ref of a parameter is its default, !Ref of the table is the local table, and
+    the dev server's overrides point at the local DynamoDB without metrics."""
+    environment = template_environment(LOCAL_TABLE_NAME)
+    overrides = local_overrides(LOCAL_TABLE_NAME, "http://127.0.0.1:8000")
+
+    assert environment["TABLE_NAME"] == LOCAL_TABLE_NAME
+    assert environment["STAGE"] == "dev"
+    assert environment["POWERTOOLS_SERVICE_NAME"] == "scim-provisioning"
+    assert environment["POWERTOOLS_LOG_LEVEL"] == "INFO"
+    assert overrides["DYNAMODB_ENDPOINT_URL"] == "http://127.0.0.1:8000"
+    assert overrides["POWERTOOLS_METRICS_DISABLED"] == "true"
+
+
+def test_variables_without_a_local_meaning_are_left_unset() -> None:
+    """Given a variable built with an intrinsic the dev server cannot evaluate, when the template
+    is resolved, then that variable is absent rather than set to a mapping."""
+    template = {
+        "Globals": {
+            "Function": {"Environment": {"Variables": {"QUEUE_URL": {"Fn::GetAtt": ["Queue", "Url"]}, "RETRIES": 3}}}
+        },
+        "Resources": {},
+    }
+
+    assert template_environment(LOCAL_TABLE_NAME, template) == {"RETRIES": "3"}

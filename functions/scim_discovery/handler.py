@@ -1,16 +1,78 @@
-"""SCIM discovery routes (no authentication) and the SCIM 404 for any unknown SCIM path."""
+"""SCIM discovery routes (no authentication) and the SCIM 404 for any unknown SCIM path.
+
+GET /api/v1/scim/v2 (the base URL itself, which some connection tests probe) answers with
+the ServiceProviderConfig: a real SCIM document that says what the service supports.
+
+This function needs no credentials and no table, so it imports nothing that pulls in boto3."""
 
 from __future__ import annotations
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from scim_provisioning.http.scim import install_error_handlers
+from scim_provisioning.http.scim import (
+    ScimResolver,
+    install_error_handlers,
+    refuse_method,
+    scim_base_url,
+    scim_error,
+    scim_response,
+)
 from scim_provisioning.observability import logger
+from scim_provisioning.scim import discovery
 
-app = APIGatewayRestResolver()
+BASE = "/api/v1/scim/v2"
+OTHER_METHODS = ["POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+
+app = ScimResolver()
 install_error_handlers(app)
+
+
+@app.get(BASE)
+@app.get(f"{BASE}/ServiceProviderConfig")
+def service_provider_config() -> Response:
+    return scim_response(200, discovery.service_provider_config(scim_base_url(app)))
+
+
+@app.get(f"{BASE}/Schemas")
+def schemas() -> Response:
+    return scim_response(200, discovery.schemas_list(scim_base_url(app)))
+
+
+@app.get(f"{BASE}/Schemas/<schema_id>")
+def schema(schema_id: str) -> Response:
+    found = discovery.find_schema(schema_id)
+    if found is None:
+        return scim_error(404, f"Schema {schema_id} not found")
+    return scim_response(200, discovery.schema_document(found, scim_base_url(app)))
+
+
+@app.get(f"{BASE}/ResourceTypes")
+def resource_types() -> Response:
+    return scim_response(200, discovery.resource_types_list(scim_base_url(app)))
+
+
+@app.get(f"{BASE}/ResourceTypes/<resource_type_id>")
+def resource_type(resource_type_id: str) -> Response:
+    found = discovery.find_resource_type(resource_type_id)
+    if found is None:
+        return scim_error(404, f"ResourceType {resource_type_id} not found")
+    return scim_response(200, discovery.resource_type_document(found, scim_base_url(app)))
+
+
+@app.route(BASE, method=OTHER_METHODS)
+@app.route(f"{BASE}/ServiceProviderConfig", method=OTHER_METHODS)
+@app.route(f"{BASE}/Schemas", method=OTHER_METHODS)
+@app.route(f"{BASE}/Schemas/<schema_id>", method=OTHER_METHODS)
+@app.route(f"{BASE}/ResourceTypes", method=OTHER_METHODS)
+@app.route(f"{BASE}/ResourceTypes/<resource_type_id>", method=OTHER_METHODS)
+def not_allowed(**_: str) -> Response:
+    return refuse_method(app)
+
+
+# Anything else under the SCIM base (the template's /{proxy+}) falls through to the resolver's
+# not-found handler, which install_error_handlers makes a SCIM 404.
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -1,26 +1,158 @@
-"""SCIM /Users: bearer-authenticated; the resource operations arrive with the SCIM Users issue."""
+"""SCIM /Users (RFC 7644 §3): list and filter, .search, create, read, replace, patch, delete.
+
+Bearer-authenticated with an organization's SCIM token. Each route parses the event, calls
+the UserService and shapes its answer; the rules live in the service and in ``scim/``."""
 
 from __future__ import annotations
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from scim_provisioning.http.scim import authenticate, install_error_handlers, scim_error
+from scim_provisioning import runtime
+from scim_provisioning.http.requests import header, json_object
+from scim_provisioning.http.scim import (
+    ScimResolver,
+    authenticate,
+    install_error_handlers,
+    query_parameters,
+    refuse_method,
+    scim_base_url,
+    scim_response,
+)
+from scim_provisioning.models import Person
 from scim_provisioning.observability import logger, metrics
+from scim_provisioning.scim.listing import ListQuery, list_query, list_response
+from scim_provisioning.scim.resources import full_representation, parse_attribute_list, project
+from scim_provisioning.scim.schema import USER_RESOURCE_TYPE
+from scim_provisioning.services.authentication import ScimPrincipal
+from scim_provisioning.services.users import etag, user_meta
 
 BASE = "/api/v1/scim/v2/Users"
-METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+SEARCH = f"{BASE}/.search"
+ITEM = f"{BASE}/<user_id>"
 
-app = APIGatewayRestResolver()
+app = ScimResolver()
 install_error_handlers(app)
 
 
-@app.route(BASE, method=METHODS)
-@app.route(f"{BASE}/<resource_id>", method=METHODS)
-def not_yet_served(resource_id: str | None = None) -> Response:
+# ------------------------------------------------------------------ shaping
+def _location(user_id: str) -> str:
+    return f"{scim_base_url(app)}/Users/{user_id}"
+
+
+def _representation(person: Person, attributes: str | None, excluded: str | None) -> dict[str, Any]:
+    full = full_representation(
+        person.resource, USER_RESOURCE_TYPE, person.uuid, user_meta(person, _location(person.uuid))
+    )
+    return project(
+        full,
+        USER_RESOURCE_TYPE,
+        parse_attribute_list(attributes, USER_RESOURCE_TYPE),
+        parse_attribute_list(excluded, USER_RESOURCE_TYPE),
+    )
+
+
+def _requested_attributes() -> tuple[str | None, str | None]:
+    """``attributes``/``excludedAttributes`` of the query string (names case-insensitive)."""
+    lowered = {key.lower(): value for key, value in query_parameters(app).items()}
+    return lowered.get("attributes"), lowered.get("excludedattributes")
+
+
+def _user_response(person: Person, status_code: int = 200, *, location: bool = False) -> Response:
+    attributes, excluded = _requested_attributes()
+    headers = {"ETag": etag(person.version)}
+    if location:
+        headers["Location"] = _location(person.uuid)
+    return scim_response(status_code, _representation(person, attributes, excluded), headers)
+
+
+def _list(principal: ScimPrincipal, query: ListQuery) -> Response:
+    page = runtime.current().users.query(principal, query, _location)
+    resources = [_representation(person, query.attributes, query.excluded_attributes) for person in page.people]
+    return scim_response(200, list_response(resources, page.total, page.start_index, page.next_cursor))
+
+
+def _matches_etag(candidates: str | None, current: str) -> bool:
+    if candidates is None:
+        return False
+    tags = {tag.strip() for tag in candidates.split(",")}
+    return "*" in tags or current in tags or current.removeprefix("W/") in tags
+
+
+# ------------------------------------------------------------------ routes
+# Static routes are tried before dynamic ones, but ``<user_id>`` would also match ".search":
+# every method of /.search is registered here so none of them reaches the item routes.
+@app.post(SEARCH)
+def search_users() -> Response:
+    principal = authenticate(app)
+    return _list(principal, list_query(json_object(app)))
+
+
+@app.route(SEARCH, method=["GET", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
+def search_not_allowed() -> Response:
     authenticate(app)
-    return scim_error(501, "Users are not served yet")
+    return refuse_method(app)
+
+
+@app.get(BASE)
+def list_users() -> Response:
+    principal = authenticate(app)
+    return _list(principal, list_query(query_parameters(app)))
+
+
+@app.post(BASE)
+def create_user() -> Response:
+    principal = authenticate(app)
+    person = runtime.current().users.create(principal, json_object(app))
+    metrics.add_metric(name="ScimUsersCreated", unit="Count", value=1)
+    return _user_response(person, 201, location=True)
+
+
+@app.route(BASE, method=["PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
+def users_not_allowed() -> Response:
+    authenticate(app)
+    return refuse_method(app)
+
+
+@app.get(ITEM)
+def get_user(user_id: str) -> Response:
+    principal = authenticate(app)
+    person = runtime.current().users.get(principal, user_id)
+    current = etag(person.version)
+    if _matches_etag(header(app, "If-None-Match"), current):
+        return Response(status_code=304, headers={"ETag": current})
+    return _user_response(person)
+
+
+@app.put(ITEM)
+def replace_user(user_id: str) -> Response:
+    principal = authenticate(app)
+    person = runtime.current().users.replace(principal, user_id, json_object(app), header(app, "If-Match"))
+    return _user_response(person)
+
+
+@app.patch(ITEM)
+def patch_user(user_id: str) -> Response:
+    principal = authenticate(app)
+    person = runtime.current().users.patch(principal, user_id, json_object(app), header(app, "If-Match"))
+    return _user_response(person)
+
+
+@app.delete(ITEM)
+def delete_user(user_id: str) -> Response:
+    principal = authenticate(app)
+    runtime.current().users.delete(principal, user_id, header(app, "If-Match"))
+    metrics.add_metric(name="ScimUsersDeleted", unit="Count", value=1)
+    return scim_response(204)
+
+
+@app.route(ITEM, method=["POST", "HEAD", "OPTIONS"])
+def user_not_allowed(user_id: str) -> Response:
+    authenticate(app)
+    return refuse_method(app)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -16,6 +16,7 @@ from scim_provisioning.repository.interface import Repository
 from scim_provisioning.services.access_tokens import AccessTokenService
 from scim_provisioning.services.authentication import Authenticator
 from scim_provisioning.services.organizations import OrganizationService
+from scim_provisioning.services.users import UserService
 
 
 @dataclass
@@ -34,6 +35,10 @@ class Runtime:
     @cached_property
     def organizations(self) -> OrganizationService:
         return OrganizationService(self.repository, self.clock)
+
+    @cached_property
+    def users(self) -> UserService:
+        return UserService(self.repository, self.clock)
 
 
 _current: Runtime | None = None

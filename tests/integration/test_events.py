@@ -128,10 +128,12 @@ def test_event_gets_a_well_formed_answer_from_its_handler(file_name: str, app_ru
         assert header_of(response, "WWW-Authenticate") == 'Bearer realm="SCIM"'
     elif route.function_logical_id == "ScimDiscoveryFunction":
         assert header_of(response, "Content-Type") == SCIM_JSON
-        assert response["statusCode"] != 401
         if route.resource.endswith("{proxy+}"):
             assert response["statusCode"] == 404
             assert SCIM_ERROR_SCHEMA in json.loads(response["body"])["schemas"]
+        else:
+            assert response["statusCode"] == 200, response["body"]
+            assert SCIM_ERROR_SCHEMA not in json.loads(response["body"])["schemas"]
     else:
         assert route.function_logical_id == "HealthFunction"
         assert response["statusCode"] == 200
@@ -166,3 +168,35 @@ def test_token_event_works_end_to_end_with_a_real_api_key(
     # The token API answers 201 to the POST that mints a token and 200 to everything else.
     assert response["statusCode"] == (201 if event["httpMethod"] == "POST" else 200), response["body"]
     assert json.loads(response["body"])["status"] == "ok"
+
+
+USERS_EVENT_FILES = [
+    name for name in EVENT_FILES if serving_route(load_event(name)).function_logical_id == "ScimUsersFunction"
+]
+USERS_EVENT_STATUS = {"GET": 200, "POST": 201, "PUT": 200, "PATCH": 200, "DELETE": 204}
+
+
+@pytest.mark.parametrize("file_name", USERS_EVENT_FILES)
+def test_users_event_works_end_to_end_with_a_real_scim_token(file_name: str, app_runtime: Runtime, admin: AdminFixture):
+    """With a real bearer token (and, for the item routes, a real user in place of the
+    placeholder id) every Users event succeeds with its method's status."""
+    principal = app_runtime.authenticator.authenticate_admin(admin.authorization)
+    _, secret = app_runtime.access_tokens.create(principal, "Okta", None)
+    event = load_event(file_name)
+    text = json.dumps(event).replace(event["headers"]["Authorization"], f"Bearer {secret}")
+    placeholder_id = (event["pathParameters"] or {}).get("id")
+    if placeholder_id:
+        scim = app_runtime.authenticator.authenticate_scim(f"Bearer {secret}")
+        user = app_runtime.users.create(scim, {"userName": "jane.doe@example.com", "displayName": "Jane Doe"})
+        text = text.replace(placeholder_id, user.uuid)
+    event = json.loads(text)
+
+    response = invoke(event)
+
+    if response["statusCode"] == 204:
+        assert not response["body"]  # no content: API Gateway sends an empty body
+    else:
+        assert_well_formed(response)
+    assert header_of(response, "Content-Type") == SCIM_JSON
+    expected = 200 if event["resource"].endswith("/.search") else USERS_EVENT_STATUS[event["httpMethod"]]
+    assert response["statusCode"] == expected, response["body"]

@@ -4,12 +4,13 @@ with ``status`` as a string, and the bearer authentication every non-discovery r
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.api_gateway import BaseProxyEvent
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 
-from scim_provisioning import runtime
 from scim_provisioning.errors import ServiceError
 from scim_provisioning.http.requests import header
 from scim_provisioning.observability import logger
@@ -17,6 +18,30 @@ from scim_provisioning.services.authentication import ScimPrincipal
 
 SCIM_JSON = "application/scim+json"
 ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
+
+_events = threading.local()
+
+
+class ScimResolver(APIGatewayRestResolver):
+    """Powertools' REST resolver with the current event kept per thread.
+
+    Powertools stores the event being resolved on the ``BaseRouter`` class, shared by every
+    resolver of the process. Lambda serves one request per process at a time, so that is
+    harmless there; the dev server and the tests serve concurrent requests in threads, where
+    one request would read another's body. Reads of ``current_event`` go through this
+    property (the class attribute Powertools assigns is shadowed), set before resolving."""
+
+    @property  # type: ignore[override]
+    def current_event(self) -> BaseProxyEvent:
+        return _events.event
+
+    @current_event.setter
+    def current_event(self, value: BaseProxyEvent) -> None:
+        _events.event = value
+
+    def resolve(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        self.current_event = self._to_proxy_event(event)
+        return super().resolve(event, context)
 
 
 def scim_response(status_code: int, document: Any = None, headers: dict[str, str] | None = None) -> Response:
@@ -56,6 +81,10 @@ def install_error_handlers(app: APIGatewayRestResolver) -> None:
 
 def authenticate(app: APIGatewayRestResolver) -> ScimPrincipal:
     """The organization this request acts for, from its ``Authorization: Bearer scim_…``."""
+    # Imported here: the runtime pulls in boto3, which the unauthenticated discovery function
+    # never needs (its cold start stays free of it).
+    from scim_provisioning import runtime
+
     return runtime.current().authenticator.authenticate_scim(header(app, "Authorization"))
 
 

@@ -145,9 +145,12 @@ class UserService:
         if query.count == 0:
             return UserPage([], total, query.start_index, None)
         if query.cursor is not None:
-            page = self._repository.list_people(organization, query.count, decode_cursor(query.cursor))
-            next_cursor = encode_cursor(page.next_after) if page.next_after and page.items else None
-            return UserPage(page.items, total, 1, next_cursor)
+            # One user more than the page tells whether another page follows: the last page
+            # carries no nextCursor (RFC 9865) instead of pointing at an empty page.
+            page = self._repository.list_people(organization, query.count + 1, decode_cursor(query.cursor))
+            items = page.items[: query.count]
+            next_cursor = encode_cursor(items[-1].uuid) if len(page.items) > query.count and items else None
+            return UserPage(items, total, 1, next_cursor)
         # Index paging reads the users before startIndex too: its cost grows with the
         # position. Cursor paging is the constant-cost way through a large organization.
         page = self._repository.list_people(organization, query.start_index - 1 + query.count)

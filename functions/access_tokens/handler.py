@@ -4,12 +4,12 @@ Authenticated with an admin's personal API key (``Authorization: ApiKey …``)."
 
 from __future__ import annotations
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from scim_provisioning import runtime
-from scim_provisioning.http.requests import header, json_object
+from scim_provisioning.http.requests import RestResolver, header, json_object
 from scim_provisioning.http.token_api import (
     CreateTokenBody,
     RotateTokenBody,
@@ -23,7 +23,7 @@ from scim_provisioning.services.authentication import AdminPrincipal
 
 BASE = "/api/v1/scim/organization-access-tokens"
 
-app = APIGatewayRestResolver()
+app = RestResolver()
 install_error_handlers(app)
 
 

@@ -11,8 +11,8 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from scim_provisioning.http.requests import RestResolver
 from scim_provisioning.http.scim import (
-    ScimResolver,
     install_error_handlers,
     refuse_method,
     scim_base_url,
@@ -25,7 +25,7 @@ from scim_provisioning.scim import discovery
 BASE = "/api/v1/scim/v2"
 OTHER_METHODS = ["POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 
-app = ScimResolver()
+app = RestResolver()
 install_error_handlers(app)
 
 

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from scim_provisioning.http.requests import RestResolver
 from scim_provisioning.http.scim import authenticate, install_error_handlers, scim_error
 from scim_provisioning.observability import logger, metrics
 
 BASE = "/api/v1/scim/v2/Groups"
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
-app = APIGatewayRestResolver()
+app = RestResolver()
 install_error_handlers(app)
 
 

@@ -12,9 +12,8 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from scim_provisioning import runtime
-from scim_provisioning.http.requests import header, json_object
+from scim_provisioning.http.requests import RestResolver, header, json_object
 from scim_provisioning.http.scim import (
-    ScimResolver,
     authenticate,
     install_error_handlers,
     query_parameters,
@@ -34,7 +33,7 @@ BASE = "/api/v1/scim/v2/Users"
 SEARCH = f"{BASE}/.search"
 ITEM = f"{BASE}/<user_id>"
 
-app = ScimResolver()
+app = RestResolver()
 install_error_handlers(app)
 
 

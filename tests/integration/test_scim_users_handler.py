@@ -450,6 +450,7 @@ def test_cursor_pagination_walks_every_user_once(api: Dispatcher, token: str):
     assert created <= set(seen)
     assert all(page["totalResults"] == 6 for page in pages)
     scim_error(call(api, "GET", f"{BASE}?cursor=a&count=2", token), 400, "invalidCursor")
+    scim_error(call(api, "GET", f"{BASE}?cursor=not%20a%20cursor!&count=2", token), 400, "invalidCursor")
 
 
 def test_filtered_cursor_pagination(api: Dispatcher, token: str):

@@ -1,17 +1,44 @@
-"""Reading what API Gateway hands a function: headers and JSON bodies."""
+"""Reading what API Gateway hands a function: the resolver every handler uses, headers, JSON bodies."""
 
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 
-from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+from aws_lambda_powertools.event_handler.api_gateway import BaseProxyEvent, BaseRouter
 
 from scim_provisioning.errors import InvalidRequest, PayloadTooLarge
 
 # API Gateway itself refuses bodies over 10 MB; we refuse far earlier. Published in
 # ServiceProviderConfig (bulk.maxPayloadSize) and enforced for every route.
 MAX_BODY_BYTES = 1_048_576
+
+
+_events = threading.local()
+
+
+class RestResolver(APIGatewayRestResolver):
+    """Powertools' REST resolver with the current event kept per thread.
+
+    Powertools stores the event being resolved on the ``BaseRouter`` class, shared by every
+    resolver of the process. Lambda serves one request per process at a time, so that is
+    harmless there; the dev server and the tests serve concurrent requests in threads, where
+    one request would read another's body. Reads of ``current_event`` go through this
+    property (the class attribute Powertools assigns is shadowed), set before resolving."""
+
+    @property  # type: ignore[override]
+    def current_event(self) -> BaseProxyEvent:
+        return _events.event
+
+    @current_event.setter
+    def current_event(self, value: BaseProxyEvent) -> None:
+        _events.event = value
+
+    def resolve(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        self.current_event = self._to_proxy_event(event)
+        return super().resolve(event, context)
 
 
 def header(app: BaseRouter, name: str) -> str | None:

@@ -4,11 +4,9 @@ with ``status`` as a string, and the bearer authentication every non-discovery r
 from __future__ import annotations
 
 import json
-import threading
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
-from aws_lambda_powertools.event_handler.api_gateway import BaseProxyEvent
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 
 from scim_provisioning.errors import ServiceError
@@ -18,30 +16,6 @@ from scim_provisioning.services.authentication import ScimPrincipal
 
 SCIM_JSON = "application/scim+json"
 ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
-
-_events = threading.local()
-
-
-class ScimResolver(APIGatewayRestResolver):
-    """Powertools' REST resolver with the current event kept per thread.
-
-    Powertools stores the event being resolved on the ``BaseRouter`` class, shared by every
-    resolver of the process. Lambda serves one request per process at a time, so that is
-    harmless there; the dev server and the tests serve concurrent requests in threads, where
-    one request would read another's body. Reads of ``current_event`` go through this
-    property (the class attribute Powertools assigns is shadowed), set before resolving."""
-
-    @property  # type: ignore[override]
-    def current_event(self) -> BaseProxyEvent:
-        return _events.event
-
-    @current_event.setter
-    def current_event(self, value: BaseProxyEvent) -> None:
-        _events.event = value
-
-    def resolve(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
-        self.current_event = self._to_proxy_event(event)
-        return super().resolve(event, context)
 
 
 def scim_response(status_code: int, document: Any = None, headers: dict[str, str] | None = None) -> Response:

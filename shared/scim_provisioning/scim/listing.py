@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -70,11 +71,17 @@ def encode_cursor(last_id: str) -> str:
     return base64.urlsafe_b64encode(last_id.encode("utf-8")).decode("ascii").rstrip("=")
 
 
+# base64url without padding: ``urlsafe_b64decode`` silently drops other characters.
+_CURSOR_ALPHABET = re.compile(r"[A-Za-z0-9_-]+")
+
+
 def decode_cursor(cursor: str) -> str | None:
     """The id a cursor resumes after; None for the first page. A bad cursor is a 400
     (RFC 9865 §4: scimType invalidCursor)."""
     if cursor == "":
         return None
+    if not _CURSOR_ALPHABET.fullmatch(cursor):
+        raise InvalidRequest("Invalid cursor", scim_type="invalidCursor")
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         return base64.urlsafe_b64decode(padded.encode("ascii")).decode("utf-8")

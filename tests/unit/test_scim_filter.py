@@ -33,6 +33,7 @@ from scim_provisioning.scim.schema import (
     ResourceType,
     Schema,
 )
+from tests.samples import stored_barbara
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -51,38 +52,6 @@ def email_sub(name: str) -> ResolvedPath:
     sub_attribute = USER_RESOURCE_TYPE.schema.attribute("emails").sub_attribute(name)  # type: ignore[union-attr]
     assert sub_attribute is not None
     return ResolvedPath(None, sub_attribute)
-
-
-def barbara() -> dict[str, Any]:
-    """A user in canonical form, as Entra provisions one and the service stores it."""
-    return {
-        "id": "2819c223-7f76-453a-919d-413861904646",
-        "externalId": "Bjensen-701984",
-        "userName": "BJensen@Example.com",
-        "name": {"givenName": "Barbara", "familyName": "Jensen", "formatted": "Ms. Barbara J Jensen III"},
-        "displayName": "Babs Jensen",
-        "title": "Tour Guide",
-        "userType": "Employee",
-        "active": True,
-        "emails": [
-            {"value": "bjensen@example.com", "type": "work", "primary": True},
-            {"value": "babs@jensen.org", "type": "home"},
-        ],
-        "phoneNumbers": [{"value": "555-555-8377", "type": "work"}],
-        "ims": [{"value": "someaimhandle", "type": "aim"}],
-        "roles": [{"value": "member", "primary": True}],
-        ENTERPRISE: {
-            "employeeNumber": "701984",
-            "department": "Tour Operations",
-            "manager": {"value": "26118915-6090-4610-87e4-49d8ca9f808d", "displayName": "John Smith"},
-        },
-        "meta": {
-            "resourceType": "User",
-            "created": "2010-01-23T04:56:22.000Z",
-            "lastModified": "2011-05-13T04:42:34.000Z",
-            "version": 'W/"3694e05e9dff591"',
-        },
-    }
 
 
 def sales() -> dict[str, Any]:
@@ -427,7 +396,7 @@ def test_invalid_filter_is_refused_with_invalid_filter(text: str) -> None:
 
 # ------------------------------------------------------------------------- evaluation
 def evaluate(text: str, resource: dict[str, Any] | None = None) -> bool:
-    return matches(parse(text), barbara() if resource is None else resource)
+    return matches(parse(text), stored_barbara() if resource is None else resource)
 
 
 class TestCaseSensitivity:
@@ -463,7 +432,7 @@ class TestCaseSensitivity:
 
     def test_case_insensitive_comparison_folds_unicode(self) -> None:
         # given a family name with a sharp s, whose upper case is SS
-        resource = barbara() | {"name": {"familyName": "Straße"}}
+        resource = stored_barbara() | {"name": {"familyName": "Straße"}}
         # then it equals its upper-case spelling (casefold, not lower)
         assert evaluate('name.familyName eq "STRASSE"', resource)
 
@@ -532,12 +501,12 @@ class TestDateTimes:
         assert evaluate(text) is expected
 
     def test_stored_date_time_with_offset(self) -> None:
-        resource = barbara()
+        resource = stored_barbara()
         resource["meta"]["lastModified"] = "2011-05-13T06:42:34.5+02:00"
         assert evaluate('meta.lastModified gt "2011-05-13T04:42:34Z"', resource)
 
     def test_unreadable_stored_date_time_matches_nothing_but_ne(self) -> None:
-        resource = barbara()
+        resource = stored_barbara()
         resource["meta"]["lastModified"] = "yesterday"
         assert not evaluate('meta.lastModified lt "2099-01-01T00:00:00Z"', resource)
         assert evaluate('meta.lastModified ne "2099-01-01T00:00:00Z"', resource)
@@ -577,14 +546,16 @@ class TestMultiValued:
     def test_rfc_example_with_two_value_paths(self) -> None:
         text = 'emails[type eq "work" and value co "@example.com"] or ims[type eq "xmpp" and value co "@foo.com"]'
         assert evaluate(text)
-        assert not evaluate(text, barbara() | {"emails": [{"value": "b@other.org", "type": "work"}]})
-        assert evaluate(text, barbara() | {"emails": [], "ims": [{"value": "b@foo.com", "type": "xmpp"}]})
+        assert not evaluate(text, stored_barbara() | {"emails": [{"value": "b@other.org", "type": "work"}]})
+        assert evaluate(text, stored_barbara() | {"emails": [], "ims": [{"value": "b@foo.com", "type": "xmpp"}]})
 
     def test_rfc_example_with_not(self) -> None:
         text = 'userType ne "Employee" and not (emails co "example.com" or emails.value co "example.org")'
         assert not evaluate(text)
-        assert evaluate(text, barbara() | {"userType": "Contractor", "emails": [{"value": "b@other.net"}]})
-        assert not evaluate(text, barbara() | {"userType": "Contractor", "emails": [{"value": "b@x.example.org"}]})
+        assert evaluate(text, stored_barbara() | {"userType": "Contractor", "emails": [{"value": "b@other.net"}]})
+        assert not evaluate(
+            text, stored_barbara() | {"userType": "Contractor", "emails": [{"value": "b@x.example.org"}]}
+        )
 
 
 class TestUnassigned:
@@ -617,20 +588,20 @@ class TestUnassigned:
 
     @pytest.mark.parametrize("empty", ["", [], {}, None])
     def test_empty_values_are_not_present(self, empty: object) -> None:
-        resource = barbara() | {"title": empty, "emails": empty, "name": empty}
+        resource = stored_barbara() | {"title": empty, "emails": empty, "name": empty}
         assert not evaluate("title pr", resource)
         assert not evaluate("emails pr", resource)
         assert not evaluate("name pr", resource)
         assert evaluate('emails.value ne "x"', resource)
 
     def test_false_is_present(self) -> None:
-        assert evaluate("active pr", barbara() | {"active": False})
+        assert evaluate("active pr", stored_barbara() | {"active": False})
 
     def test_complex_value_whose_sub_attributes_are_unassigned_is_not_present(self) -> None:
-        assert not evaluate("name pr", barbara() | {"name": {"givenName": None, "familyName": ""}})
+        assert not evaluate("name pr", stored_barbara() | {"name": {"givenName": None, "familyName": ""}})
 
     def test_missing_extension(self) -> None:
-        resource = barbara()
+        resource = stored_barbara()
         del resource[ENTERPRISE]
         assert not evaluate(f'{ENTERPRISE}:employeeNumber eq "701984"', resource)
         assert evaluate(f'{ENTERPRISE}:employeeNumber ne "701984"', resource)
@@ -654,7 +625,7 @@ class TestBooleans:
         ],
     )
     def test_booleans(self, text: str, stored: object, expected: bool) -> None:
-        assert evaluate(text, barbara() | {"active": stored}) is expected
+        assert evaluate(text, stored_barbara() | {"active": stored}) is expected
 
 
 class TestExtension:
@@ -757,8 +728,8 @@ class TestPatchPath:
     def test_value_filter_selects_elements(self) -> None:
         target = parse_patch_path('emails[type eq "work"].value', USER_RESOURCE_TYPE)
         assert target.value_filter is not None
-        selected = [element for element in barbara()["emails"] if matches(target.value_filter, element)]
-        assert selected == [barbara()["emails"][0]]
+        selected = [element for element in stored_barbara()["emails"] if matches(target.value_filter, element)]
+        assert selected == [stored_barbara()["emails"][0]]
 
     def test_string_true_filter_selects_stored_boolean(self) -> None:
         target = parse_patch_path('roles[primary eq "True"]', USER_RESOURCE_TYPE)

@@ -41,6 +41,7 @@ from scim_provisioning.scim.filter import (
     parse_filter,
 )
 from scim_provisioning.scim.schema import GROUP_RESOURCE_TYPE, GROUP_SCHEMA_ID, USER_RESOURCE_TYPE, USER_SCHEMA_ID
+from tests.samples import stored_barbara
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 ScimUser = User[EnterpriseUser]
@@ -48,32 +49,7 @@ ScimUser = User[EnterpriseUser]
 # ----------------------------------------------------------------------------- users
 # In canonical form, as the service stores and filters them.
 USERS: dict[str, dict[str, Any]] = {
-    "entra-barbara": {
-        "id": "2819c223-7f76-453a-919d-413861904646",
-        "externalId": "Bjensen-701984",
-        "userName": "BJensen@Example.com",
-        "name": {"givenName": "Barbara", "familyName": "Jensen", "formatted": "Ms. Barbara J Jensen III"},
-        "displayName": "Babs Jensen",
-        "title": "Tour Guide",
-        "userType": "Employee",
-        "active": True,
-        "emails": [
-            {"value": "bjensen@example.com", "type": "work", "primary": True},
-            {"value": "babs@jensen.org", "type": "home"},
-        ],
-        "phoneNumbers": [{"value": "555-555-8377", "type": "work"}],
-        "roles": [{"value": "member", "primary": True}],
-        ENTERPRISE: {
-            "employeeNumber": "701984",
-            "department": "Tour Operations",
-            "manager": {"value": "26118915-6090-4610-87e4-49d8ca9f808d", "displayName": "John Smith"},
-        },
-        "meta": {
-            "resourceType": "User",
-            "created": "2010-01-23T04:56:22.000Z",
-            "lastModified": "2011-05-13T04:42:34.000Z",
-        },
-    },
+    "entra-barbara": stored_barbara(),
     "okta-isaac": {
         "id": "6f0e4b3c-93a4-4d0e-9c57-2a6b0c1d9e11",
         "externalId": "00u1a2b3c4D5e6F7g8h9",

@@ -35,6 +35,7 @@ from scim_provisioning.scim.schema import (
     Mutability,
     ResourceType,
 )
+from tests.samples import patchable_barbara
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 RESOURCE_ID = "2819c223-7f76-453a-919d-413861904646"
@@ -47,20 +48,6 @@ Operations = list[dict[str, Any]]
 
 
 # --------------------------------------------------------------------------- resources
-def barbara() -> dict[str, Any]:
-    """A user as Entra provisions one: work email, work phone, department, manager."""
-    return {
-        "userName": "bjensen@contoso.com",
-        "externalId": "701984",
-        "name": {"givenName": "Barbara", "familyName": "Jensen"},
-        "displayName": "Barbara Jensen",
-        "active": True,
-        "emails": [{"value": "bjensen@contoso.com", "type": "work", "primary": True}],
-        "phoneNumbers": [{"value": "+1 555 0100", "type": "work"}],
-        ENTERPRISE: {"department": "Marketing", "manager": {"value": "m-26"}},
-    }
-
-
 def kim() -> dict[str, Any]:
     """A user just created by Okta with the minimum profile."""
     return {"userName": "kim@contoso.com", "active": True}
@@ -87,7 +74,7 @@ def ravi() -> dict[str, Any]:
     }
 
 
-USERS: dict[str, Callable[[], dict[str, Any]]] = {"barbara": barbara, "kim": kim, "ravi": ravi}
+USERS: dict[str, Callable[[], dict[str, Any]]] = {"barbara": patchable_barbara, "kim": kim, "ravi": ravi}
 
 
 def engineering() -> dict[str, Any]:
@@ -307,9 +294,11 @@ def test_user_patch_agrees_with_scim2_models(sequence: str, user: str) -> None:
 
 def test_agreed_sequences_cover_changes_and_failures() -> None:
     # guard: the differential test must exercise real changes and real failures
-    outcomes = [oracle(barbara(), operations, USER_RESOURCE_TYPE) for operations in AGREED.values()]
+    outcomes = [oracle(patchable_barbara(), operations, USER_RESOURCE_TYPE) for operations in AGREED.values()]
     changed = [
-        outcome for outcome in outcomes if outcome.resource not in (None, comparable(barbara(), USER_RESOURCE_TYPE))
+        outcome
+        for outcome in outcomes
+        if outcome.resource not in (None, comparable(patchable_barbara(), USER_RESOURCE_TYPE))
     ]
     failed = {outcome.scim_type for outcome in outcomes if outcome.scim_type is not None}
     assert len(changed) >= 25
@@ -340,7 +329,7 @@ def outcomes(
     operations: Operations, resource: dict[str, Any] | None = None, resource_type: ResourceType = USER_RESOURCE_TYPE
 ) -> tuple[Outcome, Outcome]:
     """(oracle, ours) for the same operations on the same resource."""
-    resource = barbara() if resource is None else resource
+    resource = patchable_barbara() if resource is None else resource
     return oracle(resource, operations, resource_type), ours(resource, operations, resource_type)
 
 
@@ -370,7 +359,7 @@ class TestDifferences:
         so ignoring them loses nothing. scim2-models refuses them when they differ."""
         theirs, ours_ = outcomes([{"op": "replace", "value": value}])
         assert theirs.scim_type == "mutability"
-        assert ours_.resource == with_changes(barbara(), title="CEO")
+        assert ours_.resource == with_changes(patchable_barbara(), title="CEO")
 
     def test_read_only_sub_attribute_in_value_is_dropped(self) -> None:
         """``manager.displayName`` is computed by the service; a client sending it (read back
@@ -411,7 +400,7 @@ class TestDifferences:
         which leaves a value-less ``{"type": "home"}`` email behind."""
         theirs, ours_ = outcomes([{"op": "replace", "path": 'emails[type eq "home"].value', "value": None}])
         assert theirs.resource is not None and {"type": "home"} in theirs.resource["emails"]
-        assert ours_.resource == comparable(barbara(), USER_RESOURCE_TYPE)
+        assert ours_.resource == comparable(patchable_barbara(), USER_RESOURCE_TYPE)
 
     def test_duplicates_within_one_add_are_added_once(self) -> None:
         """RFC 7644 §3.5.2.1: a value the attribute already contains is not added again, and

@@ -105,6 +105,16 @@ def scim_get(dev_server: DevServer, token: str) -> int:
     return response.status_code
 
 
+def scim_create_user(dev_server: DevServer, token: str, user_name: str) -> int:
+    response = requests.post(
+        dev_server.url(USERS),
+        json={"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": user_name},
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/scim+json"},
+        timeout=REQUEST_TIMEOUT_SECONDS,
+    )
+    return response.status_code
+
+
 def in_days(days: int) -> str:
     return (datetime.now(UTC) + timedelta(days=days)).strftime("%Y-%m-%d")
 
@@ -172,9 +182,15 @@ def test_the_admin_journey(page: Page, dev_server: DevServer, screenshots: Path)
 
     # The identity provider uses it.
     assert scim_get(dev_server, token) == 200
+    assert scim_create_user(dev_server, token, "jane.doe@example.com") == 201
+    assert scim_create_user(dev_server, token, "Jane.Doe@example.com") == 409  # userName is case-insensitive
     page.get_by_role("button", name="Refresh").click()
     expect(row.locator('td[data-label="Last used"]')).not_to_have_text("—")
-    expect(page.locator("#activity-table tbody tr").first).to_contain_text("list")
+    newest = page.locator("#activity-table tbody tr").first
+    expect(newest).to_contain_text("create_user")
+    expect(newest).to_contain_text("409")
+    expect(newest).to_contain_text("uniqueness")
+    expect(page.locator("#activity-table tbody tr").nth(1)).to_contain_text("jane.doe@example.com")
 
     # Rotate: a new expiration date; the new secret is shown once again.
     row.get_by_role("button", name="Rotate Okta SCIM token").click()
@@ -221,6 +237,9 @@ def test_the_admin_journey(page: Page, dev_server: DevServer, screenshots: Path)
     expect(page.locator("#tokens-status")).to_have_text('Token "Okta SCIM token" revoked.')
     assert scim_get(dev_server, rotated) == 401
     page.get_by_label("Action").select_option("")
+    latest = page.locator("#activity-table tbody tr").first
+    expect(latest).to_contain_text("auth_failure")  # the revoked token's request, just made
+    expect(page.locator("#activity-table tbody tr")).to_have_count(6)  # the journey made six SCIM requests
     page.screenshot(path=screenshots / "08-after-revoke.png", full_page=True)
 
 

@@ -93,7 +93,6 @@ def record(event: dict[str, Any], result: dict[str, Any], annotation: activity.A
             logger.info("SCIM request refused: unknown credential", extra={"method": method, "path": path})
         return
     resource_type, path_id, is_search = _target(path)
-    answer = _json(result.get("body"))
     if status == 401:
         action = Action.AUTH_FAILURE
     elif annotation.action is not None:
@@ -105,6 +104,8 @@ def record(event: dict[str, Any], result: dict[str, Any], annotation: activity.A
         action = activity.derive_action(method, resource_type, path_id is not None, is_search, membership)
     failed = status >= 400
     listing = action is Action.LIST
+    # A successful list can be megabytes of users and says nothing the entry keeps: not parsed.
+    answer = None if listing and not failed else _json(result.get("body"))
     from scim_provisioning import runtime  # boto3 is needed only once a request is recorded
 
     runtime.current().activity_log.record(

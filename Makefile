@@ -14,7 +14,7 @@ ifeq ($(PY313),)
 PY313 := $(shell command -v python3.13 2>/dev/null)
 endif
 
-.PHONY: dev test lint unit integration e2e build deploy bench clean venv
+.PHONY: dev test lint unit integration e2e build deploy bench clean venv browser screenshots
 
 $(STAMP): requirements-dev.txt shared/requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,8 +34,19 @@ lint: $(STAMP)
 	$(BIN)/cfn-lint template.yaml
 	$(BIN)/sam validate --lint
 
-test: lint
+test: lint browser
 	$(BIN)/python -m pytest
+
+# The settings page's browser tests drive Debian's chromium through Playwright (the browsers
+# `playwright install` downloads are not used). Installed here when missing; sudo unless root.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  sudo=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
+	  $$sudo apt-get update && $$sudo apt-get install -y chromium; }
+
+# Re-take docs/screenshots/*.png (the README shows them) from the browser tests.
+screenshots: $(STAMP) browser
+	UPDATE_SCREENSHOTS=1 $(BIN)/python -m pytest tests/e2e/test_settings_page.py
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit
@@ -43,7 +54,7 @@ unit: $(STAMP)
 integration: $(STAMP)
 	$(BIN)/python -m pytest tests/integration
 
-e2e: $(STAMP)
+e2e: $(STAMP) browser
 	$(BIN)/python -m pytest tests/e2e
 
 # sam build ships no bytecode; compiling it halves the cold import (docs/cold-start.md).

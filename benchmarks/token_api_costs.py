@@ -33,6 +33,8 @@ from scim_provisioning.timestamps import format_timestamp
 
 TABLE_NAME = "scim-provisioning-bench"
 TOKENS = "/api/v1/scim/organization-access-tokens"
+USERS = "/api/v1/scim/v2/Users"
+REQUEST_LOGS = "/api/v1/scim/request-logs"
 LISTED_TOKENS = 50
 
 
@@ -62,6 +64,12 @@ CEILINGS: dict[str, Ceiling] = {
     "SCIM bearer, expired token": Ceiling(reads=1, writes=0),
     "SCIM bearer, unknown token": Ceiling(reads=1, writes=0),
     "SCIM bearer, malformed token": Ceiling(reads=0, writes=0),
+    # Whole SCIM requests through the Users handler with the activity recorder around it: the
+    # log costs exactly one PutItem per request whose organization is known, none otherwise.
+    "SCIM GET /Users/{id} (404), recorded": Ceiling(reads=2, writes=1),
+    "SCIM request, rotated token (auth_failure recorded)": Ceiling(reads=1, writes=1),
+    "SCIM request, unknown token (not stored)": Ceiling(reads=1, writes=0),
+    "GET request-logs (one page)": Ceiling(reads=3, writes=0),
 }
 
 
@@ -107,6 +115,12 @@ class _Session:
         if response.status != expected_status:
             raise RuntimeError(f"{method} {path}: {response.status} {response.body!r}")
         return json.loads(response.body)["results"]
+
+    def scim(self, method: str, path: str, bearer: str, expected_status: int) -> None:
+        """One SCIM request through its handler (and so through the activity recorder)."""
+        response = self.api.handle(method, path, [("Authorization", bearer)])
+        if response.status != expected_status:
+            raise RuntimeError(f"{method} {path}: {response.status} {response.body!r}")
 
     def expiry(self, **delta: float) -> str:
         return format_timestamp(self.clock.now() + timedelta(**delta))
@@ -157,6 +171,10 @@ def _scenario(session: _Session) -> None:
         "SCIM bearer, malformed token",
         _refused(lambda: current.authenticator.authenticate_scim("Bearer not-a-token")),
     )
+    session.measure("SCIM GET /Users/{id} (404), recorded", lambda: session.scim("GET", f"{USERS}/nobody", bearer, 404))
+    session.measure(
+        "SCIM request, unknown token (not stored)", lambda: session.scim("GET", f"{USERS}/nobody", unknown, 401)
+    )
 
     for number in range(LISTED_TOKENS - 1):
         current.access_tokens.create(principal, f"filler {number}", None)
@@ -165,6 +183,11 @@ def _scenario(session: _Session) -> None:
         "PATCH token/rotate",
         lambda: session.call("PATCH", f"{TOKENS}/{token['uuid']}/rotate", 200, {"expiresAt": session.expiry(days=180)}),
     )
+    session.measure(
+        "SCIM request, rotated token (auth_failure recorded)",
+        lambda: session.scim("GET", f"{USERS}/nobody", bearer, 401),
+    )
+    session.measure("GET request-logs (one page)", lambda: session.call("GET", f"{REQUEST_LOGS}?limit=50", 200))
     session.measure("DELETE token (revoke)", lambda: session.call("DELETE", f"{TOKENS}/{token['uuid']}", 200))
 
     # Last, because it moves the clock past the expiry.

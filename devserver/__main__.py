@@ -44,6 +44,7 @@ from scim_provisioning.config import LOCAL_TABLE_NAME
 HEALTH_PATH = "/api/v1/health"
 SCIM_BASE_PATH = "/api/v1/scim/v2/"
 TOKEN_API_PATH = "/api/v1/scim/organization-access-tokens"
+SETTINGS_PAGE_PATH = "/settings/scim"
 EMBEDDED_DYNAMODB_HOST = "127.0.0.1"
 # Saving costs ≈0.5 ms per item (moto's Scan): save at most every 2 s, and never spend more than
 # a fifth of the time saving, however big the table grows.
@@ -162,6 +163,7 @@ def _print_banner(settings: DevSettings, admin: LocalAdmin, endpoint_url: str, r
         "SCIM provisioning dev server\n"
         f"  SCIM base URL:     {settings.base_url}{SCIM_BASE_PATH}\n"
         f"  Token API URL:     {token_api_url}\n"
+        f"  Settings page:     {settings.base_url}{SETTINGS_PAGE_PATH} (sign in with the API key below)\n"
         f"  Admin API key:     {admin.api_key}\n"
         f"  Admin:             {LOCAL_ADMIN_EMAIL}, organization {admin.organization_uuid}\n"
         f"  DynamoDB endpoint: {endpoint_url} ({store}, region {region})\n"

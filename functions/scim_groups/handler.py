@@ -6,6 +6,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from scim_provisioning.http.activity import recorded
 from scim_provisioning.http.requests import RestResolver
 from scim_provisioning.http.scim import authenticate, install_error_handlers, scim_error
 from scim_provisioning.observability import logger, metrics
@@ -26,5 +27,6 @@ def not_yet_served(resource_id: str | None = None) -> Response:
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @metrics.log_metrics
+@recorded
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)

@@ -12,6 +12,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from scim_provisioning import runtime
+from scim_provisioning.http.activity import recorded
 from scim_provisioning.http.requests import RestResolver, header, json_object
 from scim_provisioning.http.scim import (
     authenticate,
@@ -156,5 +157,6 @@ def user_not_allowed(user_id: str) -> Response:
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @metrics.log_metrics
+@recorded
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)

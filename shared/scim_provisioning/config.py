@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass
 
 LOCAL_TABLE_NAME = "scim-provisioning-local"
+DEFAULT_ACTIVITY_LOG_RETENTION_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -13,6 +14,8 @@ class Settings:
     table_name: str
     dynamodb_endpoint_url: str | None
     region: str
+    # How long activity entries and retired credentials are kept (DynamoDB TTL).
+    activity_log_retention_days: int = DEFAULT_ACTIVITY_LOG_RETENTION_DAYS
 
     @classmethod
     def from_environment(cls) -> Settings:
@@ -20,4 +23,7 @@ class Settings:
             table_name=os.environ.get("TABLE_NAME", LOCAL_TABLE_NAME),
             dynamodb_endpoint_url=os.environ.get("DYNAMODB_ENDPOINT_URL") or None,
             region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
+            activity_log_retention_days=int(
+                os.environ.get("ACTIVITY_LOG_RETENTION_DAYS") or DEFAULT_ACTIVITY_LOG_RETENTION_DAYS
+            ),
         )

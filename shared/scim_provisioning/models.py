@@ -15,6 +15,9 @@ class OrganizationRole(StrEnum):
 class CredentialKind(StrEnum):
     SCIM_TOKEN = "scim_token"
     API_KEY = "api_key"
+    # A rotated or revoked SCIM token's credential, kept (until the activity log's retention
+    # ends) so that its later use is refused *and* attributed to its organization.
+    RETIRED = "retired"
 
 
 @dataclass(frozen=True)
@@ -84,3 +87,29 @@ class ApiKeyMetadata:
     expires_at: datetime | None
     last_used_at: datetime | None
     credential_digest: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class ActivityEntry:
+    """One SCIM request as the activity log keeps it. Never a body, a password or a token."""
+
+    id: str  # time-ordered: ISO timestamp + random suffix (the item's sort key)
+    organization_uuid: str
+    occurred_at: datetime
+    token_uuid: str | None
+    method: str
+    path: str
+    action: str
+    status: int
+    target_id: str | None = None
+    target_name: str | None = None
+    scim_type: str | None = None
+    detail: str | None = None
+    request_id: str | None = None
+    duration_ms: int | None = None
+
+
+@dataclass(frozen=True)
+class ActivityPage:
+    entries: list[ActivityEntry]
+    next_after: str | None  # the sort key to resume after; None at the end

@@ -7,13 +7,15 @@ anything themselves."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import cached_property
 
 from scim_provisioning.clock import Clock, SystemClock
-from scim_provisioning.config import Settings
+from scim_provisioning.config import DEFAULT_ACTIVITY_LOG_RETENTION_DAYS, Settings
 from scim_provisioning.repository.dynamodb import DynamoDBRepository
 from scim_provisioning.repository.interface import Repository
 from scim_provisioning.services.access_tokens import AccessTokenService
+from scim_provisioning.services.activity_log import ActivityLogService
 from scim_provisioning.services.authentication import Authenticator
 from scim_provisioning.services.organizations import OrganizationService
 from scim_provisioning.services.users import UserService
@@ -23,6 +25,8 @@ from scim_provisioning.services.users import UserService
 class Runtime:
     repository: Repository
     clock: Clock
+    # How long activity entries, and the retired credentials they name, are kept.
+    activity_retention: timedelta = timedelta(days=DEFAULT_ACTIVITY_LOG_RETENTION_DAYS)
 
     @cached_property
     def authenticator(self) -> Authenticator:
@@ -30,7 +34,11 @@ class Runtime:
 
     @cached_property
     def access_tokens(self) -> AccessTokenService:
-        return AccessTokenService(self.repository, self.clock)
+        return AccessTokenService(self.repository, self.clock, self.activity_retention)
+
+    @cached_property
+    def activity_log(self) -> ActivityLogService:
+        return ActivityLogService(self.repository, self.clock, self.activity_retention)
 
     @cached_property
     def organizations(self) -> OrganizationService:
@@ -48,8 +56,11 @@ def current() -> Runtime:
     """The runtime of this execution environment, built from the environment on first use."""
     global _current
     if _current is None:
+        settings = Settings.from_environment()
         _current = Runtime(
-            repository=DynamoDBRepository.from_settings(Settings.from_environment()), clock=SystemClock()
+            repository=DynamoDBRepository.from_settings(settings),
+            clock=SystemClock(),
+            activity_retention=timedelta(days=settings.activity_log_retention_days),
         )
     return _current
 
@@ -57,9 +68,11 @@ def current() -> Runtime:
 def configure(repository: Repository | None = None, clock: Clock | None = None) -> Runtime:
     """Replace the runtime (tests, dev server); unset pieces are built from the environment."""
     global _current
+    settings = Settings.from_environment()
     _current = Runtime(
-        repository=repository or DynamoDBRepository.from_settings(Settings.from_environment()),
+        repository=repository or DynamoDBRepository.from_settings(settings),
         clock=clock or SystemClock(),
+        activity_retention=timedelta(days=settings.activity_log_retention_days),
     )
     return _current
 

@@ -55,6 +55,8 @@ def test_every_function_with_an_api_event_is_routed() -> None:
         "ScimUsersFunction",
         "ScimGroupsFunction",
         "ScimDiscoveryFunction",
+        "ScimRequestLogsFunction",
+        "SettingsPageFunction",
         "HealthFunction",
     }
     assert all(route.code_uri.is_dir() for route in ROUTES)

@@ -41,6 +41,15 @@ class RestResolver(APIGatewayRestResolver):
         return super().resolve(event, context)
 
 
+def stage_prefix(app: BaseRouter) -> str:
+    """What precedes the routes' paths in the URL the client used: ``/prod`` on an
+    execute-api host, nothing on a custom domain or the dev server. API Gateway's
+    ``requestContext.path`` keeps the stage while ``path`` drops it: the prefix is their difference."""
+    event = app.current_event
+    full_path = event.request_context.path or event.path
+    return full_path[: -len(event.path)] if full_path.endswith(event.path) else ""
+
+
 def header(app: BaseRouter, name: str) -> str | None:
     """A request header by case-insensitive name (API Gateway keeps the client's casing)."""
     return app.current_event.headers.get(name)

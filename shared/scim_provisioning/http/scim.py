@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 
 from scim_provisioning.errors import ServiceError
-from scim_provisioning.http.requests import header
+from scim_provisioning.http.requests import header, stage_prefix
 from scim_provisioning.observability import logger
 from scim_provisioning.services.authentication import ScimPrincipal
 
@@ -73,17 +73,12 @@ def refuse_method(app: APIGatewayRestResolver) -> Response:
 
 
 def scim_base_url(app: APIGatewayRestResolver) -> str:
-    """The SCIM base URL as the client reached it, for ``meta.location`` and ``Location``.
-
-    On an execute-api host the stage precedes the path (``/prod/api/v1/…``); API Gateway's
-    ``requestContext.path`` keeps it while ``path`` drops it, so the prefix is their difference."""
+    """The SCIM base URL as the client reached it, for ``meta.location`` and ``Location``
+    (on an execute-api host the stage precedes the path: ``/prod/api/v1/…``)."""
     event = app.current_event
-    context = event.request_context
-    host = event.headers.get("Host") or context.domain_name or "localhost"
+    host = event.headers.get("Host") or event.request_context.domain_name or "localhost"
     scheme = event.headers.get("X-Forwarded-Proto", "https").split(",")[0].strip()
-    full_path = context.path or event.path
-    prefix = full_path[: -len(event.path)] if full_path.endswith(event.path) else ""
-    return f"{scheme}://{host}{prefix}/api/v1/scim/v2"
+    return f"{scheme}://{host}{stage_prefix(app)}/api/v1/scim/v2"
 
 
 def query_parameters(app: APIGatewayRestResolver) -> dict[str, str]:

@@ -12,7 +12,7 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from scim_provisioning.errors import InvalidRequest, ServiceError
-from scim_provisioning.models import ScimTokenMetadata
+from scim_provisioning.models import ActivityEntry, ScimTokenMetadata
 from scim_provisioning.observability import logger
 from scim_provisioning.timestamps import format_optional, format_timestamp
 
@@ -61,6 +61,25 @@ def token_metadata(token: ScimTokenMetadata, secret: str | None = None) -> dict[
     if secret is not None:
         document["token"] = secret
     return document
+
+
+def activity_entry(entry: ActivityEntry) -> dict[str, Any]:
+    """The public shape of an activity-log entry (the request-logs API)."""
+    return {
+        "id": entry.id,
+        "occurredAt": format_timestamp(entry.occurred_at),
+        "tokenUuid": entry.token_uuid,
+        "method": entry.method,
+        "path": entry.path,
+        "action": entry.action,
+        "status": entry.status,
+        "targetId": entry.target_id,
+        "targetName": entry.target_name,
+        "scimType": entry.scim_type,
+        "detail": entry.detail,
+        "requestId": entry.request_id,
+        "durationMs": entry.duration_ms,
+    }
 
 
 def ok(results: Any, status_code: int = 200) -> Response:

@@ -22,6 +22,8 @@ from botocore.exceptions import ClientError
 
 from scim_provisioning.config import Settings
 from scim_provisioning.models import (
+    ActivityEntry,
+    ActivityPage,
     ApiKeyMetadata,
     Credential,
     CredentialKind,
@@ -42,16 +44,28 @@ _CLIENT_CONFIG = Config(
     tcp_keepalive=True,
 )
 
+# Activity entries are written on the request's path but must never fail or slow it much:
+# one retry, short timeouts. A lost entry is logged by the recorder; a slow SCIM answer is not.
+_ACTIVITY_CLIENT_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 2},
+    connect_timeout=1,
+    read_timeout=1,
+    tcp_keepalive=True,
+)
+# One activity-log page may evaluate this many DynamoDB pages (≤ 1 MB each) when a filter
+# drops most items; the page is then short, and its cursor resumes where evaluation stopped.
+_ACTIVITY_MAX_QUERIES = 5
+
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
 
-def create_dynamodb_client(settings: Settings) -> Any:
+def create_dynamodb_client(settings: Settings, config: Config = _CLIENT_CONFIG) -> Any:
     return boto3.client(
         "dynamodb",
         region_name=settings.region,
         endpoint_url=settings.dynamodb_endpoint_url,
-        config=_CLIENT_CONFIG,
+        config=config,
     )
 
 
@@ -72,6 +86,16 @@ def _org_pk(organization_uuid: str) -> str:
 
 def _credential_pk(secret_digest: str) -> str:
     return f"CREDENTIAL#{secret_digest}"
+
+
+def _activity_pk(organization_uuid: str) -> str:
+    """One partition per organization: its writes are bounded by the API's throttle (200
+    requests/s per stage), well under a partition's 1,000 writes/s (docs/data-model.md)."""
+    return f"ORG#{organization_uuid}#ACTIVITY"
+
+
+def _epoch(moment: datetime) -> int:
+    return int(moment.timestamp())
 
 
 _ORG_SK = "ORGANIZATION"
@@ -113,13 +137,18 @@ def _is_condition_failure(error: ClientError) -> bool:
 class DynamoDBRepository:
     """Implements ``repository.interface.Repository`` on one DynamoDB table."""
 
-    def __init__(self, client: Any, table_name: str) -> None:
+    def __init__(self, client: Any, table_name: str, activity_client: Any = None) -> None:
         self._client = client
         self._table = table_name
+        self._activity_client = activity_client or client
 
     @classmethod
     def from_settings(cls, settings: Settings) -> DynamoDBRepository:
-        return cls(create_dynamodb_client(settings), settings.table_name)
+        return cls(
+            create_dynamodb_client(settings),
+            settings.table_name,
+            create_dynamodb_client(settings, _ACTIVITY_CLIENT_CONFIG),
+        )
 
     # --------------------------------------------------------------- low-level helpers
     def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
@@ -448,6 +477,25 @@ class DynamoDBRepository:
             }
         }
 
+    def _retire_credential(
+        self, secret_digest: str, organization_uuid: str, owner_uuid: str, retired_at: datetime, keep_until: datetime
+    ) -> dict[str, Any]:
+        """Replace a SCIM token's credential by a tombstone under the same key: authentication
+        still finds it in its one GetItem, refuses it (kind ``retired``), and can tell the
+        activity log which organization and token the refused request came with. TTL removes
+        it with the log entries it explains."""
+        item = {
+            "PK": _credential_pk(secret_digest),
+            "SK": _CREDENTIAL_SK,
+            "entity": "Credential",
+            "kind": CredentialKind.RETIRED.value,
+            "organizationUuid": organization_uuid,
+            "ownerUuid": owner_uuid,
+            "retiredAt": format_timestamp(retired_at),
+            "expiresAtEpoch": _epoch(keep_until),
+        }
+        return {"Put": {"TableName": self._table, "Item": _serialize(item)}}
+
     # ------------------------------------------------------------- SCIM access tokens
     def create_scim_token(self, token: ScimTokenMetadata, secret_digest: str) -> None:
         metadata = {
@@ -483,6 +531,7 @@ class DynamoDBRepository:
         new_expires_at: datetime,
         rotated_at: datetime,
         unless_rotated_since: datetime,
+        retire_until: datetime,
     ) -> ScimTokenMetadata:
         """Swap the token's secret in one transaction: the metadata update carries the
         once-per-hour rule and the expected old digest as its condition, so of N concurrent
@@ -511,7 +560,9 @@ class DynamoDBRepository:
                             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
                         }
                     },
-                    self._delete_credential(token.credential_digest or ""),
+                    self._retire_credential(
+                        token.credential_digest or "", token.organization_uuid, token.uuid, rotated_at, retire_until
+                    ),
                     self._put(credential),
                 ]
             )
@@ -533,15 +584,27 @@ class DynamoDBRepository:
             credential_digest=new_digest,
         )
 
-    def delete_scim_token(self, organization_uuid: str, token_uuid: str) -> bool:
-        return self._delete_with_credential(organization_uuid, _SCIM_TOKEN_PREFIX + token_uuid)
+    def delete_scim_token(
+        self, organization_uuid: str, token_uuid: str, revoked_at: datetime, retire_until: datetime
+    ) -> bool:
+        def tombstone(secret_digest: str) -> dict[str, Any]:
+            return self._retire_credential(secret_digest, organization_uuid, token_uuid, revoked_at, retire_until)
 
-    def _delete_with_credential(self, organization_uuid: str, sort_key: str) -> bool:
+        return self._delete_with_credential(organization_uuid, _SCIM_TOKEN_PREFIX + token_uuid, tombstone)
+
+    def _delete_with_credential(self, organization_uuid: str, sort_key: str, replacement: Any = None) -> bool:
         """Delete a token's or key's metadata and its credential together; the condition on the
-        digest makes a concurrent rotation and revocation unable to leave a live credential."""
+        digest makes a concurrent rotation and revocation unable to leave a live credential.
+        ``replacement(digest)``, when given, is the operation that takes the credential's place
+        (a SCIM token's tombstone) instead of deleting it."""
         item = self._get(_org_pk(organization_uuid), sort_key)
         if item is None:
             return False
+        credential_operation = (
+            self._delete_credential(item["credentialDigest"])
+            if replacement is None
+            else replacement(item["credentialDigest"])
+        )
         try:
             self._transact(
                 [
@@ -553,13 +616,13 @@ class DynamoDBRepository:
                             "ExpressionAttributeValues": {":digest": {"S": item["credentialDigest"]}},
                         }
                     },
-                    self._delete_credential(item["credentialDigest"]),
+                    credential_operation,
                 ]
             )
         except ClientError as error:
             if _is_condition_failure(error):
                 # Rotated or deleted meanwhile: look again and delete what is there now.
-                return self._delete_with_credential(organization_uuid, sort_key)
+                return self._delete_with_credential(organization_uuid, sort_key, replacement)
             raise
         return True
 
@@ -594,6 +657,98 @@ class DynamoDBRepository:
 
     def delete_api_key(self, organization_uuid: str, key_uuid: str) -> bool:
         return self._delete_with_credential(organization_uuid, _API_KEY_PREFIX + key_uuid)
+
+    # ------------------------------------------------------------------- activity log
+    def put_activity(self, entry: ActivityEntry, expires_at: datetime) -> None:
+        """One PutItem per SCIM request, on the short-timeout client; TTL ends it."""
+        item = {
+            "PK": _activity_pk(entry.organization_uuid),
+            "SK": entry.id,
+            "entity": "Activity",
+            "occurredAt": format_timestamp(entry.occurred_at),
+            "tokenUuid": entry.token_uuid,
+            "method": entry.method,
+            "path": entry.path,
+            "action": entry.action,
+            "status": entry.status,
+            "targetId": entry.target_id,
+            "targetName": entry.target_name,
+            "scimType": entry.scim_type,
+            "detail": entry.detail,
+            "requestId": entry.request_id,
+            "durationMs": entry.duration_ms,
+            "expiresAtEpoch": _epoch(expires_at),
+        }
+        self._activity_client.put_item(TableName=self._table, Item=_serialize(item))
+
+    def list_activity(
+        self,
+        organization_uuid: str,
+        limit: int,
+        after: str | None = None,
+        status_range: tuple[int, int] | None = None,
+        action: str | None = None,
+    ) -> ActivityPage:
+        """Newest first, at most ``limit`` entries, resuming after the sort key ``after``.
+
+        Filters are a FilterExpression: DynamoDB reads the entries they drop too, so a page
+        may come back short (even empty) with a cursor; it is never wrong, because the cursor
+        is the last *evaluated* key."""
+        pk = _activity_pk(organization_uuid)
+        conditions: list[str] = []
+        values: dict[str, Any] = {":pk": {"S": pk}}
+        names: dict[str, str] = {}
+        if status_range is not None:
+            conditions.append("#status BETWEEN :low AND :high")
+            names["#status"] = "status"
+            values[":low"] = {"N": str(status_range[0])}
+            values[":high"] = {"N": str(status_range[1])}
+        if action is not None:
+            conditions.append("#action = :action")
+            names["#action"] = "action"
+            values[":action"] = {"S": action}
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "PK = :pk",
+            "ExpressionAttributeValues": values,
+            "ScanIndexForward": False,
+        }
+        if conditions:
+            request["FilterExpression"] = " AND ".join(conditions)
+            request["ExpressionAttributeNames"] = names
+        if after is not None:
+            request["ExclusiveStartKey"] = _key(pk, after)
+        entries: list[ActivityEntry] = []
+        for _ in range(_ACTIVITY_MAX_QUERIES):
+            request["Limit"] = limit - len(entries)
+            answer = self._client.query(**request)
+            entries.extend(_activity_from_item(organization_uuid, _deserialize(item)) for item in answer["Items"])
+            last = answer.get("LastEvaluatedKey")
+            if last is None:
+                return ActivityPage(entries, None)
+            if len(entries) >= limit:
+                break
+            request["ExclusiveStartKey"] = last
+        return ActivityPage(entries, last["SK"]["S"])
+
+
+def _activity_from_item(organization_uuid: str, item: dict[str, Any]) -> ActivityEntry:
+    return ActivityEntry(
+        id=item["SK"],
+        organization_uuid=organization_uuid,
+        occurred_at=parse_timestamp(item["occurredAt"]),
+        token_uuid=item.get("tokenUuid"),
+        method=item["method"],
+        path=item["path"],
+        action=item["action"],
+        status=int(item["status"]),
+        target_id=item.get("targetId"),
+        target_name=item.get("targetName"),
+        scim_type=item.get("scimType"),
+        detail=item.get("detail"),
+        request_id=item.get("requestId"),
+        duration_ms=None if item.get("durationMs") is None else int(item["durationMs"]),
+    )
 
 
 def _person_from_item(item: dict[str, Any]) -> Person:

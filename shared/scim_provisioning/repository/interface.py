@@ -7,6 +7,8 @@ from datetime import datetime
 from typing import Protocol
 
 from scim_provisioning.models import (
+    ActivityEntry,
+    ActivityPage,
     ApiKeyMetadata,
     Credential,
     Organization,
@@ -72,10 +74,24 @@ class Repository(Protocol):
         new_expires_at: datetime,
         rotated_at: datetime,
         unless_rotated_since: datetime,
+        retire_until: datetime,
     ) -> ScimTokenMetadata: ...
-    def delete_scim_token(self, organization_uuid: str, token_uuid: str) -> bool: ...
+    def delete_scim_token(
+        self, organization_uuid: str, token_uuid: str, revoked_at: datetime, retire_until: datetime
+    ) -> bool: ...
 
     # Personal API keys
     def create_api_key(self, key: ApiKeyMetadata, secret_digest: str) -> None: ...
     def list_api_keys(self, organization_uuid: str) -> list[ApiKeyMetadata]: ...
     def delete_api_key(self, organization_uuid: str, key_uuid: str) -> bool: ...
+
+    # SCIM activity log
+    def put_activity(self, entry: ActivityEntry, expires_at: datetime) -> None: ...
+    def list_activity(
+        self,
+        organization_uuid: str,
+        limit: int,
+        after: str | None = None,
+        status_range: tuple[int, int] | None = None,
+        action: str | None = None,
+    ) -> ActivityPage: ...

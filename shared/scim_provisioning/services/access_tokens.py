@@ -37,9 +37,14 @@ def rotation_refusal(token: ScimTokenMetadata, now: datetime) -> str | None:
 
 
 class AccessTokenService:
-    def __init__(self, repository: Repository, clock: Clock) -> None:
+    def __init__(
+        self, repository: Repository, clock: Clock, retired_credential_retention: timedelta = timedelta(days=30)
+    ) -> None:
         self._repository = repository
         self._clock = clock
+        # A rotated or revoked token's credential stays as a refused tombstone this long, so
+        # the activity log can attribute its later use (the log's own retention).
+        self._retention = retired_credential_retention
 
     def create(
         self, admin: AdminPrincipal, description: str, expires_at: datetime | None
@@ -73,7 +78,8 @@ class AccessTokenService:
         return token
 
     def revoke(self, admin: AdminPrincipal, token_uuid: str) -> None:
-        if not self._repository.delete_scim_token(admin.organization_uuid, token_uuid):
+        now = truncate_to_millis(self._clock.now())
+        if not self._repository.delete_scim_token(admin.organization_uuid, token_uuid, now, now + self._retention):
             raise NotFound(TOKEN_NOT_FOUND)
 
     def rotate(
@@ -95,6 +101,7 @@ class AccessTokenService:
                 new_expires_at=truncate_to_millis(expires_at),
                 rotated_at=now,
                 unless_rotated_since=now - ROTATION_INTERVAL,
+                retire_until=now + self._retention,
             )
         except RotationConflict as conflict:
             # Another request changed the token between our read and our write.

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from scim_provisioning import activity
 from scim_provisioning.clock import Clock
 from scim_provisioning.credentials import digest, is_well_formed_scim_token
 from scim_provisioning.errors import Forbidden, Unauthenticated
@@ -56,7 +57,13 @@ class Authenticator:
             raise Unauthenticated("Invalid SCIM token")
         secret_digest = digest(token)
         credential = self._repository.get_credential(secret_digest)
-        if credential is None or credential.kind is not CredentialKind.SCIM_TOKEN:
+        if credential is None or credential.kind not in (CredentialKind.SCIM_TOKEN, CredentialKind.RETIRED):
+            raise Unauthenticated("Invalid SCIM token")
+        # Known to belong to an organization, even when refused below: the activity log
+        # records the request for that organization (an unknown token is only logged).
+        activity.annotate(organization_uuid=credential.organization_uuid, token_uuid=credential.owner_uuid)
+        if credential.kind is CredentialKind.RETIRED:
+            activity.annotate(detail="The token was rotated or revoked")
             raise Unauthenticated("Invalid SCIM token")
         if self._expired(credential):
             raise Unauthenticated("SCIM token has expired")

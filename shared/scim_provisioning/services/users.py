@@ -11,6 +11,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from scim_provisioning import activity
+from scim_provisioning.activity import Action
 from scim_provisioning.clock import Clock
 from scim_provisioning.errors import Conflict, InvalidRequest, NotFound, PreconditionFailed
 from scim_provisioning.models import OrganizationRole, Person
@@ -191,6 +193,7 @@ class UserService:
     def delete(self, principal: ScimPrincipal, user_id: str, if_match: str | None) -> None:
         for _ in range(WRITE_ATTEMPTS):
             current = self.get(principal, user_id)
+            activity.annotate(target_name=current.user_name)
             self._check_precondition(current, if_match)
             try:
                 self._repository.delete_person(current)
@@ -219,6 +222,9 @@ class UserService:
             updated = self._person_from(
                 resource, role, current.uuid, current.organization_uuid, current.created_at, now, current.version + 1
             )
+            if current.active != updated.active:
+                # Only the service knows the state before: the activity log says which way it went.
+                activity.annotate(action=Action.REACTIVATE_USER if updated.active else Action.DEACTIVATE_USER)
             try:
                 self._repository.replace_person(current, updated)
                 return updated

@@ -1,0 +1,35 @@
+"""SCIM activity log API: GET /api/v1/scim/request-logs?limit=&cursor=&status=&action=.
+
+Authenticated like the token API (an admin's ``Authorization: ApiKey …``) and answering in
+its envelope: ``{"status": "ok", "results": {"entries": [...], "nextCursor": …}}``, newest
+first, only the caller's organization."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from scim_provisioning import runtime
+from scim_provisioning.http.requests import RestResolver, header
+from scim_provisioning.http.token_api import activity_entry, install_error_handlers, ok
+from scim_provisioning.observability import logger
+from scim_provisioning.services.activity_log import activity_query
+
+BASE = "/api/v1/scim/request-logs"
+
+app = RestResolver()
+install_error_handlers(app)
+
+
+@app.get(BASE)
+def list_request_logs() -> Response:
+    admin = runtime.current().authenticator.authenticate_admin(header(app, "Authorization"))
+    query = activity_query(dict(app.current_event.query_string_parameters or {}))
+    result = runtime.current().activity_log.list(admin, query)
+    return ok({"entries": [activity_entry(entry) for entry in result.entries], "nextCursor": result.next_cursor})
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

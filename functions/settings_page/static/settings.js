@@ -1,0 +1,358 @@
+// The "SCIM Access Tokens" settings page: calls the token API and the request-logs API of
+// this same origin with the admin's API key. The key lives in sessionStorage only (gone with
+// the tab), never in the page, a cookie or a URL. Every value from the API is written with
+// textContent / value, never as HTML.
+"use strict";
+
+(() => {
+  const KEY_STORAGE = "scimAdminApiKey";
+  const ACTIVITY_PAGE_SIZE = 20;
+  const basePath = document.querySelector('meta[name="base-path"]').content;
+  const tokensApi = `${basePath}/api/v1/scim/organization-access-tokens`;
+  const logsApi = `${basePath}/api/v1/scim/request-logs`;
+  const $ = (id) => document.getElementById(id);
+
+  let activityCursor = ""; // the page shown
+  let activityNext = null; // the page after it
+
+  // ------------------------------------------------------------------ API
+  class ApiError extends Error {
+    constructor(status, message) {
+      super(message);
+      this.status = status;
+    }
+  }
+
+  async function api(method, url, body) {
+    const headers = { Authorization: `ApiKey ${sessionStorage.getItem(KEY_STORAGE) || ""}` };
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    let response;
+    try {
+      response = await fetch(url, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        cache: "no-store",
+        credentials: "omit",
+      });
+    } catch (error) {
+      throw new ApiError(0, "The service cannot be reached. Check your connection and try again.");
+    }
+    let document = null;
+    try {
+      document = await response.json();
+    } catch (error) {
+      document = null;
+    }
+    if (!response.ok || !document || document.status !== "ok") {
+      const message = document && document.error && document.error.message;
+      throw new ApiError(response.status, message || `The request failed (HTTP ${response.status}).`);
+    }
+    return document.results;
+  }
+
+  // ------------------------------------------------------------ formatting
+  function when(iso) {
+    return iso ? `${iso.slice(0, 10)} ${iso.slice(11, 19)}` : "—";
+  }
+
+  function dateOnly(iso) {
+    return iso ? iso.slice(0, 10) : "Never";
+  }
+
+  // A date input's value (YYYY-MM-DD) as the end of that day in UTC.
+  function endOfDay(value) {
+    return value ? `${value}T23:59:59.000Z` : null;
+  }
+
+  function cell(row, label, text, className) {
+    const td = row.insertCell();
+    td.dataset.label = label;
+    td.textContent = text;
+    if (className) td.className = className;
+    return td;
+  }
+
+  function button(label, className, accessibleName, onClick) {
+    const element = document.createElement("button");
+    element.type = "button";
+    element.className = className;
+    element.textContent = label;
+    element.setAttribute("aria-label", accessibleName);
+    element.addEventListener("click", onClick);
+    return element;
+  }
+
+  function say(id, message) {
+    $(id).textContent = message;
+  }
+
+  // ---------------------------------------------------------------- sign-in
+  function showConsole(signedIn) {
+    $("sign-in").hidden = signedIn;
+    $("console").hidden = !signedIn;
+    $("sign-out").hidden = !signedIn;
+  }
+
+  async function signIn(apiKey) {
+    sessionStorage.setItem(KEY_STORAGE, apiKey);
+    try {
+      const tokens = await api("GET", tokensApi);
+      showConsole(true);
+      renderTokens(tokens);
+      await loadActivity("");
+      $("main").focus();
+    } catch (error) {
+      sessionStorage.removeItem(KEY_STORAGE);
+      showConsole(false);
+      say(
+        "sign-in-error",
+        error.status === 401 ? "This API key is not valid (or has expired)." : error.message,
+      );
+    }
+  }
+
+  function signOut() {
+    sessionStorage.removeItem(KEY_STORAGE);
+    $("api-key").value = "";
+    say("sign-in-error", "");
+    showConsole(false);
+    $("api-key").focus();
+  }
+
+  // A 401 after sign-in: the key was revoked or expired meanwhile.
+  function handleAuthLoss(error) {
+    if (error.status === 401) {
+      signOut();
+      say("sign-in-error", "Your session ended: the API key is no longer valid. Sign in again.");
+      return true;
+    }
+    return false;
+  }
+
+  // ----------------------------------------------------------------- tokens
+  function renderTokens(tokens) {
+    const body = $("tokens-table").tBodies[0];
+    body.replaceChildren();
+    for (const token of tokens) {
+      const row = body.insertRow();
+      row.dataset.uuid = token.uuid;
+      cell(row, "Description", token.description);
+      cell(row, "UUID", token.uuid, "mono");
+      cell(row, "Created", when(token.createdAt));
+      cell(row, "Expires", dateOnly(token.expiresAt));
+      cell(row, "Last used", when(token.lastUsedAt));
+      cell(row, "Last rotated", when(token.rotatedAt));
+      const actions = cell(row, "Actions", "", "actions");
+      actions.append(
+        button("Rotate", "secondary small", `Rotate ${token.description}`, () => openRotate(token)),
+        button("Revoke", "secondary small", `Revoke ${token.description}`, () => openRevoke(token)),
+      );
+    }
+    $("tokens-table").hidden = tokens.length === 0;
+    $("tokens-empty").hidden = tokens.length !== 0;
+  }
+
+  async function reloadTokens() {
+    try {
+      renderTokens(await api("GET", tokensApi));
+    } catch (error) {
+      if (!handleAuthLoss(error)) say("tokens-status", error.message);
+    }
+  }
+
+  function showSecret(token) {
+    $("secret-value").value = token.token;
+    say("secret-status", "");
+    $("secret-dialog").showModal();
+    $("secret-value").select();
+  }
+
+  async function generate(event) {
+    event.preventDefault();
+    const description = $("token-name").value.trim();
+    if (!description) {
+      say("generate-error", "A name is required.");
+      $("token-name").focus();
+      return;
+    }
+    try {
+      const token = await api("POST", tokensApi, {
+        description,
+        expiresAt: endOfDay($("token-expiry").value),
+      });
+      $("generate-dialog").close();
+      await reloadTokens();
+      say("tokens-status", `Token "${token.description}" generated.`);
+      showSecret(token);
+    } catch (error) {
+      if (!handleAuthLoss(error)) say("generate-error", error.message);
+    }
+  }
+
+  let rotating = null;
+  function openRotate(token) {
+    rotating = token;
+    $("rotate-name").textContent = token.description;
+    $("rotate-expiry").value = "";
+    say("rotate-error", "");
+    $("rotate-dialog").showModal();
+  }
+
+  async function rotate(event) {
+    event.preventDefault();
+    const expiry = $("rotate-expiry").value;
+    if (!expiry) {
+      say("rotate-error", "A new expiration date is required.");
+      $("rotate-expiry").focus();
+      return;
+    }
+    try {
+      const token = await api("PATCH", `${tokensApi}/${encodeURIComponent(rotating.uuid)}/rotate`, {
+        expiresAt: endOfDay(expiry),
+      });
+      $("rotate-dialog").close();
+      await reloadTokens();
+      say("tokens-status", `Token "${token.description}" rotated: the previous secret no longer works.`);
+      showSecret(token);
+    } catch (error) {
+      // The API's own words, e.g. "Token can only be rotated once per hour".
+      if (!handleAuthLoss(error)) say("rotate-error", error.message);
+    }
+  }
+
+  let revoking = null;
+  function openRevoke(token) {
+    revoking = token;
+    $("revoke-name").textContent = token.description;
+    say("revoke-error", "");
+    $("revoke-dialog").showModal();
+  }
+
+  async function revoke(event) {
+    event.preventDefault();
+    try {
+      await api("DELETE", `${tokensApi}/${encodeURIComponent(revoking.uuid)}`);
+      $("revoke-dialog").close();
+      await reloadTokens();
+      say("tokens-status", `Token "${revoking.description}" revoked.`);
+    } catch (error) {
+      if (!handleAuthLoss(error)) say("revoke-error", error.message);
+    }
+  }
+
+  // ---------------------------------------------------------- activity log
+  function renderActivity(entries) {
+    const body = $("activity-table").tBodies[0];
+    body.replaceChildren();
+    for (const entry of entries) {
+      const row = body.insertRow();
+      row.dataset.action = entry.action;
+      cell(row, "Time (UTC)", when(entry.occurredAt));
+      cell(row, "Action", entry.action);
+      const status = cell(row, "Status", "");
+      const badge = document.createElement("span");
+      badge.className = entry.status >= 400 ? "badge fail" : "badge ok";
+      badge.textContent = String(entry.status);
+      status.append(badge);
+      const target = [entry.targetName, entry.targetId].filter(Boolean).join(" · ");
+      cell(row, "Target", target || "—");
+      cell(row, "Request", `${entry.method} ${entry.path}`, "mono");
+      const error = [entry.scimType, entry.detail].filter(Boolean).join(": ");
+      cell(row, "Error", error || "—");
+      cell(row, "Token", entry.tokenUuid || "—", "mono");
+    }
+  }
+
+  async function loadActivity(cursor) {
+    const query = new URLSearchParams({ limit: String(ACTIVITY_PAGE_SIZE) });
+    if (cursor) query.set("cursor", cursor);
+    if ($("failures-only").checked) query.set("status", "failure");
+    if ($("action-filter").value) query.set("action", $("action-filter").value);
+    try {
+      const results = await api("GET", `${logsApi}?${query}`);
+      activityCursor = cursor;
+      activityNext = results.nextCursor;
+      renderActivity(results.entries);
+      $("activity-next").disabled = !activityNext;
+      $("activity-first").disabled = !activityCursor;
+      say(
+        "activity-status",
+        results.entries.length === 0 && !activityNext
+          ? "No SCIM request matches."
+          : `${results.entries.length} request(s) shown${activityNext ? "; more on the next page" : ""}.`,
+      );
+    } catch (error) {
+      if (!handleAuthLoss(error)) say("activity-status", error.message);
+    }
+  }
+
+  // ------------------------------------------------------------------ copy
+  async function copyFrom(inputId, statusId) {
+    const input = $(inputId);
+    try {
+      await navigator.clipboard.writeText(input.value);
+    } catch (error) {
+      // No clipboard permission (or not a secure context): select it for Ctrl+C instead.
+      input.focus();
+      input.select();
+      say(statusId, "Selected: press Ctrl+C (⌘C) to copy.");
+      return;
+    }
+    say(statusId, "Copied to the clipboard.");
+  }
+
+  // ------------------------------------------------------------------ wiring
+  function start() {
+    $("scim-url").value = `${window.location.origin}${basePath}/api/v1/scim/v2/`;
+    $("sign-in-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      const key = $("api-key").value.trim();
+      if (!key) {
+        say("sign-in-error", "Enter your admin API key.");
+        return;
+      }
+      say("sign-in-error", "");
+      signIn(key);
+    });
+    $("sign-out").addEventListener("click", signOut);
+    $("copy-scim-url").addEventListener("click", () => copyFrom("scim-url", "scim-url-status"));
+    document
+      .querySelector('#secret-dialog [data-copy="secret-value"]')
+      .addEventListener("click", () => copyFrom("secret-value", "secret-status"));
+    $("generate").addEventListener("click", () => {
+      $("generate-form").reset();
+      say("generate-error", "");
+      $("generate-dialog").showModal();
+    });
+    $("generate-form").addEventListener("submit", generate);
+    $("rotate-form").addEventListener("submit", rotate);
+    $("revoke-form").addEventListener("submit", revoke);
+    for (const close of document.querySelectorAll("dialog [data-close]")) {
+      close.addEventListener("click", () => close.closest("dialog").close());
+    }
+    // The secret leaves the page as soon as its dialog closes.
+    $("secret-dialog").addEventListener("close", () => {
+      $("secret-value").value = "";
+      loadActivity("");
+    });
+    $("failures-only").addEventListener("change", () => loadActivity(""));
+    $("action-filter").addEventListener("change", () => loadActivity(""));
+    $("activity-filters").addEventListener("submit", (event) => event.preventDefault());
+    $("activity-refresh").addEventListener("click", () => {
+      reloadTokens();
+      loadActivity("");
+    });
+    $("activity-first").addEventListener("click", () => loadActivity(""));
+    $("activity-next").addEventListener("click", () => loadActivity(activityNext));
+
+    const stored = sessionStorage.getItem(KEY_STORAGE);
+    if (stored) {
+      signIn(stored);
+    } else {
+      showConsole(false);
+    }
+  }
+
+  start();
+})();

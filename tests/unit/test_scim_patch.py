@@ -484,6 +484,28 @@ class TestAdd:
         )
         assert result[ENTERPRISE] == {"department": "Marketing", "division": "EMEA", "manager": {"value": "m-9"}}
 
+    def test_path_naming_the_extension_urn_adds_its_attributes(self) -> None:
+        # scim2-tester's shape: the extension URN alone as path, its object (with its own
+        # "schemas", as a SCIM library serializes it) as value
+        result = patch(
+            barbara(),
+            {"op": "add", "path": ENTERPRISE, "value": {"schemas": [ENTERPRISE], "division": "EMEA"}},
+        )
+        assert result[ENTERPRISE] == {**barbara()[ENTERPRISE], "division": "EMEA"}
+
+    def test_replace_on_the_extension_urn_leaves_unnamed_attributes_unchanged(self) -> None:
+        result = patch(barbara(), {"op": "replace", "path": ENTERPRISE.upper(), "value": {"costCenter": "4130"}})
+        assert result[ENTERPRISE] == {**barbara()[ENTERPRISE], "costCenter": "4130"}
+
+    def test_remove_on_the_extension_urn_removes_the_extension(self) -> None:
+        result = patch(barbara(), {"op": "remove", "path": ENTERPRISE})
+        assert ENTERPRISE not in result
+        assert result["userName"] == barbara()["userName"]
+
+    def test_extension_urn_path_with_a_non_object_value_is_invalid_value(self) -> None:
+        with pytest.raises(InvalidRequest):
+            parse({"op": "replace", "path": ENTERPRISE, "value": "Marketing"})
+
     def test_add_through_filter_without_sub_attribute_merges_into_matched_elements(self) -> None:
         result = patch(barbara(), {"op": "add", "path": 'emails[type eq "work"]', "value": {"display": "Work"}})
         assert result["emails"] == [

@@ -320,7 +320,7 @@ def test_entra_create_and_patch_dialect(api: Dispatcher, token: str):
     assert user["active"] is True
     assert "title" not in user
     assert user[ENTERPRISE] == {"employeeNumber": "42"}
-    assert user["roles"] == [{"value": "member", "primary": True}]
+    assert "roles" not in user  # roles: [] means the default role, member; nothing is invented
 
     response = patch(
         api,
@@ -344,12 +344,15 @@ def test_entra_create_and_patch_dialect(api: Dispatcher, token: str):
 
 @pytest.mark.parametrize(
     ("roles", "expected"),
-    [([{"value": "admin"}], "admin"), ([{"value": "Member"}], "member"), ([], "member")],
+    [
+        ([{"value": "admin", "display": "Administrator"}], [{"value": "admin", "display": "Administrator"}]),
+        ([{"value": "Member", "primary": True}], [{"value": "member", "primary": True}]),
+    ],
 )
-def test_roles_map_to_the_organization_role(api: Dispatcher, token: str, roles: list, expected: str):
+def test_roles_read_back_as_sent_with_the_value_in_lower_case(api: Dispatcher, token: str, roles: list, expected: list):
     user = create(api, token, {**entra_user(), "roles": roles})
 
-    assert user["roles"] == [{"value": expected, "primary": True}]
+    assert user["roles"] == expected
 
 
 def test_unknown_role_is_invalid_value(api: Dispatcher, token: str):
@@ -535,6 +538,11 @@ def test_demoted_or_deactivated_admin_loses_the_token_api(
         patch(api, token, user["id"], {"op": "replace", "path": "roles", "value": [{"value": "admin"}]}).status == 200
     )
     assert api.handle("GET", TOKEN_API, key).status == 200
+
+    # removing every role leaves the default one, member
+    assert patch(api, token, user["id"], {"op": "remove", "path": "roles"}).status == 200
+    assert api.handle("GET", TOKEN_API, key).status == 403
+    assert patch(api, token, user["id"], {"op": "add", "path": "roles", "value": [{"value": "admin"}]}).status == 200
 
     assert patch(api, token, user["id"], {"op": "replace", "value": {"active": False}}).status == 200
     assert api.handle("GET", TOKEN_API, key).status == 401

@@ -60,9 +60,17 @@ def role_of(resource: dict[str, Any]) -> OrganizationRole:
     return OrganizationRole.ADMIN if OrganizationRole.ADMIN.value in values else OrganizationRole.MEMBER
 
 
-def _with_canonical_roles(resource: dict[str, Any], role: OrganizationRole) -> dict[str, Any]:
-    """Store the role the way it reads back: one primary value, lower case."""
-    return {**resource, "roles": [{"value": role.value, "primary": True}]}
+def _with_canonical_roles(resource: dict[str, Any]) -> dict[str, Any]:
+    """Store ``roles`` as sent, with each value in the lower case the role is matched in.
+
+    The role entries keep their ``display``, ``type`` and ``primary``, and no default entry is
+    written when there is none: what a client writes reads back (scim2-tester checks that
+    roles added, replaced and removed read back so). The organization role is derived from
+    them (``role_of``); without any entry it is ``member``."""
+    roles = resource.get("roles")
+    if not roles:
+        return {name: value for name, value in resource.items() if name != "roles"}
+    return {**resource, "roles": [{**role, "value": str(role.get("value", "")).strip().lower()} for role in roles]}
 
 
 @dataclass(frozen=True)
@@ -213,7 +221,7 @@ class UserService:
             resource = new_resource(current)
             refuse_immutable_changes(current.resource, resource, USER_RESOURCE_TYPE)
             role = role_of(resource)
-            if _with_canonical_roles(resource, role) == current.resource:
+            if _with_canonical_roles(resource) == current.resource:
                 return current  # nothing changes: no write, the version stays
             now = max(truncate_to_millis(self._clock.now()), current.last_modified)
             updated = self._person_from(
@@ -247,7 +255,7 @@ class UserService:
         last_modified: Any,
         version: int,
     ) -> Person:
-        stored = _with_canonical_roles(resource, role)
+        stored = _with_canonical_roles(resource)
         return Person(
             uuid=user_id,
             organization_uuid=organization_uuid,

@@ -13,18 +13,14 @@ import pytest
 from devserver.dispatch import Dispatcher, HttpResponse
 from scim_provisioning.runtime import Runtime
 from tests.integration.conftest import AdminFixture, make_admin
+from tests.scim_samples import ENTERPRISE, ERROR_SCHEMA, LIST_RESPONSE, PATCH_OP, USER_SCHEMA, entra_user, okta_user
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
 
 BASE = "/api/v1/scim/v2/Users"
 TOKEN_API = "/api/v1/scim/organization-access-tokens"
 SCIM_JSON = "application/scim+json"
-USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
-ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
-PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
-LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 SEARCH_REQUEST = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
-ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
 
 
 @pytest.fixture
@@ -95,22 +91,6 @@ def listed(api: Dispatcher, token: str, query: str) -> dict[str, Any]:
 
 def filter_query(expression: str) -> str:
     return "filter=" + quote(expression)
-
-
-def okta_user(user_name: str = "ada@acme.test", **extra: Any) -> dict[str, Any]:
-    return {
-        "schemas": [USER_SCHEMA],
-        "userName": user_name,
-        "name": {"givenName": "Ada", "familyName": "Lovelace"},
-        "emails": [{"primary": True, "value": user_name, "type": "work"}],
-        "displayName": "Ada Lovelace",
-        "locale": "en-US",
-        "externalId": "00u1ab2cd3EF4gh5i6j7",
-        "groups": [],
-        "password": "Secret-1234!",
-        "active": True,
-        **extra,
-    }
 
 
 # ---------------------------------------------------------------------- CRUD
@@ -297,22 +277,6 @@ def test_entra_test_connection_filter_finds_nothing(api: Dispatcher, token: str)
 
     assert result["totalResults"] == 0
     assert result["Resources"] == []
-
-
-def entra_user(user_name: str = "grace@acme.test") -> dict[str, Any]:
-    return {
-        "schemas": [USER_SCHEMA, ENTERPRISE],
-        "externalId": "c5d1f5e4-1c5a-4b07-9a3f-3f6f6c1b2a10",
-        "userName": user_name,
-        "active": "True",
-        "displayName": "Grace Hopper",
-        "title": None,
-        "emails": [{"primary": True, "type": "work", "value": user_name}],
-        "meta": {"resourceType": "User"},
-        "name": {"formatted": "Grace Hopper", "familyName": "Hopper", "givenName": "Grace"},
-        "roles": [],
-        ENTERPRISE: {"department": None, "employeeNumber": "42"},
-    }
 
 
 def test_entra_create_and_patch_dialect(api: Dispatcher, token: str):

@@ -23,8 +23,9 @@ PASSED = {Status.SUCCESS, Status.COMPLIANT, Status.ACCEPTABLE}
 # Checks the checker may skip, each for a reason that is a decision, not a fault:
 JUSTIFIED_SKIPS = {
     # POST /.search at the root searches every resource type at once, which RFC 7644 §3.4.3
-    # leaves optional. We answer 501 (RFC 7644 §3.12) and serve POST /Users/.search, which
-    # the checker does test ("object_list_with_attributes" and the query checks).
+    # leaves optional. We answer 501 (RFC 7644 §3.12), which the checker reads as "not
+    # supported". POST /Users/.search is served; the checker does not call it, so
+    # tests/integration/test_scim_users_handler.py::test_search_posts_a_search_request does.
     "search_with_attributes",
 }
 

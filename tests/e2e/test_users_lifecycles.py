@@ -135,13 +135,14 @@ def test_entra_provisioning_lifecycle(scim: Scim) -> None:
     probe = scim.listed("filter=" + quote(f'userName eq "{uuid.uuid4()}"'))
     assert (probe["totalResults"], probe["Resources"]) == (0, [])
 
-    # When Entra creates the user with nulls, roles: [], "active": "True" and a manager
-    body = entra_user(user_name, externalId=external_id)
+    # When Entra creates the user with nulls (no mail in the directory yet), roles: [],
+    # "active": "True" and a manager
+    body = entra_user(user_name, externalId=external_id, emails=None)
     body[ENTERPRISE] = {**body[ENTERPRISE], "manager": {"value": "boss-0001"}}
     created = scim.ok("POST", "/Users", body, status=201)
     user_id = created["id"]
     assert created["active"] is True
-    assert "title" not in created and "roles" not in created
+    assert "title" not in created and "roles" not in created and "emails" not in created
     assert created[ENTERPRISE] == {"employeeNumber": "42", "manager": {"value": "boss-0001"}}
 
     # When Entra updates attributes in its own PATCH dialect
@@ -150,6 +151,7 @@ def test_entra_provisioning_lifecycle(scim: Scim) -> None:
         f"/Users/{user_id}",
         patch_op(
             {"op": "Replace", "path": "displayName", "value": "Amazing Grace"},
+            {"op": "Add", "path": 'emails[type eq "work"].value', "value": user_name},
             {"op": "Add", "path": 'emails[type eq "home"].value', "value": "grace@home.test"},
             {"op": "Add", "path": 'phoneNumbers[type eq "mobile"].value', "value": "+1 555 0100"},
             {"op": "Add", "value": {"name.givenName": "Gracie", f"{ENTERPRISE}:department": "Navy"}},
@@ -160,7 +162,7 @@ def test_entra_provisioning_lifecycle(scim: Scim) -> None:
 
     # Then every change is there, the manager reads back as an object
     assert patched["displayName"] == "Amazing Grace"
-    assert {"type": "home", "value": "grace@home.test"} in patched["emails"]
+    assert patched["emails"] == [{"type": "work", "value": user_name}, {"type": "home", "value": "grace@home.test"}]
     assert {"type": "mobile", "value": "+1 555 0100"} in patched["phoneNumbers"]
     assert patched["name"]["givenName"] == "Gracie"
     assert patched[ENTERPRISE] == {"department": "Navy", "manager": {"value": "boss-0002"}}
@@ -169,6 +171,8 @@ def test_entra_provisioning_lifecycle(scim: Scim) -> None:
     # Entra matches by externalId (with + for spaces, as form encoding does)
     by_external_id = scim.listed("filter=externalId+eq+%22" + external_id + "%22")
     assert [user["id"] for user in by_external_id["Resources"]] == [user_id]
+    by_work_email = scim.listed("filter=" + quote(f'emails[type eq "work"].value eq "{user_name.upper()}"'))
+    assert [user["id"] for user in by_work_email["Resources"]] == [user_id]
 
     # When Entra disables the user with a boolean sent as a string
     disabled = scim.ok("PATCH", f"/Users/{user_id}", patch_op({"op": "Replace", "path": "active", "value": "False"}))

@@ -311,6 +311,7 @@ def test_entra_create_and_patch_dialect(api: Dispatcher, token: str):
     [
         ([{"value": "admin", "display": "Administrator"}], [{"value": "admin", "display": "Administrator"}]),
         ([{"value": "Member", "primary": True}], [{"value": "member", "primary": True}]),
+        ([{"value": "admin"}, {"value": "Admin "}], [{"value": "admin"}]),
     ],
 )
 def test_roles_read_back_as_sent_with_the_value_in_lower_case(api: Dispatcher, token: str, roles: list, expected: list):
@@ -323,6 +324,21 @@ def test_unknown_role_is_invalid_value(api: Dispatcher, token: str):
     scim_error(call(api, "POST", BASE, token, {**entra_user(), "roles": [{"value": "owner"}]}), 400, "invalidValue")
     user = create(api, token, entra_user())
     scim_error(patch(api, token, user["id"], {"op": "add", "path": "roles", "value": [{"value": "x"}]}), 400)
+
+
+def test_entra_sets_the_role_through_the_primary_role_filter(api: Dispatcher, token: str):
+    # given a user created with roles: [] (member), as Entra creates them
+    user = create(api, token, entra_user())
+
+    # when Entra maps its app role with its expression path, twice (a retry)
+    for _ in range(2):
+        response = patch(
+            api, token, user["id"], {"op": "Replace", "path": 'roles[primary eq "True"].value', "value": "Admin"}
+        )
+        assert response.status == 200, response.body
+
+    # then there is one primary admin role, not two
+    assert document(response)["roles"] == [{"value": "admin", "primary": True}]
 
 
 # ---------------------------------------------------------------------- filters

@@ -75,14 +75,19 @@ def role_of(resource: dict[str, Any]) -> OrganizationRole:
 def _with_canonical_roles(resource: dict[str, Any]) -> dict[str, Any]:
     """Store ``roles`` as sent, with each value in the lower case the role is matched in.
 
-    The role entries keep their ``display``, ``type`` and ``primary``, and no default entry is
-    written when there is none: what a client writes reads back (scim2-tester checks that
-    roles added, replaced and removed read back so). The organization role is derived from
-    them (``role_of``); without any entry it is ``member``."""
+    The role entries keep their ``display``, ``type`` and ``primary`` (identical entries are
+    merged), and no default entry is written when there is none: what a client writes reads
+    back (scim2-tester checks that roles added, replaced and removed read back so). The
+    organization role is derived from them (``role_of``); without any entry it is ``member``."""
     roles = resource.get("roles")
     if not roles:
         return {name: value for name, value in resource.items() if name != "roles"}
-    return {**resource, "roles": [{**role, "value": str(role.get("value", "")).strip().lower()} for role in roles]}
+    canonical: list[dict[str, Any]] = []
+    for role in roles:
+        entry = {**role, "value": str(role.get("value", "")).strip().lower()}
+        if entry not in canonical:  # "admin" and "Admin" sent together are one role
+            canonical.append(entry)
+    return {**resource, "roles": canonical}
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,10 @@ from urllib.parse import quote
 import pytest
 
 from devserver.dispatch import Dispatcher, HttpResponse
+from scim_provisioning.repository.dynamodb import DynamoDBRepository
+from scim_provisioning.repository.interface import VersionConflict
 from scim_provisioning.runtime import Runtime
+from scim_provisioning.services import users
 from tests.integration.conftest import AdminFixture, make_admin
 from tests.scim_samples import ENTERPRISE, ERROR_SCHEMA, LIST_RESPONSE, PATCH_OP, USER_SCHEMA, entra_user, okta_user
 
@@ -614,3 +617,24 @@ def test_concurrent_patches_of_different_attributes_all_land(api: Dispatcher, to
     assert (final["title"], final["nickName"], final["name"]["middleName"]) == ("Countess", "Ada", "King")
     assert final["preferredLanguage"] == "en"
     assert final["meta"]["version"] == f'W/"{1 + len(changes)}"'
+
+
+def test_a_write_that_keeps_losing_races_is_409_without_uniqueness(
+    api: Dispatcher, token: str, repository: DynamoDBRepository, monkeypatch: pytest.MonkeyPatch
+):
+    user = create(api, token, okta_user())
+    attempts: list[int] = []
+
+    def always_outrun(previous: Any, updated: Any) -> None:
+        attempts.append(updated.version)
+        raise VersionConflict(previous.uuid)
+
+    monkeypatch.setattr(users, "RETRY_PAUSE_SECONDS", 0.0)
+    monkeypatch.setattr(repository, "replace_person", always_outrun)
+
+    response = patch(api, token, user["id"], {"op": "replace", "path": "title", "value": "Countess"})
+
+    # a 409 that does not tell the IdP its data clashes with another user's
+    error = scim_error(response, 409)
+    assert "scimType" not in error
+    assert len(attempts) == users.WRITE_ATTEMPTS

@@ -61,6 +61,17 @@ def resource_type(resource_type_id: str) -> Response:
     return scim_response(200, discovery.resource_type_document(found, scim_base_url(app)))
 
 
+@app.post(f"{BASE}/.search")
+def search_all_resource_types() -> Response:
+    """RFC 7644 §3.4.3 lets a client search every resource type at once at the root; we do
+    not (each type has its own ``/.search``). 501 says so (RFC 7644 §3.12) instead of the
+    404 the catch-all would give, which reads as "wrong base URL". Nothing is read, so no
+    authentication is needed to answer it."""
+    return scim_error(
+        501, "Searching all resource types at once is not supported: POST /Users/.search or /Groups/.search"
+    )
+
+
 @app.route(BASE, method=OTHER_METHODS)
 @app.route(f"{BASE}/ServiceProviderConfig", method=OTHER_METHODS)
 @app.route(f"{BASE}/Schemas", method=OTHER_METHODS)

@@ -46,6 +46,14 @@ class Conflict(ServiceError):
     scim_type = "uniqueness"
 
 
+class StillChanging(ServiceError):
+    """A write kept losing optimistic-lock races. 409 like a uniqueness conflict, but
+    without ``scimType: uniqueness``, which would tell the client its data clashes."""
+
+    status = 409
+    name = "ConflictError"
+
+
 class PreconditionFailed(ServiceError):
     status = 412
     name = "PreconditionFailedError"

@@ -179,3 +179,20 @@ def launch_dev_server(tmp_path: Path) -> Iterator[Callable[..., DevServer]]:
         if server.process.poll() is None:
             server.process.kill()
             server.process.wait()
+
+
+SCIM_BASE_PATH = "/api/v1/scim/v2"
+TOKEN_API_PATH = "/api/v1/scim/organization-access-tokens"
+
+
+def mint_scim_token(server: DevServer, description: str) -> str:
+    """A SCIM bearer secret minted through the token API, as an admin does before pasting it
+    into Okta or Entra: the SCIM tests authenticate exactly as an identity provider would."""
+    response = requests.post(
+        server.url(TOKEN_API_PATH),
+        json={"description": description, "expiresAt": None},
+        headers=server.admin_headers,
+        timeout=REQUEST_TIMEOUT_SECONDS,
+    )
+    assert response.status_code == 201, response.text
+    return response.json()["results"]["token"]

@@ -130,6 +130,14 @@ def test_unknown_scim_paths_are_a_scim_404(api: Dispatcher):
     scim_error(get(api, f"{BASE}/Bulk", "POST"), 404)
 
 
+def test_a_search_at_the_root_is_a_scim_501(api: Dispatcher):
+    # RFC 7644 §3.4.3 makes a search over every resource type optional; we answer that we
+    # do not do it rather than 404, which would read as a wrong base URL
+    error = scim_error(get(api, f"{BASE}/.search", "POST"), 501)
+
+    assert "/Users/.search" in error["detail"]
+
+
 @pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE"])
 @pytest.mark.parametrize(
     "path",

@@ -11,20 +11,19 @@ from urllib.parse import quote
 import pytest
 
 from devserver.dispatch import Dispatcher, HttpResponse
+from scim_provisioning.repository.dynamodb import DynamoDBRepository
+from scim_provisioning.repository.interface import VersionConflict
 from scim_provisioning.runtime import Runtime
+from scim_provisioning.services import users
 from tests.integration.conftest import AdminFixture, make_admin
+from tests.scim_samples import ENTERPRISE, ERROR_SCHEMA, LIST_RESPONSE, PATCH_OP, USER_SCHEMA, entra_user, okta_user
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
 
 BASE = "/api/v1/scim/v2/Users"
 TOKEN_API = "/api/v1/scim/organization-access-tokens"
 SCIM_JSON = "application/scim+json"
-USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
-ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
-PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
-LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 SEARCH_REQUEST = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
-ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
 
 
 @pytest.fixture
@@ -95,22 +94,6 @@ def listed(api: Dispatcher, token: str, query: str) -> dict[str, Any]:
 
 def filter_query(expression: str) -> str:
     return "filter=" + quote(expression)
-
-
-def okta_user(user_name: str = "ada@acme.test", **extra: Any) -> dict[str, Any]:
-    return {
-        "schemas": [USER_SCHEMA],
-        "userName": user_name,
-        "name": {"givenName": "Ada", "familyName": "Lovelace"},
-        "emails": [{"primary": True, "value": user_name, "type": "work"}],
-        "displayName": "Ada Lovelace",
-        "locale": "en-US",
-        "externalId": "00u1ab2cd3EF4gh5i6j7",
-        "groups": [],
-        "password": "Secret-1234!",
-        "active": True,
-        **extra,
-    }
 
 
 # ---------------------------------------------------------------------- CRUD
@@ -299,28 +282,12 @@ def test_entra_test_connection_filter_finds_nothing(api: Dispatcher, token: str)
     assert result["Resources"] == []
 
 
-def entra_user(user_name: str = "grace@acme.test") -> dict[str, Any]:
-    return {
-        "schemas": [USER_SCHEMA, ENTERPRISE],
-        "externalId": "c5d1f5e4-1c5a-4b07-9a3f-3f6f6c1b2a10",
-        "userName": user_name,
-        "active": "True",
-        "displayName": "Grace Hopper",
-        "title": None,
-        "emails": [{"primary": True, "type": "work", "value": user_name}],
-        "meta": {"resourceType": "User"},
-        "name": {"formatted": "Grace Hopper", "familyName": "Hopper", "givenName": "Grace"},
-        "roles": [],
-        ENTERPRISE: {"department": None, "employeeNumber": "42"},
-    }
-
-
 def test_entra_create_and_patch_dialect(api: Dispatcher, token: str):
     user = create(api, token, entra_user())
     assert user["active"] is True
     assert "title" not in user
     assert user[ENTERPRISE] == {"employeeNumber": "42"}
-    assert user["roles"] == [{"value": "member", "primary": True}]
+    assert "roles" not in user  # roles: [] means the default role, member; nothing is invented
 
     response = patch(
         api,
@@ -344,18 +311,37 @@ def test_entra_create_and_patch_dialect(api: Dispatcher, token: str):
 
 @pytest.mark.parametrize(
     ("roles", "expected"),
-    [([{"value": "admin"}], "admin"), ([{"value": "Member"}], "member"), ([], "member")],
+    [
+        ([{"value": "admin", "display": "Administrator"}], [{"value": "admin", "display": "Administrator"}]),
+        ([{"value": "Member", "primary": True}], [{"value": "member", "primary": True}]),
+        ([{"value": "admin"}, {"value": "Admin "}], [{"value": "admin"}]),
+    ],
 )
-def test_roles_map_to_the_organization_role(api: Dispatcher, token: str, roles: list, expected: str):
+def test_roles_read_back_as_sent_with_the_value_in_lower_case(api: Dispatcher, token: str, roles: list, expected: list):
     user = create(api, token, {**entra_user(), "roles": roles})
 
-    assert user["roles"] == [{"value": expected, "primary": True}]
+    assert user["roles"] == expected
 
 
 def test_unknown_role_is_invalid_value(api: Dispatcher, token: str):
     scim_error(call(api, "POST", BASE, token, {**entra_user(), "roles": [{"value": "owner"}]}), 400, "invalidValue")
     user = create(api, token, entra_user())
     scim_error(patch(api, token, user["id"], {"op": "add", "path": "roles", "value": [{"value": "x"}]}), 400)
+
+
+def test_entra_sets_the_role_through_the_primary_role_filter(api: Dispatcher, token: str):
+    # given a user created with roles: [] (member), as Entra creates them
+    user = create(api, token, entra_user())
+
+    # when Entra maps its app role with its expression path, twice (a retry)
+    for _ in range(2):
+        response = patch(
+            api, token, user["id"], {"op": "Replace", "path": 'roles[primary eq "True"].value', "value": "Admin"}
+        )
+        assert response.status == 200, response.body
+
+    # then there is one primary admin role, not two
+    assert document(response)["roles"] == [{"value": "admin", "primary": True}]
 
 
 # ---------------------------------------------------------------------- filters
@@ -536,6 +522,11 @@ def test_demoted_or_deactivated_admin_loses_the_token_api(
     )
     assert api.handle("GET", TOKEN_API, key).status == 200
 
+    # removing every role leaves the default one, member
+    assert patch(api, token, user["id"], {"op": "remove", "path": "roles"}).status == 200
+    assert api.handle("GET", TOKEN_API, key).status == 403
+    assert patch(api, token, user["id"], {"op": "add", "path": "roles", "value": [{"value": "admin"}]}).status == 200
+
     assert patch(api, token, user["id"], {"op": "replace", "value": {"active": False}}).status == 200
     assert api.handle("GET", TOKEN_API, key).status == 401
 
@@ -626,3 +617,24 @@ def test_concurrent_patches_of_different_attributes_all_land(api: Dispatcher, to
     assert (final["title"], final["nickName"], final["name"]["middleName"]) == ("Countess", "Ada", "King")
     assert final["preferredLanguage"] == "en"
     assert final["meta"]["version"] == f'W/"{1 + len(changes)}"'
+
+
+def test_a_write_that_keeps_losing_races_is_409_without_uniqueness(
+    api: Dispatcher, token: str, repository: DynamoDBRepository, monkeypatch: pytest.MonkeyPatch
+):
+    user = create(api, token, okta_user())
+    attempts: list[int] = []
+
+    def always_outrun(previous: Any, updated: Any) -> None:
+        attempts.append(updated.version)
+        raise VersionConflict(previous.uuid)
+
+    monkeypatch.setattr(users, "RETRY_PAUSE_SECONDS", 0.0)
+    monkeypatch.setattr(repository, "replace_person", always_outrun)
+
+    response = patch(api, token, user["id"], {"op": "replace", "path": "title", "value": "Countess"})
+
+    # a 409 that does not tell the IdP its data clashes with another user's
+    error = scim_error(response, 409)
+    assert "scimType" not in error
+    assert len(attempts) == users.WRITE_ATTEMPTS

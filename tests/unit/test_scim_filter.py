@@ -33,7 +33,7 @@ from scim_provisioning.scim.schema import (
     ResourceType,
     Schema,
 )
-from tests.samples import stored_barbara
+from tests.scim_samples import stored_barbara
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User"

@@ -41,7 +41,7 @@ from scim_provisioning.scim.filter import (
     parse_filter,
 )
 from scim_provisioning.scim.schema import GROUP_RESOURCE_TYPE, GROUP_SCHEMA_ID, USER_RESOURCE_TYPE, USER_SCHEMA_ID
-from tests.samples import stored_barbara
+from tests.scim_samples import stored_barbara
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 ScimUser = User[EnterpriseUser]

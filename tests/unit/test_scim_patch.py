@@ -22,7 +22,7 @@ from scim_provisioning.scim.patch import (
     parse_operations,
 )
 from scim_provisioning.scim.schema import GROUP_RESOURCE_TYPE, USER_RESOURCE_TYPE, ResourceType
-from tests.samples import patchable_barbara
+from tests.scim_samples import patchable_barbara
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 
@@ -478,6 +478,30 @@ class TestAdd:
             patchable_barbara(), {"op": "add", "value": {ENTERPRISE: {"division": "EMEA", "manager": {"value": "m-9"}}}}
         )
         assert result[ENTERPRISE] == {"department": "Marketing", "division": "EMEA", "manager": {"value": "m-9"}}
+
+    def test_path_naming_the_extension_urn_adds_its_attributes(self) -> None:
+        # scim2-tester's shape: the extension URN alone as path, its object (with its own
+        # "schemas", as a SCIM library serializes it) as value
+        result = patch(
+            patchable_barbara(),
+            {"op": "add", "path": ENTERPRISE, "value": {"schemas": [ENTERPRISE], "division": "EMEA"}},
+        )
+        assert result[ENTERPRISE] == {**patchable_barbara()[ENTERPRISE], "division": "EMEA"}
+
+    def test_replace_on_the_extension_urn_leaves_unnamed_attributes_unchanged(self) -> None:
+        result = patch(
+            patchable_barbara(), {"op": "replace", "path": ENTERPRISE.upper(), "value": {"costCenter": "4130"}}
+        )
+        assert result[ENTERPRISE] == {**patchable_barbara()[ENTERPRISE], "costCenter": "4130"}
+
+    def test_remove_on_the_extension_urn_removes_the_extension(self) -> None:
+        result = patch(patchable_barbara(), {"op": "remove", "path": ENTERPRISE})
+        assert ENTERPRISE not in result
+        assert result["userName"] == patchable_barbara()["userName"]
+
+    def test_extension_urn_path_with_a_non_object_value_is_invalid_value(self) -> None:
+        with pytest.raises(InvalidRequest):
+            parse({"op": "replace", "path": ENTERPRISE, "value": "Marketing"})
 
     def test_add_through_filter_without_sub_attribute_merges_into_matched_elements(self) -> None:
         result = patch(

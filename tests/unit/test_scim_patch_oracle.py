@@ -35,7 +35,7 @@ from scim_provisioning.scim.schema import (
     Mutability,
     ResourceType,
 )
-from tests.samples import patchable_barbara
+from tests.scim_samples import patchable_barbara
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 RESOURCE_ID = "2819c223-7f76-453a-919d-413861904646"

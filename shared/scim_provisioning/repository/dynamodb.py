@@ -106,6 +106,7 @@ _EXTERNAL_ID_PREFIX = "EXTID#"
 _EMAIL_PREFIX = "EMAIL#"
 # BatchGetItem takes at most 100 keys per request (moto does not enforce it; we do).
 _BATCH_GET_LIMIT = 100
+_BATCH_WRITE_LIMIT = 25
 _SCIM_TOKEN_PREFIX = "SCIM_TOKEN#"
 _API_KEY_PREFIX = "API_KEY#"
 
@@ -280,6 +281,22 @@ class DynamoDBRepository:
     def create_person(self, person: Person) -> None:
         operations = [*self._new_person_operations(person), self._user_count_change(person.organization_uuid, 1)]
         self._write_person_transaction(operations, person)
+
+    def bulk_load_people(self, organization_uuid: str, people: list[Person]) -> None:
+        """Write many new people with the items ``create_person`` writes, 25 to a
+        BatchWriteItem, and add them to the organization's userCount once.
+
+        For seeding large organizations (``benchmarks/users_costs.py``), never for requests:
+        there is no condition, so nothing checks that userNames are free, and a failure part
+        way leaves part of the load behind."""
+        items = [operation["Put"]["Item"] for person in people for operation in self._new_person_operations(person)]
+        for start in range(0, len(items), _BATCH_WRITE_LIMIT):
+            request = {
+                self._table: [{"PutRequest": {"Item": item}} for item in items[start : start + _BATCH_WRITE_LIMIT]]
+            }
+            while request:
+                request = self._client.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
+        self._transact([self._user_count_change(organization_uuid, len(people))])
 
     def replace_person(self, previous: Person, updated: Person) -> None:
         """Write ``updated`` if the stored person is still at ``previous.version``."""

@@ -51,7 +51,7 @@ from typing import Any, Final, Literal, cast
 from scim_provisioning.errors import InvalidPath, InvalidRequest, InvalidSyntax, MutabilityViolation, NoTarget
 from scim_provisioning.scim.filter import PatchPath, equality_values, matches, parse_patch_path
 from scim_provisioning.scim.paths import ResolvedPath, UnknownAttribute, resolve, schema_for_urn
-from scim_provisioning.scim.schema import Attribute, Mutability, ResourceType
+from scim_provisioning.scim.schema import Attribute, Mutability, ResourceType, Schema
 
 PATCH_OP_SCHEMA: Final = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 MAX_OPERATIONS: Final = 1000
@@ -155,6 +155,9 @@ def _parse_operation(raw: Any, resource_type: ResourceType, where: str) -> list[
 
     if not isinstance(path_text, str):
         raise InvalidSyntax(f"{where}: 'path' must be a string")
+    schema = schema_for_urn(resource_type, path_text)
+    if schema is not None:
+        return list(_schema_operations(op, schema, value, resource_type, where))
     target = parse_patch_path(path_text, resource_type)
     _refuse_read_only(target, where)
     if op == "remove":
@@ -184,7 +187,33 @@ def _expand_pathless_value(
         if not isinstance(item, dict):
             raise InvalidRequest(f"{where}: the value of '{schema.id}' must be an object of its attributes")
         for name, sub_item in item.items():
+            # An extension object serialized by a SCIM library carries its own "schemas".
+            if isinstance(name, str) and name.lower() == "schemas":
+                continue
             yield from _expand_attribute(op, f"{schema.id}:{name}", sub_item, resource_type, where)
+
+
+def _schema_operations(
+    op: OperationName, schema: Schema, value: Any, resource_type: ResourceType, where: str
+) -> Iterator[PatchOperation]:
+    """A path that is a schema URN alone (``urn:…:enterprise:2.0:User``) targets that
+    schema's attributes as a whole: ``add``/``replace`` take an object of them, exactly as
+    the same object under that URN key in a path-less value would be (RFC 7644 §3.5.2.3:
+    sub-attributes left out are unchanged); ``remove`` unassigns every one of them.
+    scim2-tester sends these; RFC 7644's ``attrPath`` grammar does not spell them out, but
+    refusing them would break clients for no gain in safety."""
+    if op != "remove":
+        if not isinstance(value, dict):
+            raise InvalidRequest(f"{where}: the value of '{schema.id}' must be an object of its attributes")
+        yield from _expand_pathless_value(op, {schema.id: value}, resource_type, where)
+        return
+    for attribute in schema.attributes:
+        resolved = resolve(resource_type, f"{schema.id}:{attribute.name}")
+        if _is_read_only(attribute):
+            continue
+        target = PatchPath(path=resolved, value_filter=None, sub_attribute=None)
+        _refuse_unassigning_required(target, where)
+        yield PatchOperation("remove", target, None)
 
 
 def _expand_attribute(

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from scim_provisioning.models import OrganizationRole
+
 
 class AttributeType(StrEnum):
     STRING = "string"
@@ -157,6 +159,7 @@ def _multi_valued(
     description: str,
     *,
     types: tuple[str, ...] = ("work", "home", "other"),
+    values: tuple[str, ...] = (),
     value_type: AttributeType = S,
     reference_types: tuple[str, ...] = (),
     mutability: Mutability = RW,
@@ -174,6 +177,7 @@ def _multi_valued(
                 "value",
                 value_type,
                 f"The value of the {name} entry.",
+                canonical_values=values,
                 reference_types=reference_types,
                 mutability=mutability,
             ),
@@ -333,7 +337,14 @@ USER_SCHEMA = Schema(
             ),
         ),
         _multi_valued("entitlements", "Entitlements of the user.", types=()),
-        _multi_valued("roles", "The user's role in the organization: 'admin' or 'member' (default).", types=()),
+        # The only roles there are: published as canonical values so that a client generating
+        # values from /Schemas (scim2-tester does) sends ones the service accepts.
+        _multi_valued(
+            "roles",
+            "The user's role in the organization: 'admin' or 'member' (default).",
+            types=(),
+            values=tuple(role.value for role in OrganizationRole),
+        ),
         _multi_valued(
             "x509Certificates",
             "X.509 certificates of the user (DER, base64).",

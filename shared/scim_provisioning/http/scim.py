@@ -86,5 +86,13 @@ def scim_base_url(app: APIGatewayRestResolver) -> str:
     return f"{scheme}://{host}{prefix}/api/v1/scim/v2"
 
 
+def matches_etag(candidates: str | None, current: str) -> bool:
+    """Whether an If-None-Match header names the current ETag (weak comparison, RFC 9110 §13.1.2)."""
+    if candidates is None:
+        return False
+    tags = {tag.strip() for tag in candidates.split(",")}
+    return "*" in tags or current in tags or current.removeprefix("W/") in tags
+
+
 def query_parameters(app: APIGatewayRestResolver) -> dict[str, str]:
     return dict(app.current_event.query_string_parameters or {})

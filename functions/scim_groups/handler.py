@@ -29,7 +29,7 @@ from scim_provisioning.scim.listing import ListQuery, list_query, list_response
 from scim_provisioning.scim.resources import full_representation, is_returned, parse_attribute_list, project
 from scim_provisioning.scim.schema import GROUP_RESOURCE_TYPE
 from scim_provisioning.services.authentication import ScimPrincipal
-from scim_provisioning.services.groups import MAX_MEMBERS_RETURNED, Member, group_meta
+from scim_provisioning.services.groups import Member, group_meta
 from scim_provisioning.services.querying import etag
 
 BASE = "/api/v1/scim/v2/Groups"
@@ -88,14 +88,14 @@ def _list(principal: ScimPrincipal, query: ListQuery) -> Response:
     page = groups.query(principal, query, _location)
     attributes = parse_attribute_list(query.attributes, GROUP_RESOURCE_TYPE)
     excluded = parse_attribute_list(query.excluded_attributes, GROUP_RESOURCE_TYPE)
-    with_members = is_returned(GROUP_RESOURCE_TYPE, "members", attributes, excluded)
-    # One page shares the members limit of one group: the answer stays under 6 MB.
-    budget = MAX_MEMBERS_RETURNED
-    resources = []
-    for group in page.items:
-        members = groups.members(group, budget) if with_members else None
-        budget -= len(members or [])
-        resources.append(_representation(group, members, attributes, excluded))
+    if is_returned(GROUP_RESOURCE_TYPE, "members", attributes, excluded):
+        members: list[list[Member] | None] = list(groups.members_of_each(page.items))
+    else:
+        members = [None] * len(page.items)
+    resources = [
+        _representation(group, group_members, attributes, excluded)
+        for group, group_members in zip(page.items, members, strict=True)
+    ]
     return scim_response(200, list_response(resources, page.total, page.start_index, page.next_cursor))
 
 

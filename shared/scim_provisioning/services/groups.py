@@ -164,9 +164,10 @@ class GroupService:
             raise NotFound(f"Group {group_id} not found")
         return group
 
-    def members(self, group: Group, limit: int = MAX_MEMBERS_RETURNED) -> list[Member]:
+    def members(self, group: Group, limit: int | None = None) -> list[Member]:
         """All the group's members, with their current display name; a SCIM error when
-        there are more than ``limit`` (never a truncated list)."""
+        there are more than ``limit`` (MAX_MEMBERS_RETURNED by default), never a truncated list."""
+        limit = MAX_MEMBERS_RETURNED if limit is None else limit
         members = self._members_up_to(group, limit)
         if members is None:
             raise TooMany(
@@ -175,6 +176,15 @@ class GroupService:
                 f'GET /Users?filter=groups.value eq "{group.uuid}"'
             )
         return members
+
+    def members_of_each(self, groups: list[Group]) -> list[list[Member]]:
+        """The members of each group of a list page; the page shares one group's limit, so
+        its answer stays under 6 MB too."""
+        budget, result = MAX_MEMBERS_RETURNED, []
+        for group in groups:
+            result.append(self.members(group, budget))
+            budget -= len(result[-1])
+        return result
 
     def members_if_small(self, group: Group) -> list[Member] | None:
         """The members for the answer to a write; None (omitted) when the group is large."""

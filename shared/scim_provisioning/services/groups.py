@@ -38,7 +38,7 @@ from scim_provisioning.scim.resources import (
     refuse_immutable_changes,
     require_attributes,
 )
-from scim_provisioning.scim.schema import GROUP_RESOURCE_TYPE, GROUP_SCHEMA, Attribute
+from scim_provisioning.scim.schema import GROUP_RESOURCE_TYPE, GROUP_SCHEMA, MAX_MEMBERS_RETURNED, Attribute
 from scim_provisioning.services.authentication import ScimPrincipal
 from scim_provisioning.services.querying import (
     WRITE_ATTEMPTS,
@@ -52,12 +52,6 @@ from scim_provisioning.services.querying import (
 )
 from scim_provisioning.timestamps import truncate_to_millis
 
-# The most members a GET (or one page of a list) returns. A member entry is about 200
-# bytes ($ref included), so 10,000 keep the answer near 2 MB, far under Lambda's 6 MB
-# response limit even with long display names, and cost 100 BatchGetItem requests. A
-# larger group is read with excludedAttributes=members; its members through
-# /Users?filter=groups.value eq "<id>".
-MAX_MEMBERS_RETURNED = 10_000
 # Answers to POST, PUT and PATCH carry the members only up to this many, so that an IdP's
 # PATCH of one member to a large group gets a small, fast answer.
 MAX_MEMBERS_IN_WRITE_ANSWER = 100

@@ -333,7 +333,13 @@ class DynamoDBRepository:
         items = self._batch_get(_org_pk(organization_uuid), _USER_PREFIX, user_uuids)
         return [_person_from_item(item) for item in items]
 
-    def _batch_get(self, pk: str, sk_prefix: str, ids: list[str]) -> list[dict[str, Any]]:
+    def existing_people(self, organization_uuid: str, user_uuids: list[str]) -> set[str]:
+        """Which of these ids are people of the organization. Reads only the ``uuid``
+        attribute: the same read units, a fraction of the bytes on the wire."""
+        items = self._batch_get(_org_pk(organization_uuid), _USER_PREFIX, user_uuids, only_uuid=True)
+        return {item["uuid"] for item in items}
+
+    def _batch_get(self, pk: str, sk_prefix: str, ids: list[str], only_uuid: bool = False) -> list[dict[str, Any]]:
         """Items ``pk``/``sk_prefix + id`` by BatchGetItem (100 keys a request), in the order
         of ``ids``, duplicates once; absent ones skipped."""
         found: dict[str, dict[str, Any]] = {}
@@ -341,6 +347,9 @@ class DynamoDBRepository:
         for start in range(0, len(unique), _BATCH_GET_LIMIT):
             keys = [_key(pk, sk_prefix + identifier) for identifier in unique[start : start + _BATCH_GET_LIMIT]]
             request: dict[str, Any] = {self._table: {"Keys": keys, "ConsistentRead": True}}
+            if only_uuid:
+                request[self._table]["ProjectionExpression"] = "#uuid"
+                request[self._table]["ExpressionAttributeNames"] = {"#uuid": "uuid"}
             while request:
                 answer = self._client.batch_get_item(RequestItems=request)
                 for raw in answer.get("Responses", {}).get(self._table, []):

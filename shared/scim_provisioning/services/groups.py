@@ -377,7 +377,7 @@ class GroupService:
         """Members are users of the same organization: any other id is a 400, before any write."""
         if not user_ids:
             return
-        found = {person.uuid for person in self._repository.get_people(organization, user_ids)}
+        found = self._repository.existing_people(organization, user_ids)
         unknown = [user_id for user_id in user_ids if user_id not in found]
         if unknown:
             shown = ", ".join(unknown[:10]) + (f" and {len(unknown) - 10} more" if len(unknown) > 10 else "")

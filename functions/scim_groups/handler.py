@@ -6,6 +6,7 @@ Members are read only when the answer carries them (not with excludedAttributes=
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
@@ -13,8 +14,10 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from scim_provisioning import runtime
+from scim_provisioning.errors import ServiceError
 from scim_provisioning.http.requests import RestResolver, header, json_object
 from scim_provisioning.http.scim import (
+    MAX_RESPONSE_BYTES,
     authenticate,
     install_error_handlers,
     matches_etag,
@@ -29,7 +32,7 @@ from scim_provisioning.scim.listing import ListQuery, list_query, list_response
 from scim_provisioning.scim.resources import full_representation, is_returned, parse_attribute_list, project
 from scim_provisioning.scim.schema import GROUP_RESOURCE_TYPE
 from scim_provisioning.services.authentication import ScimPrincipal
-from scim_provisioning.services.groups import Member, group_meta
+from scim_provisioning.services.groups import Member, group_meta, too_many_members, too_many_members_in_page
 from scim_provisioning.services.querying import etag
 
 BASE = "/api/v1/scim/v2/Groups"
@@ -69,6 +72,14 @@ def _requested_attributes() -> tuple[list[str] | None, list[str] | None]:
     )
 
 
+def _within_response_limit(document: dict[str, Any], refusal: ServiceError) -> dict[str, Any]:
+    """A document carrying members, checked against Lambda's response limit: the member
+    limit keeps usual answers near 2 MB, but long display names could still exceed 6 MB."""
+    if len(json.dumps(document).encode("utf-8")) > MAX_RESPONSE_BYTES:
+        raise refusal
+    return document
+
+
 def _group_response(group: Group, status_code: int = 200, *, location: bool = False) -> Response:
     """The answer to a write: members included unless excluded or the group is large."""
     attributes, excluded = _requested_attributes()
@@ -96,7 +107,10 @@ def _list(principal: ScimPrincipal, query: ListQuery) -> Response:
         _representation(group, group_members, attributes, excluded)
         for group, group_members in zip(page.items, members, strict=True)
     ]
-    return scim_response(200, list_response(resources, page.total, page.start_index, page.next_cursor))
+    document = list_response(resources, page.total, page.start_index, page.next_cursor)
+    if any(group_members is not None for group_members in members):
+        _within_response_limit(document, too_many_members_in_page(f"more than {MAX_RESPONSE_BYTES:,} bytes"))
+    return scim_response(200, document)
 
 
 # ------------------------------------------------------------------ routes
@@ -143,8 +157,13 @@ def get_group(group_id: str) -> Response:
     if matches_etag(header(app, "If-None-Match"), current):
         return Response(status_code=304, headers={"ETag": current})
     attributes, excluded = _requested_attributes()
-    members = groups.members(group) if is_returned(GROUP_RESOURCE_TYPE, "members", attributes, excluded) else None
-    return scim_response(200, _representation(group, members, attributes, excluded), {"ETag": current})
+    if not is_returned(GROUP_RESOURCE_TYPE, "members", attributes, excluded):
+        return scim_response(200, _representation(group, None, attributes, excluded), {"ETag": current})
+    document = _within_response_limit(
+        _representation(group, groups.members(group), attributes, excluded),
+        too_many_members(group, f"with its members is more than {MAX_RESPONSE_BYTES:,} bytes"),
+    )
+    return scim_response(200, document, {"ETag": current})
 
 
 @app.put(ITEM)

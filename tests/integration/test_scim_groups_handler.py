@@ -490,6 +490,34 @@ def test_get_beyond_the_member_limit_is_a_clear_error(api: Dispatcher, token: st
     assert "members" not in get_group(api, token, group["id"], "?excludedAttributes=members")
 
 
+def test_an_answer_over_lambdas_response_limit_is_a_clear_error(
+    api: Dispatcher, token: str, monkeypatch: pytest.MonkeyPatch
+):
+    # Long display names, not the member count, would push this answer over the limit.
+    users = [new_user(api, token, f"u{index}", "D" * 200) for index in range(3)]
+    group = new_group(api, token, "Eng", users)
+    handler_module = api._local.modules["ScimGroupsFunction.handler"]  # as the dispatcher loaded it
+    monkeypatch.setattr(handler_module, "MAX_RESPONSE_BYTES", 600)
+
+    error = scim_error(call(api, "GET", f"{GROUPS}/{group['id']}", token), 400, "tooMany")
+    listed = scim_error(call(api, "GET", GROUPS, token), 400, "tooMany")
+
+    assert "excludedAttributes=members" in error["detail"] and "excludedAttributes=members" in listed["detail"]
+    assert "members" not in get_group(api, token, group["id"], "?excludedAttributes=members")
+
+
+def test_a_list_page_shares_the_member_limit(api: Dispatcher, token: str, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(groups_service, "MAX_MEMBERS_RETURNED", 3)
+    users = [new_user(api, token, f"u{index}") for index in range(2)]
+    new_group(api, token, "A", users)
+    new_group(api, token, "B", users)
+
+    error = scim_error(call(api, "GET", GROUPS, token), 400, "tooMany")
+
+    assert "excludedAttributes=members" in error["detail"]
+    assert document(call(api, "GET", f"{GROUPS}?count=1", token))["itemsPerPage"] == 1
+
+
 def test_list_without_members_reads_no_membership(api: Dispatcher, token: str, counter: DynamoDBRequestCounter):
     ada = new_user(api, token, "ada")
     for name in ("A", "B", "C"):

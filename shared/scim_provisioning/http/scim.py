@@ -15,6 +15,9 @@ from scim_provisioning.observability import logger
 from scim_provisioning.services.authentication import ScimPrincipal
 
 SCIM_JSON = "application/scim+json"
+# Lambda refuses a synchronous response over 6 MB (6,291,456 bytes, headers included): an
+# answer body above this is refused by the handler itself, with a SCIM error that says why.
+MAX_RESPONSE_BYTES = 6_000_000
 ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
 
 

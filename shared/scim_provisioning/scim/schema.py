@@ -367,8 +367,9 @@ ENTERPRISE_USER_SCHEMA = Schema(
 )
 
 # The most members one answer carries (GET of a group, or one page of a list): a member
-# entry is about 200 bytes, so the answer stays near 2 MB, far under Lambda's 6 MB. Beyond
-# it the answer is a 400 tooMany naming excludedAttributes=members; published here.
+# entry is about 200 bytes, so the answer stays near 2 MB, under Lambda's 6 MB (the handler
+# also measures it: long display names could exceed it). Beyond it the answer is a 400
+# tooMany naming excludedAttributes=members; published in the members description.
 MAX_MEMBERS_RETURNED = 10_000
 
 GROUP_SCHEMA = Schema(

@@ -69,6 +69,21 @@ def group_meta(group: Group, location: str) -> dict[str, Any]:
     return resource_meta("Group", group.created_at, group.last_modified, group.version, location)
 
 
+def too_many_members(group: Group, why: str) -> TooMany:
+    """The error of an answer that cannot carry all of a group's members: never a truncated list."""
+    return TooMany(
+        f"Group {group.uuid} {why}, more than one answer may carry: request it with "
+        f'excludedAttributes=members, and its members with GET /Users?filter=groups.value eq "{group.uuid}"'
+    )
+
+
+def too_many_members_in_page(why: str) -> TooMany:
+    return TooMany(
+        f"The groups of this page have {why} together, more than one answer may carry: list them "
+        "with excludedAttributes=members (or a smaller count)"
+    )
+
+
 def _display(person: Person) -> str:
     return str(person.resource.get("displayName") or person.user_name)
 
@@ -164,11 +179,7 @@ class GroupService:
         limit = MAX_MEMBERS_RETURNED if limit is None else limit
         members = self._members_up_to(group, limit)
         if members is None:
-            raise TooMany(
-                f"Group {group.uuid} has more than {limit} members, more than one answer may carry: "
-                "request it with excludedAttributes=members, and its members with "
-                f'GET /Users?filter=groups.value eq "{group.uuid}"'
-            )
+            raise too_many_members(group, f"has more than {limit:,} members")
         return members
 
     def members_of_each(self, groups: list[Group]) -> list[list[Member]]:
@@ -176,8 +187,11 @@ class GroupService:
         its answer stays under 6 MB too."""
         budget, result = MAX_MEMBERS_RETURNED, []
         for group in groups:
-            result.append(self.members(group, budget))
-            budget -= len(result[-1])
+            members = self._members_up_to(group, budget)
+            if members is None:
+                raise too_many_members_in_page(f"more than {MAX_MEMBERS_RETURNED:,} members")
+            result.append(members)
+            budget -= len(members)
         return result
 
     def members_if_small(self, group: Group) -> list[Member] | None:

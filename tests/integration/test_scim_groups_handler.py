@@ -244,6 +244,22 @@ def test_user_shows_its_groups_and_is_filterable_by_them(api: Dispatcher, token:
     assert {user["id"] for user in both["Resources"]} == {ada, bob}
 
 
+def test_users_of_a_group_page_by_cursor_and_index(api: Dispatcher, token: str, counter: DynamoDBRequestCounter):
+    users = sorted(new_user(api, token, f"u{index}") for index in range(3))
+    group = new_group(api, token, "Eng", users)
+    query = eq("groups.value", group["id"])
+
+    with counter.measure() as tally:
+        first = document(call(api, "GET", f"{USERS}?{query}&cursor=&count=2&excludedAttributes=groups", token))
+    second = document(call(api, "GET", f"{USERS}?{query}&cursor={first['nextCursor']}&count=2", token))
+    indexed = document(call(api, "GET", f"{USERS}?{query}&startIndex=3&count=2", token))
+
+    assert [user["id"] for user in first["Resources"]] == users[:2] and first["totalResults"] == 3
+    assert [user["id"] for user in second["Resources"]] == users[2:] and "nextCursor" not in second
+    assert [user["id"] for user in indexed["Resources"]] == users[2:]
+    assert tally.requests["BatchGetItem"] == 1  # only the page's people are read
+
+
 def test_groups_filterable_by_member(api: Dispatcher, token: str):
     ada, bob = new_user(api, token, "ada"), new_user(api, token, "bob")
     eng = new_group(api, token, "Engineering", [ada, bob])

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any, cast
 
 from scim_provisioning.clock import Clock
 from scim_provisioning.errors import Conflict, InvalidRequest, NotFound, PreconditionFailed
 from scim_provisioning.models import OrganizationRole, Person
 from scim_provisioning.repository.interface import Page, Repository, UserNameTaken, VersionConflict
-from scim_provisioning.scim.filter import Filter, equality_lookup, matches, parse_filter
+from scim_provisioning.scim.filter import Comparison, Filter, equality_lookup, matches, parse_filter
 from scim_provisioning.scim.listing import ListQuery
 from scim_provisioning.scim.patch import apply_operations, parse_operations
 from scim_provisioning.scim.resources import (
@@ -38,6 +39,11 @@ from scim_provisioning.services.querying import (
 from scim_provisioning.timestamps import truncate_to_millis
 
 _GROUPS = cast("Attribute", USER_SCHEMA.attribute("groups"))
+
+
+@dataclass(frozen=True)
+class _Id:
+    uuid: str
 
 
 def user_meta(person: Person, location: str) -> dict[str, Any]:
@@ -89,11 +95,16 @@ class UserService:
             return page_of_listing(query, self._repository.count_people(organization), list_page)
         group_id = membership_filter_value(parsed, _GROUPS)
         if group_id is not None:
+            member_ids = self._repository.member_ids(organization, group_id)
+            if isinstance(parsed, Comparison):
+                # The filter is the membership alone: page the member ids (in id order, as
+                # stored) and read only the people of the page, whatever the group's size.
+                ids = page_of_selection([_Id(user_id) for user_id in member_ids], query)
+                people = self._repository.get_people(organization, [item.uuid for item in ids.items])
+                return ResultPage(people, ids.total, ids.start_index, ids.next_cursor)
             # The candidates are the group's members: their representation for the filter
             # carries that one group (the only one the filter may test).
-            candidates: Iterable[Person] = self._repository.get_people(
-                organization, self._repository.member_ids(organization, group_id)
-            )
+            candidates: Iterable[Person] = self._repository.get_people(organization, member_ids)
             groups = [{"value": group_id, "type": "direct"}]
         else:
             candidates = self._candidates(organization, parsed, list_page)

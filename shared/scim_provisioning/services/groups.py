@@ -173,13 +173,12 @@ class GroupService:
             raise NotFound(f"Group {group_id} not found")
         return group
 
-    def members(self, group: Group, limit: int | None = None) -> list[Member]:
-        """All the group's members, with their current display name; a SCIM error when
-        there are more than ``limit`` (MAX_MEMBERS_RETURNED by default), never a truncated list."""
-        limit = MAX_MEMBERS_RETURNED if limit is None else limit
-        members = self._members_up_to(group, limit)
+    def members(self, group: Group) -> list[Member]:
+        """All the group's members, with their current display name; a SCIM error when there
+        are more than MAX_MEMBERS_RETURNED, never a truncated list."""
+        members = self._members_up_to(group, MAX_MEMBERS_RETURNED)
         if members is None:
-            raise too_many_members(group, f"has more than {limit:,} members")
+            raise too_many_members(group, f"has more than {MAX_MEMBERS_RETURNED:,} members")
         return members
 
     def members_of_each(self, groups: list[Group]) -> list[list[Member]]:

@@ -1,28 +1,198 @@
-"""SCIM /Groups: bearer-authenticated; the resource operations arrive with the SCIM Groups issue."""
+"""SCIM /Groups (RFC 7644 §3): list and filter, .search, create, read, replace, patch, delete.
+
+Bearer-authenticated with an organization's SCIM token. Each route parses the event, calls
+the GroupService and shapes its answer; the rules live in the service and in ``scim/``.
+Members are read only when the answer carries them (not with excludedAttributes=members)."""
 
 from __future__ import annotations
+
+import json
+from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from scim_provisioning import runtime
+from scim_provisioning.errors import ServiceError
 from scim_provisioning.http.activity import recorded
-from scim_provisioning.http.requests import RestResolver
-from scim_provisioning.http.scim import authenticate, install_error_handlers, scim_error
+from scim_provisioning.http.requests import RestResolver, header, json_object
+from scim_provisioning.http.scim import (
+    MAX_RESPONSE_BYTES,
+    authenticate,
+    install_error_handlers,
+    matches_etag,
+    query_parameters,
+    refuse_method,
+    scim_base_url,
+    scim_response,
+)
+from scim_provisioning.models import Group
 from scim_provisioning.observability import logger, metrics
+from scim_provisioning.scim.listing import ListQuery, list_query, list_response
+from scim_provisioning.scim.resources import full_representation, is_returned, parse_attribute_list, project
+from scim_provisioning.scim.schema import GROUP_RESOURCE_TYPE
+from scim_provisioning.services.authentication import ScimPrincipal
+from scim_provisioning.services.groups import Member, group_meta, too_many_members, too_many_members_in_page
+from scim_provisioning.services.querying import etag
 
 BASE = "/api/v1/scim/v2/Groups"
-METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+SEARCH = f"{BASE}/.search"
+ITEM = f"{BASE}/<group_id>"
 
 app = RestResolver()
 install_error_handlers(app)
 
 
-@app.route(BASE, method=METHODS)
-@app.route(f"{BASE}/<resource_id>", method=METHODS)
-def not_yet_served(resource_id: str | None = None) -> Response:
+# ------------------------------------------------------------------ shaping
+def _location(group_id: str) -> str:
+    return f"{scim_base_url(app)}/Groups/{group_id}"
+
+
+def _representation(
+    group: Group, members: list[Member] | None, attributes: list[str] | None, excluded: list[str] | None
+) -> dict[str, Any]:
+    full = full_representation(
+        group.resource, GROUP_RESOURCE_TYPE, group.uuid, group_meta(group, _location(group.uuid))
+    )
+    if members:
+        users = f"{scim_base_url(app)}/Users"
+        full["members"] = [
+            {"value": member.user_id, "$ref": f"{users}/{member.user_id}", "display": member.display, "type": "User"}
+            for member in members
+        ]
+    return project(full, GROUP_RESOURCE_TYPE, attributes, excluded)
+
+
+def _requested_attributes() -> tuple[list[str] | None, list[str] | None]:
+    """``attributes``/``excludedAttributes`` of the query string (names case-insensitive)."""
+    lowered = {key.lower(): value for key, value in query_parameters(app).items()}
+    return (
+        parse_attribute_list(lowered.get("attributes"), GROUP_RESOURCE_TYPE),
+        parse_attribute_list(lowered.get("excludedattributes"), GROUP_RESOURCE_TYPE),
+    )
+
+
+def _within_response_limit(document: dict[str, Any], refusal: ServiceError) -> dict[str, Any]:
+    """A document carrying members, checked against Lambda's response limit: the member
+    limit keeps usual answers near 2 MB, but long display names could still exceed 6 MB."""
+    if len(json.dumps(document).encode("utf-8")) > MAX_RESPONSE_BYTES:
+        raise refusal
+    return document
+
+
+def _group_response(group: Group, status_code: int = 200, *, location: bool = False) -> Response:
+    """The answer to a write: members included unless excluded or the group is large."""
+    attributes, excluded = _requested_attributes()
+    members = (
+        runtime.current().groups.members_if_small(group)
+        if is_returned(GROUP_RESOURCE_TYPE, "members", attributes, excluded)
+        else None
+    )
+    headers = {"ETag": etag(group.version)}
+    if location:
+        headers["Location"] = _location(group.uuid)
+    return scim_response(status_code, _representation(group, members, attributes, excluded), headers)
+
+
+def _list(principal: ScimPrincipal, query: ListQuery) -> Response:
+    groups = runtime.current().groups
+    page = groups.query(principal, query, _location)
+    attributes = parse_attribute_list(query.attributes, GROUP_RESOURCE_TYPE)
+    excluded = parse_attribute_list(query.excluded_attributes, GROUP_RESOURCE_TYPE)
+    if is_returned(GROUP_RESOURCE_TYPE, "members", attributes, excluded):
+        members: list[list[Member] | None] = list(groups.members_of_each(page.items))
+    else:
+        members = [None] * len(page.items)
+    resources = [
+        _representation(group, group_members, attributes, excluded)
+        for group, group_members in zip(page.items, members, strict=True)
+    ]
+    document = list_response(resources, page.total, page.start_index, page.next_cursor)
+    if any(group_members is not None for group_members in members):
+        _within_response_limit(document, too_many_members_in_page(f"more than {MAX_RESPONSE_BYTES:,} bytes"))
+    return scim_response(200, document)
+
+
+# ------------------------------------------------------------------ routes
+# Static routes are tried before dynamic ones, but ``<group_id>`` would also match ".search":
+# every method of /.search is registered here so none of them reaches the item routes.
+@app.post(SEARCH)
+def search_groups() -> Response:
+    principal = authenticate(app)
+    return _list(principal, list_query(json_object(app)))
+
+
+@app.route(SEARCH, method=["GET", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
+def search_not_allowed() -> Response:
     authenticate(app)
-    return scim_error(501, "Groups are not served yet")
+    return refuse_method(app)
+
+
+@app.get(BASE)
+def list_groups() -> Response:
+    principal = authenticate(app)
+    return _list(principal, list_query(query_parameters(app)))
+
+
+@app.post(BASE)
+def create_group() -> Response:
+    principal = authenticate(app)
+    group = runtime.current().groups.create(principal, json_object(app))
+    metrics.add_metric(name="ScimGroupsCreated", unit="Count", value=1)
+    return _group_response(group, 201, location=True)
+
+
+@app.route(BASE, method=["PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
+def groups_not_allowed() -> Response:
+    authenticate(app)
+    return refuse_method(app)
+
+
+@app.get(ITEM)
+def get_group(group_id: str) -> Response:
+    principal = authenticate(app)
+    groups = runtime.current().groups
+    group = groups.get(principal, group_id)
+    current = etag(group.version)
+    if matches_etag(header(app, "If-None-Match"), current):
+        return Response(status_code=304, headers={"ETag": current})
+    attributes, excluded = _requested_attributes()
+    if not is_returned(GROUP_RESOURCE_TYPE, "members", attributes, excluded):
+        return scim_response(200, _representation(group, None, attributes, excluded), {"ETag": current})
+    document = _within_response_limit(
+        _representation(group, groups.members(group), attributes, excluded),
+        too_many_members(group, f"with its members is more than {MAX_RESPONSE_BYTES:,} bytes"),
+    )
+    return scim_response(200, document, {"ETag": current})
+
+
+@app.put(ITEM)
+def replace_group(group_id: str) -> Response:
+    principal = authenticate(app)
+    group = runtime.current().groups.replace(principal, group_id, json_object(app), header(app, "If-Match"))
+    return _group_response(group)
+
+
+@app.patch(ITEM)
+def patch_group(group_id: str) -> Response:
+    principal = authenticate(app)
+    group = runtime.current().groups.patch(principal, group_id, json_object(app), header(app, "If-Match"))
+    return _group_response(group)
+
+
+@app.delete(ITEM)
+def delete_group(group_id: str) -> Response:
+    principal = authenticate(app)
+    runtime.current().groups.delete(principal, group_id, header(app, "If-Match"))
+    metrics.add_metric(name="ScimGroupsDeleted", unit="Count", value=1)
+    return scim_response(204)
+
+
+@app.route(ITEM, method=["POST", "HEAD", "OPTIONS"])
+def group_not_allowed(group_id: str) -> Response:
+    authenticate(app)
+    return refuse_method(app)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -17,6 +17,7 @@ from scim_provisioning.http.requests import RestResolver, header, json_object
 from scim_provisioning.http.scim import (
     authenticate,
     install_error_handlers,
+    matches_etag,
     query_parameters,
     refuse_method,
     scim_base_url,
@@ -25,10 +26,11 @@ from scim_provisioning.http.scim import (
 from scim_provisioning.models import Person
 from scim_provisioning.observability import logger, metrics
 from scim_provisioning.scim.listing import ListQuery, list_query, list_response
-from scim_provisioning.scim.resources import full_representation, parse_attribute_list, project
+from scim_provisioning.scim.resources import full_representation, is_returned, parse_attribute_list, project
 from scim_provisioning.scim.schema import USER_RESOURCE_TYPE
 from scim_provisioning.services.authentication import ScimPrincipal
-from scim_provisioning.services.users import etag, user_meta
+from scim_provisioning.services.querying import etag
+from scim_provisioning.services.users import user_meta
 
 BASE = "/api/v1/scim/v2/Users"
 SEARCH = f"{BASE}/.search"
@@ -44,15 +46,27 @@ def _location(user_id: str) -> str:
 
 
 def _representation(person: Person, attributes: str | None, excluded: str | None) -> dict[str, Any]:
+    """The user as answered; its read-only ``groups`` come from the memberships, read only
+    when the answer carries them."""
     full = full_representation(
         person.resource, USER_RESOURCE_TYPE, person.uuid, user_meta(person, _location(person.uuid))
     )
-    return project(
-        full,
-        USER_RESOURCE_TYPE,
-        parse_attribute_list(attributes, USER_RESOURCE_TYPE),
-        parse_attribute_list(excluded, USER_RESOURCE_TYPE),
-    )
+    selected = parse_attribute_list(attributes, USER_RESOURCE_TYPE)
+    excluded_paths = parse_attribute_list(excluded, USER_RESOURCE_TYPE)
+    if is_returned(USER_RESOURCE_TYPE, "groups", selected, excluded_paths):
+        groups = runtime.current().groups.groups_of(person)
+        if groups:
+            base = scim_base_url(app)
+            full["groups"] = [
+                {
+                    "value": group.uuid,
+                    "$ref": f"{base}/Groups/{group.uuid}",
+                    "display": group.display_name,
+                    "type": "direct",
+                }
+                for group in groups
+            ]
+    return project(full, USER_RESOURCE_TYPE, selected, excluded_paths)
 
 
 def _requested_attributes() -> tuple[str | None, str | None]:
@@ -71,15 +85,8 @@ def _user_response(person: Person, status_code: int = 200, *, location: bool = F
 
 def _list(principal: ScimPrincipal, query: ListQuery) -> Response:
     page = runtime.current().users.query(principal, query, _location)
-    resources = [_representation(person, query.attributes, query.excluded_attributes) for person in page.people]
+    resources = [_representation(person, query.attributes, query.excluded_attributes) for person in page.items]
     return scim_response(200, list_response(resources, page.total, page.start_index, page.next_cursor))
-
-
-def _matches_etag(candidates: str | None, current: str) -> bool:
-    if candidates is None:
-        return False
-    tags = {tag.strip() for tag in candidates.split(",")}
-    return "*" in tags or current in tags or current.removeprefix("W/") in tags
 
 
 # ------------------------------------------------------------------ routes
@@ -122,7 +129,7 @@ def get_user(user_id: str) -> Response:
     principal = authenticate(app)
     person = runtime.current().users.get(principal, user_id)
     current = etag(person.version)
-    if _matches_etag(header(app, "If-None-Match"), current):
+    if matches_etag(header(app, "If-None-Match"), current):
         return Response(status_code=304, headers={"ETag": current})
     return _user_response(person)
 

@@ -51,6 +51,21 @@ class Person:
 
 
 @dataclass(frozen=True)
+class Group:
+    """A SCIM group without its members: memberships are items of their own (a group may
+    hold 100,000 of them), so reading or renaming a group never reads them."""
+
+    uuid: str
+    organization_uuid: str
+    display_name: str
+    created_at: datetime
+    last_modified: datetime
+    version: int = 1
+    resource: dict = field(default_factory=dict)
+    external_id: str | None = None
+
+
+@dataclass(frozen=True)
 class Credential:
     """What a presented secret's digest resolves to: one DynamoDB item, one key read."""
 

@@ -17,6 +17,7 @@ from scim_provisioning.repository.interface import Repository
 from scim_provisioning.services.access_tokens import AccessTokenService
 from scim_provisioning.services.activity_log import ActivityLogService
 from scim_provisioning.services.authentication import Authenticator
+from scim_provisioning.services.groups import GroupService
 from scim_provisioning.services.organizations import OrganizationService
 from scim_provisioning.services.users import UserService
 
@@ -47,6 +48,10 @@ class Runtime:
     @cached_property
     def users(self) -> UserService:
         return UserService(self.repository, self.clock)
+
+    @cached_property
+    def groups(self) -> GroupService:
+        return GroupService(self.repository, self.clock)
 
 
 _current: Runtime | None = None

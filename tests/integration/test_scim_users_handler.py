@@ -14,7 +14,7 @@ from devserver.dispatch import Dispatcher, HttpResponse
 from scim_provisioning.repository.dynamodb import DynamoDBRepository
 from scim_provisioning.repository.interface import VersionConflict
 from scim_provisioning.runtime import Runtime
-from scim_provisioning.services import users
+from scim_provisioning.services import querying
 from tests.integration.conftest import AdminFixture, make_admin
 from tests.scim_samples import ENTERPRISE, ERROR_SCHEMA, LIST_RESPONSE, PATCH_OP, USER_SCHEMA, entra_user, okta_user
 
@@ -629,7 +629,7 @@ def test_a_write_that_keeps_losing_races_is_409_without_uniqueness(
         attempts.append(updated.version)
         raise VersionConflict(previous.uuid)
 
-    monkeypatch.setattr(users, "RETRY_PAUSE_SECONDS", 0.0)
+    monkeypatch.setattr(querying, "RETRY_PAUSE_SECONDS", 0.0)
     monkeypatch.setattr(repository, "replace_person", always_outrun)
 
     response = patch(api, token, user["id"], {"op": "replace", "path": "title", "value": "Countess"})
@@ -637,4 +637,4 @@ def test_a_write_that_keeps_losing_races_is_409_without_uniqueness(
     # a 409 that does not tell the IdP its data clashes with another user's
     error = scim_error(response, 409)
     assert "scimType" not in error
-    assert len(attempts) == users.WRITE_ATTEMPTS
+    assert len(attempts) == querying.WRITE_ATTEMPTS

@@ -15,6 +15,9 @@ from scim_provisioning.observability import logger
 from scim_provisioning.services.authentication import ScimPrincipal
 
 SCIM_JSON = "application/scim+json"
+# Lambda refuses a synchronous response over 6 MB (6,291,456 bytes, headers included): an
+# answer body above this is refused by the handler itself, with a SCIM error that says why.
+MAX_RESPONSE_BYTES = 6_000_000
 ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
 
 
@@ -79,6 +82,14 @@ def scim_base_url(app: APIGatewayRestResolver) -> str:
     host = event.headers.get("Host") or event.request_context.domain_name or "localhost"
     scheme = event.headers.get("X-Forwarded-Proto", "https").split(",")[0].strip()
     return f"{scheme}://{host}{stage_prefix(app)}/api/v1/scim/v2"
+
+
+def matches_etag(candidates: str | None, current: str) -> bool:
+    """Whether an If-None-Match header names the current ETag (weak comparison, RFC 9110 §13.1.2)."""
+    if candidates is None:
+        return False
+    tags = {tag.strip() for tag in candidates.split(",")}
+    return "*" in tags or current in tags or current.removeprefix("W/") in tags
 
 
 def query_parameters(app: APIGatewayRestResolver) -> dict[str, str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 import unicodedata
 from datetime import datetime
 from typing import Any
@@ -27,12 +28,19 @@ from scim_provisioning.models import (
     ApiKeyMetadata,
     Credential,
     CredentialKind,
+    Group,
     Organization,
     OrganizationRole,
     Person,
     ScimTokenMetadata,
 )
-from scim_provisioning.repository.interface import Page, RotationConflict, UserNameTaken, VersionConflict
+from scim_provisioning.repository.interface import (
+    DisplayNameTaken,
+    Page,
+    RotationConflict,
+    UserNameTaken,
+    VersionConflict,
+)
 from scim_provisioning.timestamps import format_optional, format_timestamp, parse_timestamp
 
 # Standard retry mode: exponential backoff with jitter on throttling and 5xx, a retry quota so
@@ -84,6 +92,16 @@ def _org_pk(organization_uuid: str) -> str:
     return f"ORG#{organization_uuid}"
 
 
+def _members_pk(organization_uuid: str, group_uuid: str) -> str:
+    """A group's memberships live in their own partition: adding one costs the same whatever
+    the group's size, and reading a group never reads them."""
+    return f"ORG#{organization_uuid}#GROUP#{group_uuid}"
+
+
+def _user_groups_pk(organization_uuid: str, user_uuid: str) -> str:
+    return f"ORG#{organization_uuid}#USER#{user_uuid}"
+
+
 def _credential_pk(secret_digest: str) -> str:
     return f"CREDENTIAL#{secret_digest}"
 
@@ -106,7 +124,15 @@ _EXTERNAL_ID_PREFIX = "EXTID#"
 _EMAIL_PREFIX = "EMAIL#"
 # BatchGetItem takes at most 100 keys per request (moto does not enforce it; we do).
 _BATCH_GET_LIMIT = 100
+# BatchWriteItem takes at most 25 requests (moto accepts 26; real DynamoDB refuses).
 _BATCH_WRITE_LIMIT = 25
+# How often the unprocessed part of a BatchWriteItem is resent (with backoff) before giving
+# up; throttling of the call itself is retried by botocore's standard mode.
+_BATCH_WRITE_ATTEMPTS = 8
+_GROUP_PREFIX = "GROUP#"
+_GROUP_NAME_PREFIX = "GROUPNAME#"
+_GROUP_EXTERNAL_ID_PREFIX = "GROUP_EXTID#"
+_MEMBER_PREFIX = "MEMBER#"
 _SCIM_TOKEN_PREFIX = "SCIM_TOKEN#"
 _API_KEY_PREFIX = "API_KEY#"
 
@@ -289,13 +315,13 @@ class DynamoDBRepository:
         For seeding large organizations (``benchmarks/users_costs.py``), never for requests:
         there is no condition, so nothing checks that userNames are free, and a failure part
         way leaves part of the load behind."""
-        items = [operation["Put"]["Item"] for person in people for operation in self._new_person_operations(person)]
-        for start in range(0, len(items), _BATCH_WRITE_LIMIT):
-            request = {
-                self._table: [{"PutRequest": {"Item": item}} for item in items[start : start + _BATCH_WRITE_LIMIT]]
-            }
-            while request:
-                request = self._client.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
+        self._batch_write(
+            [
+                {"PutRequest": {"Item": operation["Put"]["Item"]}}
+                for person in people
+                for operation in self._new_person_operations(person)
+            ]
+        )
         self._transact([self._user_count_change(organization_uuid, len(people))])
 
     def replace_person(self, previous: Person, updated: Person) -> None:
@@ -349,21 +375,33 @@ class DynamoDBRepository:
 
     def get_people(self, organization_uuid: str, user_uuids: list[str]) -> list[Person]:
         """Batch-read people by id (100 keys a request), in the order asked; absent ones skipped."""
-        found: dict[str, Person] = {}
-        unique = list(dict.fromkeys(user_uuids))
+        items = self._batch_get(_org_pk(organization_uuid), _USER_PREFIX, user_uuids)
+        return [_person_from_item(item) for item in items]
+
+    def existing_people(self, organization_uuid: str, user_uuids: list[str]) -> set[str]:
+        """Which of these ids are people of the organization. Reads only the ``uuid``
+        attribute: the same read units, a fraction of the bytes on the wire."""
+        items = self._batch_get(_org_pk(organization_uuid), _USER_PREFIX, user_uuids, only_uuid=True)
+        return {item["uuid"] for item in items}
+
+    def _batch_get(self, pk: str, sk_prefix: str, ids: list[str], only_uuid: bool = False) -> list[dict[str, Any]]:
+        """Items ``pk``/``sk_prefix + id`` by BatchGetItem (100 keys a request), in the order
+        of ``ids``, duplicates once; absent ones skipped."""
+        found: dict[str, dict[str, Any]] = {}
+        unique = list(dict.fromkeys(ids))
         for start in range(0, len(unique), _BATCH_GET_LIMIT):
-            keys = [
-                _key(_org_pk(organization_uuid), _USER_PREFIX + user_uuid)
-                for user_uuid in unique[start : start + _BATCH_GET_LIMIT]
-            ]
+            keys = [_key(pk, sk_prefix + identifier) for identifier in unique[start : start + _BATCH_GET_LIMIT]]
             request: dict[str, Any] = {self._table: {"Keys": keys, "ConsistentRead": True}}
+            if only_uuid:
+                request[self._table]["ProjectionExpression"] = "#uuid"
+                request[self._table]["ExpressionAttributeNames"] = {"#uuid": "uuid"}
             while request:
                 answer = self._client.batch_get_item(RequestItems=request)
-                for item in answer.get("Responses", {}).get(self._table, []):
-                    person = _person_from_item(_deserialize(item))
-                    found[person.uuid] = person
+                for raw in answer.get("Responses", {}).get(self._table, []):
+                    item = _deserialize(raw)
+                    found[item["uuid"]] = item
                 request = answer.get("UnprocessedKeys") or {}
-        return [found[user_uuid] for user_uuid in unique if user_uuid in found]
+        return [found[identifier] for identifier in unique if identifier in found]
 
     def find_person_by_user_name(self, organization_uuid: str, user_name: str) -> Person | None:
         claim = self._get(_org_pk(organization_uuid), _USER_NAME_PREFIX + user_name_key(user_name))
@@ -384,31 +422,307 @@ class DynamoDBRepository:
         return self.get_people(organization_uuid, [item["userUuid"] for item in lookups])
 
     def count_people(self, organization_uuid: str) -> int:
-        item = self._get(_org_pk(organization_uuid), _ORG_SK)
-        return 0 if item is None else int(item.get("userCount", 0))
+        return self._organization_count(organization_uuid, "userCount")
 
-    def list_people(self, organization_uuid: str, limit: int, after: str | None = None) -> Page:
+    def _organization_count(self, organization_uuid: str, name: str) -> int:
+        item = self._get(_org_pk(organization_uuid), _ORG_SK)
+        return 0 if item is None else int(item.get(name, 0))
+
+    def list_people(self, organization_uuid: str, limit: int, after: str | None = None) -> Page[Person]:
         """People in id order, ``limit`` at most, starting after the person ``after``."""
+        items, next_after = self._list_prefix(organization_uuid, _USER_PREFIX, limit, after)
+        return Page([_person_from_item(item) for item in items], next_after)
+
+    def _list_prefix(
+        self, organization_uuid: str, prefix: str, limit: int, after: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """Items ``prefix + id`` of the organization in id order, ``limit`` at most, starting
+        after the id ``after``; the second value resumes the listing (None at its end)."""
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "PK = :pk AND begins_with(SK, :prefix)",
+            "ExpressionAttributeValues": {":pk": {"S": _org_pk(organization_uuid)}, ":prefix": {"S": prefix}},
+            "ConsistentRead": True,
+        }
+        if after is not None:
+            request["ExclusiveStartKey"] = _key(_org_pk(organization_uuid), prefix + after)
+        items: list[dict[str, Any]] = []
+        while len(items) < limit:
+            request["Limit"] = limit - len(items)
+            answer = self._client.query(**request)
+            items.extend(_deserialize(item) for item in answer.get("Items", []))
+            if "LastEvaluatedKey" not in answer:
+                return items, None
+            request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+        return items, items[-1]["uuid"]
+
+    # ------------------------------------------------------------------------ groups
+    # A group is one item plus its displayName claim (the uniqueness rule, like userName's)
+    # and its externalId lookup, written in one transaction with the organization's
+    # groupCount. Members are not in it: see the memberships below.
+    def _group_item(self, group: Group) -> dict[str, Any]:
+        return {
+            "PK": _org_pk(group.organization_uuid),
+            "SK": _GROUP_PREFIX + group.uuid,
+            "entity": "Group",
+            "uuid": group.uuid,
+            "organizationUuid": group.organization_uuid,
+            "displayName": group.display_name,
+            "displayNameKey": user_name_key(group.display_name),
+            "externalId": group.external_id,
+            "version": group.version,
+            "createdAt": format_timestamp(group.created_at),
+            "lastModified": format_timestamp(group.last_modified),
+            "resource": json.dumps(group.resource, separators=(",", ":")),
+        }
+
+    def _group_name_sk(self, display_name: str) -> str:
+        return _GROUP_NAME_PREFIX + user_name_key(display_name)
+
+    def _group_name_claim(self, group: Group) -> dict[str, Any]:
+        item = {
+            "PK": _org_pk(group.organization_uuid),
+            "SK": self._group_name_sk(group.display_name),
+            "entity": "GroupNameClaim",
+            "groupUuid": group.uuid,
+        }
+        return self._put(item)
+
+    def _group_external_id_sk(self, group: Group) -> str | None:
+        if not group.external_id:
+            return None
+        return f"{_GROUP_EXTERNAL_ID_PREFIX}{_lookup_digest(group.external_id)}#{group.uuid}"
+
+    def _group_external_id_put(self, group: Group, sort_key: str) -> dict[str, Any]:
+        item = {
+            "PK": _org_pk(group.organization_uuid),
+            "SK": sort_key,
+            "entity": "GroupLookup",
+            "groupUuid": group.uuid,
+        }
+        return {"Put": {"TableName": self._table, "Item": _serialize(item)}}
+
+    def _group_count_change(self, organization_uuid: str, delta: int) -> dict[str, Any]:
+        change = self._user_count_change(organization_uuid, delta)
+        change["Update"]["UpdateExpression"] = "ADD groupCount :delta"
+        return change
+
+    def _write_group_transaction(self, operations: list[dict[str, Any]], group: Group) -> None:
+        """Operation 0 is the group item, 1 the displayName claim when the claim changes: its
+        failure alone means the name is taken."""
+        try:
+            self._transact(operations)
+        except ClientError as error:
+            if not _is_condition_failure(error):
+                raise
+            codes = [reason.get("Code") for reason in error.response.get("CancellationReasons", [])]
+            if len(codes) > 1 and codes[1] == "ConditionalCheckFailed" and codes[0] != "ConditionalCheckFailed":
+                raise DisplayNameTaken(group.display_name) from error
+            raise VersionConflict(group.uuid) from error
+
+    def create_group(self, group: Group) -> None:
+        operations = [self._put(self._group_item(group)), self._group_name_claim(group)]
+        external_id_sk = self._group_external_id_sk(group)
+        if external_id_sk is not None:
+            operations.append(self._group_external_id_put(group, external_id_sk))
+        operations.append(self._group_count_change(group.organization_uuid, 1))
+        self._write_group_transaction(operations, group)
+
+    def replace_group(self, previous: Group, updated: Group) -> None:
+        """Write ``updated`` if the stored group is still at ``previous.version``; a rename
+        swaps the displayName claim in the same transaction."""
+        group_put = self._put(self._group_item(updated), "version = :expected")
+        group_put["Put"]["ExpressionAttributeValues"] = {":expected": {"N": str(previous.version)}}
+        operations: list[dict[str, Any]] = [group_put]
+        organization = previous.organization_uuid
+        if user_name_key(previous.display_name) != user_name_key(updated.display_name):
+            operations.append(self._group_name_claim(updated))
+            operations.append(self._plain_delete(organization, self._group_name_sk(previous.display_name)))
+        old_sk, new_sk = self._group_external_id_sk(previous), self._group_external_id_sk(updated)
+        if old_sk != new_sk:
+            if new_sk is not None:
+                operations.append(self._group_external_id_put(updated, new_sk))
+            if old_sk is not None:
+                operations.append(self._plain_delete(organization, old_sk))
+        self._write_group_transaction(operations, updated)
+
+    def touch_group(
+        self, organization_uuid: str, group_uuid: str, modified_at: datetime, expected_version: int | None = None
+    ) -> Group | None:
+        """Count a change of the group's members: version + 1 and lastModified, so ETags stay
+        honest. An atomic increment, not a conditional put, unless ``expected_version`` is
+        given (If-Match): concurrent member changes then all land. None when the group is
+        gone; VersionConflict when it is not at ``expected_version``."""
+        condition = "attribute_exists(PK)"
+        values: dict[str, Any] = {":one": {"N": "1"}, ":now": {"S": format_timestamp(modified_at)}}
+        if expected_version is not None:
+            condition += " AND version = :expected"
+            values[":expected"] = {"N": str(expected_version)}
+        try:
+            answer = self._client.update_item(
+                TableName=self._table,
+                Key=_key(_org_pk(organization_uuid), _GROUP_PREFIX + group_uuid),
+                UpdateExpression="SET version = version + :one, lastModified = :now",
+                ConditionExpression=condition,
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as error:
+            if not _is_condition_failure(error):
+                raise
+            if expected_version is None:
+                return None
+            raise VersionConflict(group_uuid) from error
+        return _group_from_item(_deserialize(answer["Attributes"]))
+
+    def delete_group(self, group: Group) -> None:
+        """Delete the group, its claim and lookup (condition: the version read). Its
+        memberships are deleted afterwards by the service; any left behind belong to no
+        group and are never read."""
+        organization = group.organization_uuid
+        operations = [
+            {
+                "Delete": {
+                    "TableName": self._table,
+                    "Key": _key(_org_pk(organization), _GROUP_PREFIX + group.uuid),
+                    "ConditionExpression": "version = :expected",
+                    "ExpressionAttributeValues": {":expected": {"N": str(group.version)}},
+                }
+            },
+            self._plain_delete(organization, self._group_name_sk(group.display_name)),
+            self._group_count_change(organization, -1),
+        ]
+        external_id_sk = self._group_external_id_sk(group)
+        if external_id_sk is not None:
+            operations.append(self._plain_delete(organization, external_id_sk))
+        try:
+            self._transact(operations)
+        except ClientError as error:
+            if _is_condition_failure(error):
+                raise VersionConflict(group.uuid) from error
+            raise
+
+    def get_group(self, organization_uuid: str, group_uuid: str) -> Group | None:
+        item = self._get(_org_pk(organization_uuid), _GROUP_PREFIX + group_uuid)
+        return None if item is None else _group_from_item(item)
+
+    def get_groups(self, organization_uuid: str, group_uuids: list[str]) -> list[Group]:
+        items = self._batch_get(_org_pk(organization_uuid), _GROUP_PREFIX, group_uuids)
+        return [_group_from_item(item) for item in items]
+
+    def find_group_by_display_name(self, organization_uuid: str, display_name: str) -> Group | None:
+        claim = self._get(_org_pk(organization_uuid), self._group_name_sk(display_name))
+        return None if claim is None else self.get_group(organization_uuid, claim["groupUuid"])
+
+    def find_groups_by_external_id(self, organization_uuid: str, external_id: str) -> list[Group]:
+        prefix = f"{_GROUP_EXTERNAL_ID_PREFIX}{_lookup_digest(external_id)}#"
+        lookups = self._query_prefix(_org_pk(organization_uuid), prefix)
+        return self.get_groups(organization_uuid, [item["groupUuid"] for item in lookups]) if lookups else []
+
+    def count_groups(self, organization_uuid: str) -> int:
+        return self._organization_count(organization_uuid, "groupCount")
+
+    def list_groups(self, organization_uuid: str, limit: int, after: str | None = None) -> Page[Group]:
+        items, next_after = self._list_prefix(organization_uuid, _GROUP_PREFIX, limit, after)
+        return Page([_group_from_item(item) for item in items], next_after)
+
+    # ------------------------------------------------------------------- memberships
+    # One item per (group, user): PK ORG#<org>#GROUP#<group>, SK MEMBER#<user>, and on GSI1
+    # ORG#<org>#USER#<user> / GROUP#<group>. Writing one is a put, removing one a delete:
+    # both idempotent, so a retried request converges and concurrent requests cannot lose
+    # each other's members. Written with BatchWriteItem, 25 a request.
+    def _membership_item(self, organization_uuid: str, group_uuid: str, user_uuid: str) -> dict[str, Any]:
+        return {
+            "PK": _members_pk(organization_uuid, group_uuid),
+            "SK": _MEMBER_PREFIX + user_uuid,
+            "GSI1PK": _user_groups_pk(organization_uuid, user_uuid),
+            "GSI1SK": _GROUP_PREFIX + group_uuid,
+            "entity": "Membership",
+            "groupUuid": group_uuid,
+            "userUuid": user_uuid,
+        }
+
+    def add_members(self, organization_uuid: str, group_uuid: str, user_uuids: list[str]) -> None:
+        self._batch_write(
+            [
+                {"PutRequest": {"Item": _serialize(self._membership_item(organization_uuid, group_uuid, user))}}
+                for user in dict.fromkeys(user_uuids)
+            ]
+        )
+
+    def remove_members(self, organization_uuid: str, group_uuid: str, user_uuids: list[str]) -> None:
+        pk = _members_pk(organization_uuid, group_uuid)
+        self._batch_write(
+            [{"DeleteRequest": {"Key": _key(pk, _MEMBER_PREFIX + user)}} for user in dict.fromkeys(user_uuids)]
+        )
+
+    def delete_memberships_of_user(self, organization_uuid: str, user_uuid: str) -> list[str]:
+        """Delete every membership of a (deleted) user; the ids of the groups it was in."""
+        group_uuids = self.group_ids_of_user(organization_uuid, user_uuid)
+        self._batch_write(
+            [
+                {"DeleteRequest": {"Key": _key(_members_pk(organization_uuid, group), _MEMBER_PREFIX + user_uuid)}}
+                for group in group_uuids
+            ]
+        )
+        return group_uuids
+
+    def _batch_write(self, requests: list[dict[str, Any]]) -> None:
+        for start in range(0, len(requests), _BATCH_WRITE_LIMIT):
+            pending: dict[str, Any] = {self._table: requests[start : start + _BATCH_WRITE_LIMIT]}
+            for attempt in range(_BATCH_WRITE_ATTEMPTS):
+                answer = self._client.batch_write_item(RequestItems=pending)
+                pending = answer.get("UnprocessedItems") or {}
+                if not pending:
+                    break
+                time.sleep(min(0.05 * 2**attempt, 1.0))  # DynamoDB's advice: back off, then resend
+            else:
+                raise RuntimeError("DynamoDB left batched writes unprocessed after retries")
+
+    def member_ids(self, organization_uuid: str, group_uuid: str, limit: int | None = None) -> list[str]:
+        """The ids of the group's members in id order; at most ``limit`` when given, so
+        a caller can tell "more than n" without reading a 100,000-member group."""
         request: dict[str, Any] = {
             "TableName": self._table,
             "KeyConditionExpression": "PK = :pk AND begins_with(SK, :prefix)",
             "ExpressionAttributeValues": {
-                ":pk": {"S": _org_pk(organization_uuid)},
-                ":prefix": {"S": _USER_PREFIX},
+                ":pk": {"S": _members_pk(organization_uuid, group_uuid)},
+                ":prefix": {"S": _MEMBER_PREFIX},
             },
+            "ProjectionExpression": "userUuid",
             "ConsistentRead": True,
         }
-        if after is not None:
-            request["ExclusiveStartKey"] = _key(_org_pk(organization_uuid), _USER_PREFIX + after)
-        people: list[Person] = []
-        while len(people) < limit:
-            request["Limit"] = limit - len(people)
+        ids: list[str] = []
+        while limit is None or len(ids) < limit:
+            if limit is not None:
+                request["Limit"] = limit - len(ids)
             answer = self._client.query(**request)
-            people.extend(_person_from_item(_deserialize(item)) for item in answer.get("Items", []))
+            ids.extend(item["userUuid"]["S"] for item in answer.get("Items", []))
             if "LastEvaluatedKey" not in answer:
-                return Page(people, None)
+                break
             request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
-        return Page(people, people[-1].uuid)
+        return ids
+
+    def group_ids_of_user(self, organization_uuid: str, user_uuid: str) -> list[str]:
+        """The groups the user is a member of, from GSI1 (eventually consistent, as every
+        global index is)."""
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": "GSI1",
+            "KeyConditionExpression": "GSI1PK = :pk AND begins_with(GSI1SK, :prefix)",
+            "ExpressionAttributeValues": {
+                ":pk": {"S": _user_groups_pk(organization_uuid, user_uuid)},
+                ":prefix": {"S": _GROUP_PREFIX},
+            },
+            "ProjectionExpression": "groupUuid",
+        }
+        ids: list[str] = []
+        while True:
+            answer = self._client.query(**request)
+            ids.extend(item["groupUuid"]["S"] for item in answer.get("Items", []))
+            if "LastEvaluatedKey" not in answer:
+                return ids
+            request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
 
     # -------------------------------------------------------------------- credentials
     def get_credential(self, secret_digest: str) -> Credential | None:
@@ -775,6 +1089,19 @@ def _person_from_item(item: dict[str, Any]) -> Person:
         user_name=item["userName"],
         active=bool(item["active"]),
         role=OrganizationRole(item["role"]),
+        created_at=parse_timestamp(item["createdAt"]),
+        last_modified=parse_timestamp(item["lastModified"]),
+        version=int(item["version"]),
+        resource=json.loads(item["resource"]),
+        external_id=item.get("externalId"),
+    )
+
+
+def _group_from_item(item: dict[str, Any]) -> Group:
+    return Group(
+        uuid=item["uuid"],
+        organization_uuid=item["organizationUuid"],
+        display_name=item["displayName"],
         created_at=parse_timestamp(item["createdAt"]),
         last_modified=parse_timestamp(item["lastModified"]),
         version=int(item["version"]),

@@ -660,6 +660,7 @@ _LOOKUP_KEYS: Final = tuple(
         (USER_RESOURCE_TYPE, "emails.value"),
         (GROUP_RESOURCE_TYPE, "displayName"),
         (GROUP_RESOURCE_TYPE, "members.value"),
+        (USER_RESOURCE_TYPE, "groups.value"),
     )
 )
 """The attributes the repository can look a value up by, instead of scanning."""
@@ -704,6 +705,15 @@ def _element_lookup(value_path: ValuePath) -> tuple[str, str, str | None] | None
 
 def _is_lookup_key(path: ResolvedPath) -> bool:
     return any(path.attribute is key.attribute and path.sub_attribute is key.sub_attribute for key in _LOOKUP_KEYS)
+
+
+def tests_attribute(filter: Filter, attribute: Attribute) -> bool:
+    """True when some comparison of ``filter`` is on ``attribute`` or one of its sub-attributes."""
+    if isinstance(filter, Comparison | Present | ValuePath):
+        return filter.path.attribute is attribute
+    if isinstance(filter, Not):
+        return tests_attribute(filter.operand, attribute)
+    return any(tests_attribute(operand, attribute) for operand in filter.operands)
 
 
 def equality_values(value_filter: Filter) -> dict[str, ComparisonValue] | None:

@@ -241,6 +241,15 @@ def _include(attribute: Attribute, path: str, attributes: list[str] | None, excl
     return attribute.returned is Returned.DEFAULT
 
 
+def is_returned(
+    resource_type: ResourceType, name: str, attributes: list[str] | None, excluded: list[str] | None
+) -> bool:
+    """Whether an answer shaped by ``project`` would carry the core attribute ``name``: lets
+    a handler skip reading what is stored apart (a group's members, a user's groups)."""
+    attribute = resource_type.schema.attribute(name)
+    return attribute is not None and _include(attribute, attribute.name, attributes, excluded)
+
+
 def _project_complex(
     attribute: Attribute, value: Any, path: str, attributes: list[str] | None, excluded: list[str] | None
 ) -> Any:

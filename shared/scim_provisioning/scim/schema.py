@@ -377,6 +377,12 @@ ENTERPRISE_USER_SCHEMA = Schema(
     ),
 )
 
+# The most members one answer carries (GET of a group, or one page of a list): a member
+# entry is about 200 bytes, so the answer stays near 2 MB, under Lambda's 6 MB (the handler
+# also measures it: long display names could exceed it). Beyond it the answer is a 400
+# tooMany naming excludedAttributes=members; published in the members description.
+MAX_MEMBERS_RETURNED = 10_000
+
 GROUP_SCHEMA = Schema(
     GROUP_SCHEMA_ID,
     "Group",
@@ -392,7 +398,9 @@ GROUP_SCHEMA = Schema(
         Attribute(
             "members",
             CX,
-            "A list of members of the Group.",
+            f"The Users who are members of the Group. An answer carries at most {MAX_MEMBERS_RETURNED:,} of "
+            "them: a larger group is read with excludedAttributes=members, its members with "
+            '/Users?filter=groups.value eq "<group id>".',
             multi_valued=True,
             sub_attributes=(
                 Attribute("value", S, "The id of the member's User resource.", case_exact=True, mutability=IMM),

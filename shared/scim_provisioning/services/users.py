@@ -6,21 +6,19 @@ request (so concurrent PATCHes all land, none is lost); with ``If-Match`` it ans
 
 from __future__ import annotations
 
-import random
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from scim_provisioning import activity
 from scim_provisioning.activity import Action
 from scim_provisioning.clock import Clock
 from scim_provisioning.errors import Conflict, InvalidRequest, NotFound, PreconditionFailed, StillChanging
 from scim_provisioning.models import OrganizationRole, Person
-from scim_provisioning.repository.interface import Repository, UserNameTaken, VersionConflict
-from scim_provisioning.scim.filter import Filter, equality_lookup, matches, parse_filter
-from scim_provisioning.scim.listing import ListQuery, decode_cursor, encode_cursor
+from scim_provisioning.repository.interface import Page, Repository, UserNameTaken, VersionConflict
+from scim_provisioning.scim.filter import Comparison, Filter, equality_lookup, matches, parse_filter
+from scim_provisioning.scim.listing import ListQuery
 from scim_provisioning.scim.patch import apply_operations, parse_operations
 from scim_provisioning.scim.resources import (
     full_representation,
@@ -28,38 +26,31 @@ from scim_provisioning.scim.resources import (
     refuse_immutable_changes,
     require_attributes,
 )
-from scim_provisioning.scim.schema import USER_RESOURCE_TYPE
+from scim_provisioning.scim.schema import USER_RESOURCE_TYPE, USER_SCHEMA, Attribute
 from scim_provisioning.services.authentication import ScimPrincipal
-from scim_provisioning.timestamps import format_timestamp, truncate_to_millis
+from scim_provisioning.services.querying import (
+    WRITE_ATTEMPTS,
+    ResultPage,
+    check_precondition,
+    membership_filter_value,
+    page_of_listing,
+    page_of_selection,
+    pause_before_retry,
+    resource_meta,
+    scan_all,
+)
+from scim_provisioning.timestamps import truncate_to_millis
 
-# How often a write that lost an optimistic-lock race is re-read and retried before giving up
-# with 409. Of N writers racing in lockstep one wins per round, so the last needs N attempts:
-# 8 lost changes when 10 PATCHes of one user arrived at once over HTTP. The jittered pause,
-# growing with each attempt, spreads the losers out so that few rounds hold all of them.
-WRITE_ATTEMPTS = 25
-RETRY_PAUSE_SECONDS = 0.004
-# Scans (filters that are not key lookups) read the organization in pages of this size.
-SCAN_PAGE_SIZE = 1000
-
-
-def _pause_before_retry(attempt: int) -> None:
-    """Nothing before the first attempt; then a random pause of up to ``attempt`` steps."""
-    if attempt:
-        time.sleep(random.uniform(0, RETRY_PAUSE_SECONDS * attempt))  # noqa: S311 - jitter, not a secret
+_GROUPS = cast("Attribute", USER_SCHEMA.attribute("groups"))
 
 
-def etag(version: int) -> str:
-    return f'W/"{version}"'
+@dataclass(frozen=True)
+class _Id:
+    uuid: str
 
 
 def user_meta(person: Person, location: str) -> dict[str, Any]:
-    return {
-        "resourceType": "User",
-        "created": format_timestamp(person.created_at),
-        "lastModified": format_timestamp(person.last_modified),
-        "location": location,
-        "version": etag(person.version),
-    }
+    return resource_meta("User", person.created_at, person.last_modified, person.version, location)
 
 
 def role_of(resource: dict[str, Any]) -> OrganizationRole:
@@ -92,14 +83,6 @@ def _with_canonical_roles(resource: dict[str, Any]) -> dict[str, Any]:
     return {**resource, "roles": canonical}
 
 
-@dataclass(frozen=True)
-class UserPage:
-    people: list[Person]
-    total: int
-    start_index: int
-    next_cursor: str | None
-
-
 class UserService:
     def __init__(self, repository: Repository, clock: Clock) -> None:
         self._repository = repository
@@ -112,39 +95,57 @@ class UserService:
             raise NotFound(f"User {user_id} not found")
         return person
 
-    def query(self, principal: ScimPrincipal, query: ListQuery, location_of: Callable[[str], str]) -> UserPage:
+    def query(
+        self, principal: ScimPrincipal, query: ListQuery, location_of: Callable[[str], str]
+    ) -> ResultPage[Person]:
         """Answer a list or search. Filters that name a key (userName, externalId, id, an
-        email) are answered by lookups whose cost does not grow with the organization;
-        any other filter is evaluated over the organization's users."""
+        email, a group's id) are answered by lookups whose cost does not grow with the
+        organization; any other filter is evaluated over the organization's users."""
         organization = principal.organization_uuid
+
+        def list_page(limit: int, after: str | None) -> Page[Person]:
+            return self._repository.list_people(organization, limit, after)
+
         parsed = parse_filter(query.filter, USER_RESOURCE_TYPE) if query.filter else None
         if parsed is None:
-            return self._unfiltered_page(organization, query)
-        candidates = self._candidates(organization, parsed)
+            return page_of_listing(query, self._repository.count_people(organization), list_page)
+        group_id = membership_filter_value(parsed, _GROUPS)
+        if group_id is not None:
+            member_ids = self._repository.member_ids(organization, group_id)
+            if isinstance(parsed, Comparison):
+                # The filter is the membership alone: page the member ids (in id order, as
+                # stored) and read only the people of the page, whatever the group's size.
+                ids = page_of_selection([_Id(user_id) for user_id in member_ids], query)
+                people = self._repository.get_people(organization, [item.uuid for item in ids.items])
+                return ResultPage(people, ids.total, ids.start_index, ids.next_cursor)
+            # The candidates are the group's members: their representation for the filter
+            # carries that one group (the only one the filter may test).
+            candidates: Iterable[Person] = self._repository.get_people(organization, member_ids)
+            groups = [{"value": group_id, "type": "direct"}]
+        else:
+            candidates = self._candidates(organization, parsed, list_page)
+            groups = []
         selected = [
             person
             for person in candidates
             if matches(
                 parsed,
-                full_representation(
-                    person.resource, USER_RESOURCE_TYPE, person.uuid, user_meta(person, location_of(person.uuid))
-                ),
+                {
+                    **full_representation(
+                        person.resource, USER_RESOURCE_TYPE, person.uuid, user_meta(person, location_of(person.uuid))
+                    ),
+                    "groups": groups,
+                },
             )
         ]
-        selected.sort(key=lambda person: person.uuid)
-        if query.cursor is not None:
-            after = decode_cursor(query.cursor)
-            remaining = [person for person in selected if after is None or person.uuid > after]
-            page = remaining[: query.count]
-            more = len(remaining) > query.count and query.count > 0
-            return UserPage(page, len(selected), 1, encode_cursor(page[-1].uuid) if more and page else None)
-        start = query.start_index - 1
-        return UserPage(selected[start : start + query.count], len(selected), query.start_index, None)
+        return page_of_selection(selected, query)
 
-    def _candidates(self, organization: str, parsed: Filter) -> Iterator[Person] | list[Person]:
+    def _candidates(
+        self, organization: str, parsed: Filter, list_page: Callable[[int, str | None], Page[Person]]
+    ) -> Iterable[Person]:
         lookup = equality_lookup(parsed)
         if lookup is None:
-            return self._all_people(organization)
+            return scan_all(list_page)
         path, value, _ = lookup
         if path == "userName":
             person = self._repository.find_person_by_user_name(organization, value)
@@ -156,32 +157,7 @@ class UserService:
             return self._repository.find_people_by_external_id(organization, value)
         if path == "emails.value":
             return self._repository.find_people_by_email(organization, value)
-        return self._all_people(organization)
-
-    def _all_people(self, organization: str) -> Iterator[Person]:
-        after: str | None = None
-        while True:
-            page = self._repository.list_people(organization, SCAN_PAGE_SIZE, after)
-            yield from page.items
-            if page.next_after is None:
-                return
-            after = page.next_after
-
-    def _unfiltered_page(self, organization: str, query: ListQuery) -> UserPage:
-        total = self._repository.count_people(organization)
-        if query.count == 0:
-            return UserPage([], total, query.start_index, None)
-        if query.cursor is not None:
-            # One user more than the page tells whether another page follows: the last page
-            # carries no nextCursor (RFC 9865) instead of pointing at an empty page.
-            page = self._repository.list_people(organization, query.count + 1, decode_cursor(query.cursor))
-            items = page.items[: query.count]
-            next_cursor = encode_cursor(items[-1].uuid) if len(page.items) > query.count and items else None
-            return UserPage(items, total, 1, next_cursor)
-        # Index paging reads the users before startIndex too: its cost grows with the
-        # position. Cursor paging is the constant-cost way through a large organization.
-        page = self._repository.list_people(organization, query.start_index - 1 + query.count)
-        return UserPage(page.items[query.start_index - 1 :], total, query.start_index, None)
+        return scan_all(list_page)
 
     # ----------------------------------------------------------------- writes
     def create(self, principal: ScimPrincipal, document: Any) -> Person:
@@ -217,17 +193,27 @@ class UserService:
 
     def delete(self, principal: ScimPrincipal, user_id: str, if_match: str | None) -> None:
         for attempt in range(WRITE_ATTEMPTS):
-            _pause_before_retry(attempt)
+            pause_before_retry(attempt)
             current = self.get(principal, user_id)
             activity.annotate(target_name=current.user_name)
-            self._check_precondition(current, if_match)
+            check_precondition(current.version, if_match, "user")
             try:
                 self._repository.delete_person(current)
-                return
             except VersionConflict:
                 if if_match is not None:
                     raise PreconditionFailed("The user changed since the version given in If-Match") from None
+                continue
+            self._leave_groups(current)
+            return
         raise StillChanging("The user kept changing; retry the request")
+
+    def _leave_groups(self, person: Person) -> None:
+        """After the person is gone: delete their memberships and count the change in each of
+        their groups' version. Memberships this misses (a crash in between, or GSI1 lagging
+        behind an add) name a person who no longer exists; group reads skip them."""
+        now = truncate_to_millis(self._clock.now())
+        for group_uuid in self._repository.delete_memberships_of_user(person.organization_uuid, person.uuid):
+            self._repository.touch_group(person.organization_uuid, group_uuid, now)
 
     def _update(
         self,
@@ -237,9 +223,9 @@ class UserService:
         new_resource: Callable[[Person], dict[str, Any]],
     ) -> Person:
         for attempt in range(WRITE_ATTEMPTS):
-            _pause_before_retry(attempt)
+            pause_before_retry(attempt)
             current = self.get(principal, user_id)
-            self._check_precondition(current, if_match)
+            check_precondition(current.version, if_match, "user")
             resource = new_resource(current)
             refuse_immutable_changes(current.resource, resource, USER_RESOURCE_TYPE)
             role = role_of(resource)
@@ -261,14 +247,6 @@ class UserService:
                 if if_match is not None:
                     raise PreconditionFailed("The user changed since the version given in If-Match") from None
         raise StillChanging("The user kept changing; retry the request")
-
-    @staticmethod
-    def _check_precondition(current: Person, if_match: str | None) -> None:
-        if if_match is None or if_match.strip() == "*":
-            return
-        accepted = {tag.strip() for tag in if_match.split(",")}
-        if etag(current.version) not in accepted and etag(current.version).removeprefix("W/") not in accepted:
-            raise PreconditionFailed(f"If-Match {if_match} does not match the current version {etag(current.version)}")
 
     @staticmethod
     def _person_from(

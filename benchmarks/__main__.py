@@ -22,10 +22,16 @@ def main() -> int:
         default=groups_costs.DEFAULT_GROUP_SIZE,
         help="members of the large group (default %(default)s; smaller for a quick run)",
     )
+    parser.add_argument(
+        "--user-count",
+        type=int,
+        default=users_costs.LARGE,
+        help="users of the large organization (default %(default)s; smaller for a quick run)",
+    )
     options = parser.parse_args()
     rows = token_api_costs.measure_all()
     print(token_api_costs.report(rows), end="\n\n", flush=True)
-    users = users_costs.measure_all()
+    users = users_costs.measure_all(options.user_count)
     print(users_costs.report(users), end="\n\n", flush=True)
     group_rows, group_failures = groups_costs.measure_all(options.group_size)
     print(groups_costs.report(group_rows), end="\n\n", flush=True)

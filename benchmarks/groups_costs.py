@@ -237,7 +237,8 @@ def report(rows: list[Row]) -> str:
     )
     return (
         "SCIM group membership costs through the /Groups handler (moto in-process; each request\n"
-        "includes its SCIM bearer authentication, one GetItem). Asserted: adding or removing one\n"
+        "includes its SCIM bearer authentication, one GetItem, and its activity-log entry, one\n"
+        "PutItem). Asserted: adding or removing one\n"
         "member costs the same requests at every group size; GET with excludedAttributes=members\n"
         "reads no membership item. Wall times are moto's, for information only: moto answers a\n"
         "Query by scanning the whole table (seconds at 200,000 items), where DynamoDB reads one\n"

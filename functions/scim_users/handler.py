@@ -45,15 +45,17 @@ def _location(user_id: str) -> str:
     return f"{scim_base_url(app)}/Users/{user_id}"
 
 
-def _representation(person: Person, attributes: str | None, excluded: str | None) -> dict[str, Any]:
+def _representation(
+    person: Person, attributes: str | None, excluded: str | None, *, created: bool = False
+) -> dict[str, Any]:
     """The user as answered; its read-only ``groups`` come from the memberships, read only
-    when the answer carries them."""
+    when the answer carries them and the user can have any (one just created has none)."""
     full = full_representation(
         person.resource, USER_RESOURCE_TYPE, person.uuid, user_meta(person, _location(person.uuid))
     )
     selected = parse_attribute_list(attributes, USER_RESOURCE_TYPE)
     excluded_paths = parse_attribute_list(excluded, USER_RESOURCE_TYPE)
-    if is_returned(USER_RESOURCE_TYPE, "groups", selected, excluded_paths):
+    if not created and is_returned(USER_RESOURCE_TYPE, "groups", selected, excluded_paths):
         groups = runtime.current().groups.groups_of(person)
         if groups:
             base = scim_base_url(app)
@@ -75,12 +77,14 @@ def _requested_attributes() -> tuple[str | None, str | None]:
     return lowered.get("attributes"), lowered.get("excludedattributes")
 
 
-def _user_response(person: Person, status_code: int = 200, *, location: bool = False) -> Response:
+def _user_response(person: Person, *, created: bool = False) -> Response:
+    """200 with the user, or 201 with its ``Location`` when the request created it."""
     attributes, excluded = _requested_attributes()
     headers = {"ETag": etag(person.version)}
-    if location:
+    if created:
         headers["Location"] = _location(person.uuid)
-    return scim_response(status_code, _representation(person, attributes, excluded), headers)
+    document = _representation(person, attributes, excluded, created=created)
+    return scim_response(201 if created else 200, document, headers)
 
 
 def _list(principal: ScimPrincipal, query: ListQuery) -> Response:
@@ -115,7 +119,7 @@ def create_user() -> Response:
     principal = authenticate(app)
     person = runtime.current().users.create(principal, json_object(app))
     metrics.add_metric(name="ScimUsersCreated", unit="Count", value=1)
-    return _user_response(person, 201, location=True)
+    return _user_response(person, created=True)
 
 
 @app.route(BASE, method=["PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])

@@ -5,6 +5,7 @@ the UserService and shapes its answer; the rules live in the service and in ``sc
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
@@ -23,7 +24,7 @@ from scim_provisioning.http.scim import (
     scim_base_url,
     scim_response,
 )
-from scim_provisioning.models import Person
+from scim_provisioning.models import Group, Person
 from scim_provisioning.observability import logger, metrics
 from scim_provisioning.scim.listing import ListQuery, list_query, list_response
 from scim_provisioning.scim.resources import full_representation, is_returned, parse_attribute_list, project
@@ -46,17 +47,20 @@ def _location(user_id: str) -> str:
 
 
 def _representation(
-    person: Person, attributes: str | None, excluded: str | None, *, created: bool = False
+    person: Person,
+    attributes: str | None,
+    excluded: str | None,
+    groups_of: Callable[[Person], list[Group]],
 ) -> dict[str, Any]:
-    """The user as answered; its read-only ``groups`` come from the memberships, read only
-    when the answer carries them and the user can have any (one just created has none)."""
+    """The user as answered; its read-only ``groups`` (from ``groups_of``) only when the
+    answer carries them, so that excluding them reads no membership."""
     full = full_representation(
         person.resource, USER_RESOURCE_TYPE, person.uuid, user_meta(person, _location(person.uuid))
     )
     selected = parse_attribute_list(attributes, USER_RESOURCE_TYPE)
     excluded_paths = parse_attribute_list(excluded, USER_RESOURCE_TYPE)
-    if not created and is_returned(USER_RESOURCE_TYPE, "groups", selected, excluded_paths):
-        groups = runtime.current().groups.groups_of(person)
+    if is_returned(USER_RESOURCE_TYPE, "groups", selected, excluded_paths):
+        groups = groups_of(person)
         if groups:
             base = scim_base_url(app)
             full["groups"] = [
@@ -71,6 +75,24 @@ def _representation(
     return project(full, USER_RESOURCE_TYPE, selected, excluded_paths)
 
 
+def _groups_returned(attributes: str | None, excluded: str | None) -> bool:
+    return is_returned(
+        USER_RESOURCE_TYPE,
+        "groups",
+        parse_attribute_list(attributes, USER_RESOURCE_TYPE),
+        parse_attribute_list(excluded, USER_RESOURCE_TYPE),
+    )
+
+
+def _read_groups(person: Person) -> list[Group]:
+    return runtime.current().groups.groups_of([person])[person.uuid]
+
+
+def _no_groups(_: Person) -> list[Group]:
+    """A user just created is in no group yet: its answer needs no membership read."""
+    return []
+
+
 def _requested_attributes() -> tuple[str | None, str | None]:
     """``attributes``/``excludedAttributes`` of the query string (names case-insensitive)."""
     lowered = {key.lower(): value for key, value in query_parameters(app).items()}
@@ -83,13 +105,19 @@ def _user_response(person: Person, *, created: bool = False) -> Response:
     headers = {"ETag": etag(person.version)}
     if created:
         headers["Location"] = _location(person.uuid)
-    document = _representation(person, attributes, excluded, created=created)
+    document = _representation(person, attributes, excluded, _no_groups if created else _read_groups)
     return scim_response(201 if created else 200, document, headers)
 
 
 def _list(principal: ScimPrincipal, query: ListQuery) -> Response:
     page = runtime.current().users.query(principal, query, _location)
-    resources = [_representation(person, query.attributes, query.excluded_attributes) for person in page.items]
+    groups: dict[str, list[Group]] = {}
+    if page.items and _groups_returned(query.attributes, query.excluded_attributes):
+        groups = runtime.current().groups.groups_of(page.items)
+    resources = [
+        _representation(person, query.attributes, query.excluded_attributes, lambda p: groups.get(p.uuid, []))
+        for person in page.items
+    ]
     return scim_response(200, list_response(resources, page.total, page.start_index, page.next_cursor))
 
 

@@ -244,6 +244,30 @@ def test_user_shows_its_groups_and_is_filterable_by_them(api: Dispatcher, token:
     assert {user["id"] for user in both["Resources"]} == {ada, bob}
 
 
+def test_a_list_page_reads_each_users_groups_once_and_their_names_together(
+    api: Dispatcher, token: str, counter: DynamoDBRequestCounter
+):
+    # given four users, three of them in one or both of two groups
+    ada, bob, cy, dee = (new_user(api, token, name) for name in ("ada", "bob", "cy", "dee"))
+    eng = new_group(api, token, "Engineering", [ada, bob])
+    ops = new_group(api, token, "Ops", [ada, cy])
+
+    # when the users are listed with their groups
+    with counter.measure() as tally:
+        listed = document(call(api, "GET", f"{USERS}?count=10", token))
+
+    # then each user carries exactly its groups, with their names
+    groups = {user["id"]: {(g["value"], g["display"]) for g in user.get("groups", [])} for user in listed["Resources"]}
+    assert groups[ada] == {(eng["id"], "Engineering"), (ops["id"], "Ops")}
+    assert groups[bob] == {(eng["id"], "Engineering")}
+    assert groups[cy] == {(ops["id"], "Ops")}
+    assert groups[dee] == set()
+    # and the page cost one membership query per user (the admin too) but one BatchGetItem
+    # for all the groups' names, not one per user
+    assert tally.requests["BatchGetItem"] == 1
+    assert tally.requests["Query"] == 1 + len(listed["Resources"])  # the page, then one per user
+
+
 def test_users_of_a_group_page_by_cursor_and_index(api: Dispatcher, token: str, counter: DynamoDBRequestCounter):
     users = sorted(new_user(api, token, f"u{index}") for index in range(3))
     group = new_group(api, token, "Eng", users)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
@@ -54,6 +55,9 @@ from scim_provisioning.services.querying import (
 )
 from scim_provisioning.timestamps import truncate_to_millis
 
+# Concurrent membership queries when a list page answers its users' groups: enough to read a
+# page of 100 in a few rounds without opening more connections than botocore's pool (10).
+MEMBERSHIP_READERS = 10
 # Answers to POST, PUT and PATCH carry the members only up to this many, so that an IdP's
 # PATCH of one member to a large group gets a small, fast answer.
 MAX_MEMBERS_IN_WRITE_ANSWER = 100
@@ -209,12 +213,24 @@ class GroupService:
         # Memberships of a person deleted meanwhile find no person: skipped.
         return [Member(person.uuid, _display(person)) for person in self._repository.get_people(organization, ids)]
 
-    def groups_of(self, person: Person) -> list[Group]:
-        """The groups a user is a direct member of (a user's read-only ``groups``).
-        Memberships of a group deleted meanwhile find no group: skipped."""
-        organization = person.organization_uuid
-        group_ids = self._repository.group_ids_of_user(organization, person.uuid)
-        return self._repository.get_groups(organization, group_ids) if group_ids else []
+    def groups_of(self, people: Sequence[Person]) -> dict[str, list[Group]]:
+        """The groups each user is a direct member of (a user's read-only ``groups``), by user id.
+
+        One GSI1 query per user, run side by side so that a list page of 100 users waits for
+        about one query rather than 100, then one BatchGetItem per 100 distinct groups for
+        their displayName. Memberships of a group deleted meanwhile find no group: skipped."""
+        if not people:
+            return {}
+        organization = people[0].organization_uuid
+
+        def group_ids(person: Person) -> list[str]:
+            return self._repository.group_ids_of_user(organization, person.uuid)
+
+        with ThreadPoolExecutor(max_workers=min(MEMBERSHIP_READERS, len(people))) as pool:
+            ids_by_user = dict(zip([person.uuid for person in people], pool.map(group_ids, people), strict=True))
+        distinct = sorted({group_id for ids in ids_by_user.values() for group_id in ids})
+        found = {group.uuid: group for group in self._repository.get_groups(organization, distinct)} if distinct else {}
+        return {user: [found[group] for group in ids if group in found] for user, ids in ids_by_user.items()}
 
     def query(self, principal: ScimPrincipal, query: ListQuery, location_of: Callable[[str], str]) -> ResultPage[Group]:
         """Answer a list or search. displayName, externalId, id and members.value equality

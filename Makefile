@@ -42,7 +42,7 @@ test: lint browser
 browser:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  sudo=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
-	  $$sudo apt-get update && $$sudo apt-get install -y chromium; }
+	  $$sudo apt-get update && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }
 
 # Re-take docs/screenshots/*.png (the README shows them) from the browser tests.
 screenshots: $(STAMP) browser

@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from benchmarks.request_counter import DynamoDBRequestCounter
 from devserver.dispatch import Dispatcher, HttpResponse
+from scim_provisioning.repository import dynamodb as dynamodb_module
 from scim_provisioning.repository.dynamodb import DynamoDBRepository
 from scim_provisioning.runtime import Runtime
 from scim_provisioning.services import groups as groups_service
@@ -671,3 +673,45 @@ def test_concurrent_rename_and_member_add_both_land(api: Dispatcher, token: str)
     assert [response.status for response in responses] == [200, 200]
     final = get_group(api, token, group["id"])
     assert final["displayName"] == "Platform" and member_ids(final) == {ada}
+
+
+# ---------------------------------------------------------------------- capacity refusals
+def test_membership_writes_dynamodb_keeps_refusing_are_503_with_retry_after(
+    api: Dispatcher, token: str, repository: DynamoDBRepository, monkeypatch: pytest.MonkeyPatch
+):
+    # given a group, and a table that leaves every batched write unprocessed
+    ada = new_user(api, token, "ada")
+    group = new_group(api, token, "Engineering")
+    client = repository._client
+    monkeypatch.setattr(dynamodb_module.time, "sleep", lambda _: None)
+    monkeypatch.setattr(client, "batch_write_item", lambda RequestItems: {"UnprocessedItems": RequestItems})
+
+    # when a member is added
+    response = patch_group(api, token, group["id"], {"op": "add", "path": "members", "value": [{"value": ada}]})
+
+    # then the IdP is told to come back later, in a SCIM body, not a 500
+    error = scim_error(response, 503)
+    assert "scimType" not in error
+    assert response.header("Retry-After") == "5"
+
+
+def test_a_throttled_dynamodb_call_is_503_with_retry_after(
+    api: Dispatcher, token: str, repository: DynamoDBRepository, monkeypatch: pytest.MonkeyPatch
+):
+    # given a group, then a table whose reads are throttled beyond botocore's retries
+    group = new_group(api, token, "Engineering")
+
+    def throttled(**_: Any) -> Any:
+        raise ClientError(
+            {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}}, "GetItem"
+        )
+
+    monkeypatch.setattr(repository._client, "get_item", throttled)
+    monkeypatch.setattr(repository._client, "transact_write_items", throttled)
+
+    # when the group is read
+    response = call(api, "GET", f"{GROUPS}/{group['id']}", token)
+
+    # then the IdP is told to come back later, in a SCIM body, not a 500
+    scim_error(response, 503)
+    assert response.header("Retry-After") == "5"

@@ -12,6 +12,7 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from scim_provisioning.errors import ServiceError
 from scim_provisioning.http.requests import header, stage_prefix
 from scim_provisioning.observability import logger
+from scim_provisioning.repository.interface import StoreBusy
 from scim_provisioning.services.authentication import ScimPrincipal
 
 SCIM_JSON = "application/scim+json"
@@ -30,11 +31,17 @@ def scim_response(status_code: int, document: Any = None, headers: dict[str, str
     )
 
 
-def scim_error(status_code: int, detail: str, scim_type: str | None = None) -> Response:
+def scim_error(
+    status_code: int, detail: str, scim_type: str | None = None, *, retry_after: str | None = None
+) -> Response:
     document: dict[str, Any] = {"schemas": [ERROR_SCHEMA], "status": str(status_code), "detail": detail}
     if scim_type:
         document["scimType"] = scim_type
-    headers = {"WWW-Authenticate": 'Bearer realm="SCIM"'} if status_code == 401 else None
+    headers: dict[str, str] = {}
+    if status_code == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="SCIM"'
+    if retry_after is not None:
+        headers["Retry-After"] = retry_after
     return scim_response(status_code, document, headers)
 
 
@@ -51,9 +58,27 @@ def install_error_handlers(app: APIGatewayRestResolver) -> None:
         return scim_error(404, f"No SCIM resource at {app.current_event.path}")
 
     @app.exception_handler(Exception)
-    def _unexpected(_: Exception) -> Response:
+    def _unexpected(error: Exception) -> Response:
+        if _is_capacity_refusal(error):
+            logger.warning("DynamoDB refused the request for capacity after retries")
+            return scim_error(503, "The service is busy; retry the request later", retry_after=RETRY_AFTER_SECONDS)
         logger.exception("Unexpected error on a SCIM route")
         return scim_error(500, "Internal server error")
+
+
+# DynamoDB's error codes for "not now": botocore's standard mode has already retried them.
+_THROTTLING_CODES = frozenset({"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"})
+RETRY_AFTER_SECONDS = "5"
+
+
+def _is_capacity_refusal(error: Exception) -> bool:
+    """A StoreBusy, or botocore's ClientError with a throttling code (recognised by its
+    ``response`` rather than imported: the discovery function never loads botocore)."""
+    if isinstance(error, StoreBusy):
+        return True
+    response = getattr(error, "response", None)
+    code = response.get("Error", {}).get("Code") if isinstance(response, dict) else None
+    return code in _THROTTLING_CODES
 
 
 def authenticate(app: APIGatewayRestResolver) -> ScimPrincipal:

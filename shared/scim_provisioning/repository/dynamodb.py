@@ -39,6 +39,7 @@ from scim_provisioning.repository.interface import (
     DisplayNameTaken,
     Page,
     RotationConflict,
+    StoreBusy,
     UserNameTaken,
     VersionConflict,
 )
@@ -690,7 +691,7 @@ class DynamoDBRepository:
             if not pending:
                 return
             time.sleep(min(0.05 * 2**attempt, 1.0))  # DynamoDB's advice: back off, then resend
-        raise RuntimeError("DynamoDB left batched writes unprocessed after retries")
+        raise StoreBusy("DynamoDB left batched writes unprocessed after retries")
 
     def member_ids(self, organization_uuid: str, group_uuid: str, limit: int | None = None) -> list[str]:
         """The ids of the group's members in id order; at most ``limit`` when given, so

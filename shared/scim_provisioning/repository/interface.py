@@ -39,6 +39,11 @@ class VersionConflict(Exception):
     """The item changed (or vanished) since it was read: the optimistic-lock condition failed."""
 
 
+class StoreBusy(Exception):
+    """DynamoDB kept refusing work for lack of capacity after every retry: the request may
+    succeed later, so it is a 503 for the client to retry, not a 500."""
+
+
 T = TypeVar("T")
 
 

@@ -219,7 +219,9 @@ class DynamoDBRepository:
             "createdAt": format_timestamp(organization.created_at),
             "userCount": 1,
         }
-        self._write_person_transaction([*self._new_person_operations(admin), self._put(org_item)], admin)
+        self._transact_with_claim(
+            [*self._new_person_operations(admin), self._put(org_item)], UserNameTaken(admin.user_name), admin.uuid
+        )
 
     # People: one item each, plus the items that make lookups O(1) and keep userName unique:
     #   USERNAME#<casefolded userName>            the uniqueness claim (condition: not exists)
@@ -277,20 +279,23 @@ class DynamoDBRepository:
             }
         )
 
-    def _user_count_change(self, organization_uuid: str, delta: int) -> dict[str, Any]:
+    def _count_change(self, organization_uuid: str, counter: str, delta: int) -> dict[str, Any]:
+        """``ADD <counter> :delta`` on the organization item (userCount, groupCount), in the
+        same transaction as the person or group it counts."""
         return {
             "Update": {
                 "TableName": self._table,
                 "Key": _key(_org_pk(organization_uuid), _ORG_SK),
-                "UpdateExpression": "ADD userCount :delta",
+                "UpdateExpression": f"ADD {counter} :delta",
                 "ConditionExpression": "attribute_exists(PK)",
                 "ExpressionAttributeValues": {":delta": {"N": str(delta)}},
             }
         }
 
-    def _write_person_transaction(self, operations: list[dict[str, Any]], person: Person) -> None:
-        """Run a person's transaction; operation 0 is the person item, 1 the userName claim
-        when the claim changes: its failure alone means the userName is taken."""
+    def _transact_with_claim(self, operations: list[dict[str, Any]], name_taken: Exception, item_uuid: str) -> None:
+        """Run a person's or group's transaction: operation 0 is its item, 1 its name claim
+        (userName, displayName) when the claim changes. The claim's failure alone means the
+        name is taken (``name_taken`` is raised); any other means the item changed."""
         try:
             self._transact(operations)
         except ClientError as error:
@@ -298,8 +303,8 @@ class DynamoDBRepository:
                 raise
             codes = [reason.get("Code") for reason in error.response.get("CancellationReasons", [])]
             if len(codes) > 1 and codes[1] == "ConditionalCheckFailed" and codes[0] != "ConditionalCheckFailed":
-                raise UserNameTaken(person.user_name) from error
-            raise VersionConflict(person.uuid) from error
+                raise name_taken from error
+            raise VersionConflict(item_uuid) from error
 
     def _new_person_operations(self, person: Person) -> list[dict[str, Any]]:
         return [
@@ -309,8 +314,9 @@ class DynamoDBRepository:
         ]
 
     def create_person(self, person: Person) -> None:
-        operations = [*self._new_person_operations(person), self._user_count_change(person.organization_uuid, 1)]
-        self._write_person_transaction(operations, person)
+        count = self._count_change(person.organization_uuid, "userCount", 1)
+        operations = [*self._new_person_operations(person), count]
+        self._transact_with_claim(operations, UserNameTaken(person.user_name), person.uuid)
 
     def bulk_load_people(self, organization_uuid: str, people: list[Person]) -> None:
         """Write many new people with the items ``create_person`` writes, 25 to a
@@ -326,7 +332,7 @@ class DynamoDBRepository:
                 for operation in self._new_person_operations(person)
             ]
         )
-        self._transact([self._user_count_change(organization_uuid, len(people))])
+        self._transact([self._count_change(organization_uuid, "userCount", len(people))])
 
     def replace_person(self, previous: Person, updated: Person) -> None:
         """Write ``updated`` if the stored person is still at ``previous.version``."""
@@ -343,7 +349,7 @@ class DynamoDBRepository:
         operations.extend(
             self._plain_delete(previous.organization_uuid, key) for key in old_keys if key not in new_keys
         )
-        self._write_person_transaction(operations, updated)
+        self._transact_with_claim(operations, UserNameTaken(updated.user_name), updated.uuid)
 
     def delete_person(self, person: Person) -> None:
         """Delete the person with its claim and lookups, if still at ``person.version``."""
@@ -358,7 +364,7 @@ class DynamoDBRepository:
             },
             self._plain_delete(person.organization_uuid, _USER_NAME_PREFIX + user_name_key(person.user_name)),
             *(self._plain_delete(person.organization_uuid, key) for key in self._person_index_keys(person)),
-            self._user_count_change(person.organization_uuid, -1),
+            self._count_change(person.organization_uuid, "userCount", -1),
         ]
         try:
             self._transact(operations)
@@ -506,31 +512,13 @@ class DynamoDBRepository:
         }
         return {"Put": {"TableName": self._table, "Item": _serialize(item)}}
 
-    def _group_count_change(self, organization_uuid: str, delta: int) -> dict[str, Any]:
-        change = self._user_count_change(organization_uuid, delta)
-        change["Update"]["UpdateExpression"] = "ADD groupCount :delta"
-        return change
-
-    def _write_group_transaction(self, operations: list[dict[str, Any]], group: Group) -> None:
-        """Operation 0 is the group item, 1 the displayName claim when the claim changes: its
-        failure alone means the name is taken."""
-        try:
-            self._transact(operations)
-        except ClientError as error:
-            if not _is_condition_failure(error):
-                raise
-            codes = [reason.get("Code") for reason in error.response.get("CancellationReasons", [])]
-            if len(codes) > 1 and codes[1] == "ConditionalCheckFailed" and codes[0] != "ConditionalCheckFailed":
-                raise DisplayNameTaken(group.display_name) from error
-            raise VersionConflict(group.uuid) from error
-
     def create_group(self, group: Group) -> None:
         operations = [self._put(self._group_item(group)), self._group_name_claim(group)]
         external_id_sk = self._group_external_id_sk(group)
         if external_id_sk is not None:
             operations.append(self._group_external_id_put(group, external_id_sk))
-        operations.append(self._group_count_change(group.organization_uuid, 1))
-        self._write_group_transaction(operations, group)
+        operations.append(self._count_change(group.organization_uuid, "groupCount", 1))
+        self._transact_with_claim(operations, DisplayNameTaken(group.display_name), group.uuid)
 
     def replace_group(self, previous: Group, updated: Group) -> None:
         """Write ``updated`` if the stored group is still at ``previous.version``; a rename
@@ -548,7 +536,7 @@ class DynamoDBRepository:
                 operations.append(self._group_external_id_put(updated, new_sk))
             if old_sk is not None:
                 operations.append(self._plain_delete(organization, old_sk))
-        self._write_group_transaction(operations, updated)
+        self._transact_with_claim(operations, DisplayNameTaken(updated.display_name), updated.uuid)
 
     def touch_group(
         self, organization_uuid: str, group_uuid: str, modified_at: datetime, expected_version: int | None = None
@@ -594,7 +582,7 @@ class DynamoDBRepository:
                 }
             },
             self._plain_delete(organization, self._group_name_sk(group.display_name)),
-            self._group_count_change(organization, -1),
+            self._count_change(organization, "groupCount", -1),
         ]
         external_id_sk = self._group_external_id_sk(group)
         if external_id_sk is not None:

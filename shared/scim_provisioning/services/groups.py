@@ -31,7 +31,7 @@ from scim_provisioning.errors import (
 )
 from scim_provisioning.models import Group, Person
 from scim_provisioning.repository.interface import DisplayNameTaken, Page, Repository, VersionConflict
-from scim_provisioning.scim.filter import Filter, equality_lookup, equality_values, matches, parse_filter
+from scim_provisioning.scim.filter import equality_values, parse_filter
 from scim_provisioning.scim.listing import ListQuery
 from scim_provisioning.scim.patch import PatchOperation, apply_operations, parse_operations
 from scim_provisioning.scim.resources import (
@@ -46,12 +46,14 @@ from scim_provisioning.services.querying import (
     WRITE_ATTEMPTS,
     ResultPage,
     check_precondition,
+    found,
+    lookup_candidates,
     membership_filter_value,
     page_of_listing,
     page_of_selection,
     pause_before_retry,
     resource_meta,
-    scan_all,
+    select_matching,
 )
 from scim_provisioning.timestamps import truncate_to_millis
 
@@ -251,39 +253,22 @@ class GroupService:
             candidates: Iterable[Group] = self._repository.get_groups(organization, group_ids) if group_ids else []
             members = [{"value": user_id, "type": "User"}]
         else:
-            candidates = self._candidates(organization, parsed, list_page)
-            members = []
-        selected = [
-            group
-            for group in candidates
-            if matches(
+            candidates = lookup_candidates(
                 parsed,
                 {
-                    **full_representation(
-                        group.resource, GROUP_RESOURCE_TYPE, group.uuid, group_meta(group, location_of(group.uuid))
-                    ),
-                    "members": members,
+                    "displayName": lambda name: found(self._repository.find_group_by_display_name(organization, name)),
+                    "id": lambda group_id: found(self._repository.get_group(organization, group_id)),
+                    "externalId": lambda value: self._repository.find_groups_by_external_id(organization, value),
                 },
+                list_page,
             )
-        ]
-        return page_of_selection(selected, query)
+            members = []
 
-    def _candidates(
-        self, organization: str, parsed: Filter, list_page: Callable[[int, str | None], Page[Group]]
-    ) -> Iterable[Group]:
-        lookup = equality_lookup(parsed)
-        if lookup is None:
-            return scan_all(list_page)
-        path, value, _ = lookup
-        if path == "displayName":
-            group = self._repository.find_group_by_display_name(organization, value)
-            return [] if group is None else [group]
-        if path == "id":
-            group = self._repository.get_group(organization, value)
-            return [] if group is None else [group]
-        if path == "externalId":
-            return self._repository.find_groups_by_external_id(organization, value)
-        return scan_all(list_page)
+        def representation(group: Group) -> dict[str, Any]:
+            meta = group_meta(group, location_of(group.uuid))
+            return {**full_representation(group.resource, GROUP_RESOURCE_TYPE, group.uuid, meta), "members": members}
+
+        return page_of_selection(select_matching(parsed, candidates, representation), query)
 
     # ----------------------------------------------------------------- writes
     def create(self, principal: ScimPrincipal, document: Any) -> Group:

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
 
 from scim_provisioning.errors import InvalidFilter, PreconditionFailed
 from scim_provisioning.repository.interface import Page
-from scim_provisioning.scim.filter import Filter, equality_lookup, tests_attribute
+from scim_provisioning.scim.filter import Filter, equality_lookup, matches, tests_attribute
 from scim_provisioning.scim.listing import ListQuery, decode_cursor, encode_cursor
 from scim_provisioning.scim.schema import Attribute
 from scim_provisioning.timestamps import format_timestamp
@@ -117,6 +117,27 @@ def scan_all(list_page: Callable[[int, str | None], Page[T]]) -> Iterator[T]:
         if page.next_after is None:
             return
         after = page.next_after
+
+
+def lookup_candidates(
+    parsed: Filter, finders: Mapping[str, Callable[[str], Iterable[T]]], list_page: Callable[[int, str | None], Page[T]]
+) -> Iterable[T]:
+    """The resources a filter can match: what a key lookup finds when the filter is an
+    equality on an attribute ``finders`` can look up (alone or and-ed with other conditions,
+    which the caller still evaluates), else every resource of the listing."""
+    lookup = equality_lookup(parsed)
+    finder = None if lookup is None else finders.get(lookup[0])
+    return scan_all(list_page) if finder is None or lookup is None else finder(lookup[1])
+
+
+def found(resource: T | None) -> list[T]:
+    """A single-item lookup's answer as candidates."""
+    return [] if resource is None else [resource]
+
+
+def select_matching(parsed: Filter, candidates: Iterable[T], representation: Callable[[T], dict[str, Any]]) -> list[T]:
+    """The candidates whose SCIM representation the filter matches."""
+    return [candidate for candidate in candidates if matches(parsed, representation(candidate))]
 
 
 def membership_filter_value(parsed: Filter, attribute: Attribute) -> str | None:

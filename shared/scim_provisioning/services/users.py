@@ -17,7 +17,7 @@ from scim_provisioning.clock import Clock
 from scim_provisioning.errors import Conflict, InvalidRequest, NotFound, PreconditionFailed, StillChanging
 from scim_provisioning.models import OrganizationRole, Person
 from scim_provisioning.repository.interface import Page, Repository, UserNameTaken, VersionConflict
-from scim_provisioning.scim.filter import Comparison, Filter, equality_lookup, matches, parse_filter
+from scim_provisioning.scim.filter import Comparison, parse_filter
 from scim_provisioning.scim.listing import ListQuery
 from scim_provisioning.scim.patch import apply_operations, parse_operations
 from scim_provisioning.scim.resources import (
@@ -32,12 +32,14 @@ from scim_provisioning.services.querying import (
     WRITE_ATTEMPTS,
     ResultPage,
     check_precondition,
+    found,
+    lookup_candidates,
     membership_filter_value,
     page_of_listing,
     page_of_selection,
     pause_before_retry,
     resource_meta,
-    scan_all,
+    select_matching,
 )
 from scim_provisioning.timestamps import truncate_to_millis
 
@@ -123,41 +125,23 @@ class UserService:
             candidates: Iterable[Person] = self._repository.get_people(organization, member_ids)
             groups = [{"value": group_id, "type": "direct"}]
         else:
-            candidates = self._candidates(organization, parsed, list_page)
-            groups = []
-        selected = [
-            person
-            for person in candidates
-            if matches(
+            candidates = lookup_candidates(
                 parsed,
                 {
-                    **full_representation(
-                        person.resource, USER_RESOURCE_TYPE, person.uuid, user_meta(person, location_of(person.uuid))
-                    ),
-                    "groups": groups,
+                    "userName": lambda name: found(self._repository.find_person_by_user_name(organization, name)),
+                    "id": lambda user_id: found(self._repository.get_person(organization, user_id)),
+                    "externalId": lambda value: self._repository.find_people_by_external_id(organization, value),
+                    "emails.value": lambda email: self._repository.find_people_by_email(organization, email),
                 },
+                list_page,
             )
-        ]
-        return page_of_selection(selected, query)
+            groups = []
 
-    def _candidates(
-        self, organization: str, parsed: Filter, list_page: Callable[[int, str | None], Page[Person]]
-    ) -> Iterable[Person]:
-        lookup = equality_lookup(parsed)
-        if lookup is None:
-            return scan_all(list_page)
-        path, value, _ = lookup
-        if path == "userName":
-            person = self._repository.find_person_by_user_name(organization, value)
-            return [] if person is None else [person]
-        if path == "id":
-            person = self._repository.get_person(organization, value)
-            return [] if person is None else [person]
-        if path == "externalId":
-            return self._repository.find_people_by_external_id(organization, value)
-        if path == "emails.value":
-            return self._repository.find_people_by_email(organization, value)
-        return scan_all(list_page)
+        def representation(person: Person) -> dict[str, Any]:
+            meta = user_meta(person, location_of(person.uuid))
+            return {**full_representation(person.resource, USER_RESOURCE_TYPE, person.uuid, meta), "groups": groups}
+
+        return page_of_selection(select_matching(parsed, candidates, representation), query)
 
     # ----------------------------------------------------------------- writes
     def create(self, principal: ScimPrincipal, document: Any) -> Person:

@@ -23,7 +23,7 @@ from scim_provisioning.http.scim import (
     install_error_handlers,
     matches_etag,
     query_parameters,
-    refuse_method,
+    refuse_unserved_methods,
     scim_base_url,
     scim_response,
 )
@@ -42,6 +42,7 @@ ITEM = f"{BASE}/<group_id>"
 
 app = RestResolver()
 install_error_handlers(app)
+refuse_unserved_methods(app, BASE, ITEM)
 
 
 # ------------------------------------------------------------------ shaping
@@ -116,17 +117,11 @@ def _list(principal: ScimPrincipal, query: ListQuery) -> Response:
 
 # ------------------------------------------------------------------ routes
 # Static routes are tried before dynamic ones, but ``<group_id>`` would also match ".search":
-# every method of /.search is registered here so none of them reaches the item routes.
+# refuse_unserved_methods routes every other method of /.search, so none reaches the item routes.
 @app.post(SEARCH)
 def search_groups() -> Response:
     principal = authenticate(app)
     return _list(principal, list_query(json_object(app)))
-
-
-@app.route(SEARCH, method=["GET", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
-def search_not_allowed() -> Response:
-    authenticate(app)
-    return refuse_method(app)
 
 
 @app.get(BASE)
@@ -141,12 +136,6 @@ def create_group() -> Response:
     group = runtime.current().groups.create(principal, json_object(app))
     metrics.add_metric(name="ScimGroupsCreated", unit="Count", value=1)
     return _group_response(group, 201, location=True)
-
-
-@app.route(BASE, method=["PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
-def groups_not_allowed() -> Response:
-    authenticate(app)
-    return refuse_method(app)
 
 
 @app.get(ITEM)
@@ -187,12 +176,6 @@ def delete_group(group_id: str) -> Response:
     runtime.current().groups.delete(principal, group_id, header(app, "If-Match"))
     metrics.add_metric(name="ScimGroupsDeleted", unit="Count", value=1)
     return scim_response(204)
-
-
-@app.route(ITEM, method=["POST", "HEAD", "OPTIONS"])
-def group_not_allowed(group_id: str) -> Response:
-    authenticate(app)
-    return refuse_method(app)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -20,7 +20,7 @@ from scim_provisioning.http.scim import (
     install_error_handlers,
     matches_etag,
     query_parameters,
-    refuse_method,
+    refuse_unserved_methods,
     scim_base_url,
     scim_response,
 )
@@ -39,6 +39,7 @@ ITEM = f"{BASE}/<user_id>"
 
 app = RestResolver()
 install_error_handlers(app)
+refuse_unserved_methods(app, BASE, ITEM)
 
 
 # ------------------------------------------------------------------ shaping
@@ -123,17 +124,11 @@ def _list(principal: ScimPrincipal, query: ListQuery) -> Response:
 
 # ------------------------------------------------------------------ routes
 # Static routes are tried before dynamic ones, but ``<user_id>`` would also match ".search":
-# every method of /.search is registered here so none of them reaches the item routes.
+# refuse_unserved_methods routes every other method of /.search, so none reaches the item routes.
 @app.post(SEARCH)
 def search_users() -> Response:
     principal = authenticate(app)
     return _list(principal, list_query(json_object(app)))
-
-
-@app.route(SEARCH, method=["GET", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
-def search_not_allowed() -> Response:
-    authenticate(app)
-    return refuse_method(app)
 
 
 @app.get(BASE)
@@ -148,12 +143,6 @@ def create_user() -> Response:
     person = runtime.current().users.create(principal, json_object(app))
     metrics.add_metric(name="ScimUsersCreated", unit="Count", value=1)
     return _user_response(person, created=True)
-
-
-@app.route(BASE, method=["PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
-def users_not_allowed() -> Response:
-    authenticate(app)
-    return refuse_method(app)
 
 
 @app.get(ITEM)
@@ -186,12 +175,6 @@ def delete_user(user_id: str) -> Response:
     runtime.current().users.delete(principal, user_id, header(app, "If-Match"))
     metrics.add_metric(name="ScimUsersDeleted", unit="Count", value=1)
     return scim_response(204)
-
-
-@app.route(ITEM, method=["POST", "HEAD", "OPTIONS"])
-def user_not_allowed(user_id: str) -> Response:
-    authenticate(app)
-    return refuse_method(app)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

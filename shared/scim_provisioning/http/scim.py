@@ -100,6 +100,21 @@ def refuse_method(app: APIGatewayRestResolver) -> Response:
     raise MethodNotAllowed(f"{app.current_event.http_method} is not supported on {app.current_event.path}")
 
 
+def refuse_unserved_methods(app: APIGatewayRestResolver, base: str, item: str) -> None:
+    """Route every method a SCIM resource endpoint does not serve to RFC 7644 §3.12's 405
+    (after authentication, like the served ones): ``/.search`` takes only POST, the collection
+    GET and POST, an item (``item``, e.g. ``…/Users/<user_id>``) GET, PUT, PATCH and DELETE.
+    Every method of ``/.search`` is routed here, so none of them reaches the item routes."""
+
+    def refused(**_: str) -> Response:
+        authenticate(app)
+        return refuse_method(app)
+
+    app.route(f"{base}/.search", method=["GET", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])(refused)
+    app.route(base, method=["PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])(refused)
+    app.route(item, method=["POST", "HEAD", "OPTIONS"])(refused)
+
+
 def scim_base_url(app: APIGatewayRestResolver) -> str:
     """The SCIM base URL as the client reached it, for ``meta.location`` and ``Location``
     (on an execute-api host the stage precedes the path: ``/prod/api/v1/…``)."""

@@ -56,6 +56,18 @@ class Tally:
         return "n/a" if self.unreported & kind else f"{units:g}"
 
 
+@dataclass(frozen=True)
+class Ceiling:
+    """The most read and write requests an operation may make: more is a regression unless
+    the commit that raises the ceiling says why."""
+
+    reads: int
+    writes: int
+
+    def exceeded_by(self, tally: Tally) -> bool:
+        return tally.reads > self.reads or tally.writes > self.writes
+
+
 class DynamoDBRequestCounter:
     """Attach to one DynamoDB client; ``with counter.measure() as tally:`` fills ``tally``."""
 

@@ -22,7 +22,7 @@ import moto  # noqa: F401 - imported before any boto3 client exists, so none esc
 from moto import mock_aws
 
 from benchmarks import format_table
-from benchmarks.request_counter import DynamoDBRequestCounter, Tally
+from benchmarks.request_counter import Ceiling, DynamoDBRequestCounter, Tally
 from devserver.dispatch import Dispatcher
 from devserver.template import create_table
 from scim_provisioning import runtime
@@ -36,12 +36,6 @@ TOKENS = "/api/v1/scim/organization-access-tokens"
 USERS = "/api/v1/scim/v2/Users"
 REQUEST_LOGS = "/api/v1/scim/request-logs"
 LISTED_TOKENS = 50
-
-
-@dataclass(frozen=True)
-class Ceiling:
-    reads: int
-    writes: int
 
 
 # The most read and write requests each operation may make. Authentication's are the design's
@@ -84,7 +78,7 @@ class Row:
 
     @property
     def exceeded(self) -> bool:
-        return self.tally.reads > self.ceiling.reads or self.tally.writes > self.ceiling.writes
+        return self.ceiling.exceeded_by(self.tally)
 
 
 class _Session:

@@ -24,7 +24,7 @@ import moto  # noqa: F401 - imported before any boto3 client exists, so none esc
 from moto import mock_aws
 
 from benchmarks import format_table
-from benchmarks.request_counter import DynamoDBRequestCounter, Tally
+from benchmarks.request_counter import Ceiling, DynamoDBRequestCounter, Tally
 from devserver.dispatch import Dispatcher
 from devserver.template import create_table
 from scim_provisioning import runtime
@@ -37,12 +37,6 @@ TABLE_NAME = "scim-provisioning-users-bench"
 USERS = "/api/v1/scim/v2/Users"
 SMALL, LARGE = 10, 100_000
 PAGE = 100
-
-
-@dataclass(frozen=True)
-class Ceiling:
-    reads: int
-    writes: int
 
 
 # Reads and writes include the bearer's key read and the activity log's PutItem (one write on
@@ -87,7 +81,7 @@ class Row:
 
     @property
     def exceeded(self) -> bool:
-        return self.tally.reads > self.ceiling.reads or self.tally.writes > self.ceiling.writes
+        return self.ceiling.exceeded_by(self.tally)
 
 
 @dataclass

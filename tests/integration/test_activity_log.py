@@ -235,3 +235,22 @@ def test_a_failing_log_write_never_fails_the_scim_request(
     monkeypatch.setattr(app_runtime.repository, "put_activity", broken)
 
     assert call(api, "GET", USERS, bearer).status == 200
+
+
+def test_a_groups_target_is_named_without_reading_the_answer_back(
+    api: Dispatcher, admin: AdminFixture, clock: FixedClock
+):
+    # given a group created and then read
+    bearer = f"Bearer {new_token(api, admin)['token']}"
+    created = json.loads(call(api, "POST", GROUPS, bearer, {"displayName": "Engineering"}).body)
+    clock.advance(seconds=1)
+    call(api, "GET", f"{GROUPS}/{created['id']}", bearer)
+
+    # when the log is read
+    entries = logs(api, admin)["entries"]
+
+    # then both entries name the group, from what the groups service annotated
+    assert [(entry["action"], entry["targetId"], entry["targetName"]) for entry in entries] == [
+        ("lookup", created["id"], "Engineering"),
+        ("create_group", created["id"], "Engineering"),
+    ]

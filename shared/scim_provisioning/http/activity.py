@@ -1,13 +1,14 @@
 """The recorder: one activity-log entry per SCIM request, written around a SCIM function's
 ``lambda_handler`` (``@recorded``), so the Users and Groups handlers need nothing else.
 
-It reads what the request and the answer already say (method, path, status, the error's
-scimType and detail, the resource's id and userName/displayName) plus what the code that
-served it annotated (``scim_provisioning.activity``). It never stores a body, a password
-or a credential: bodies are read only for an id, a name and, for a Groups PATCH, whether its
-operations touch ``members``. Writing is one PutItem after the answer is built, on a client
-with short timeouts; any failure of it is logged and swallowed, never turned into an error
-of the SCIM request."""
+It reads what the request and the answer already say (method, path, status, an error's
+scimType and detail) plus what the code that served it annotated
+(``scim_provisioning.activity``: the organization and token, the target's id and
+userName/displayName, a refined action). It never stores a body, a password or a
+credential: request bodies are read only for whether a Groups PATCH's operations touch
+``members``, answers only when they are errors. Writing is one PutItem after the answer is
+built, on a client with short timeouts; any failure of it is logged and swallowed, never
+turned into an error of the SCIM request."""
 
 from __future__ import annotations
 
@@ -103,9 +104,9 @@ def record(event: dict[str, Any], result: dict[str, Any], annotation: activity.A
         )
         action = activity.derive_action(method, resource_type, path_id is not None, is_search, membership)
     failed = status >= 400
-    listing = action is Action.LIST
-    # A successful list can be megabytes of users and says nothing the entry keeps: not parsed.
-    answer = None if listing and not failed else _json(result.get("body"))
+    # Only an error answer is read back (a small SCIM error body): a success can be megabytes
+    # of users or members, and the services annotate its target instead.
+    answer = _json(result.get("body")) if failed else None
     from scim_provisioning import runtime  # boto3 is needed only once a request is recorded
 
     runtime.current().activity_log.record(
@@ -115,9 +116,8 @@ def record(event: dict[str, Any], result: dict[str, Any], annotation: activity.A
         path=path,
         action=action,
         status=status,
-        target_id=annotation.target_id or path_id or (None if failed or listing else _first_text(answer, "id")),
-        target_name=annotation.target_name
-        or (None if failed or listing else _first_text(answer, "userName", "displayName")),
+        target_id=annotation.target_id or path_id,
+        target_name=annotation.target_name,
         scim_type=_first_text(answer, "scimType") if failed else None,
         detail=annotation.detail or (_first_text(answer, "detail") if failed else None),
         request_id=request_id,

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
+from scim_provisioning import activity
 from scim_provisioning.clock import Clock
 from scim_provisioning.errors import (
     Conflict,
@@ -179,6 +180,7 @@ class GroupService:
         group = self._repository.get_group(principal.organization_uuid, group_id)
         if group is None:
             raise NotFound(f"Group {group_id} not found")
+        activity.annotate(target_id=group.uuid, target_name=group.display_name)
         return group
 
     def members(self, group: Group) -> list[Member]:
@@ -286,6 +288,7 @@ class GroupService:
         # After the group, so that a refused name leaves no membership behind. Should this
         # fail, the group exists with some members; the IdP's retry finds it by displayName.
         self._repository.add_members(organization, group.uuid, member_ids)
+        activity.annotate(target_id=group.uuid, target_name=group.display_name)
         return group
 
     def replace(self, principal: ScimPrincipal, group_id: str, document: Any, if_match: str | None) -> Group:

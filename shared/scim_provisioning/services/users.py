@@ -95,6 +95,7 @@ class UserService:
         person = self._repository.get_person(principal.organization_uuid, user_id)
         if person is None:
             raise NotFound(f"User {user_id} not found")
+        activity.annotate(target_id=person.uuid, target_name=person.user_name)
         return person
 
     def query(
@@ -154,6 +155,7 @@ class UserService:
             self._repository.create_person(person)
         except UserNameTaken as taken:
             raise Conflict(f"userName '{person.user_name}' is already taken in this organization") from taken
+        activity.annotate(target_id=person.uuid, target_name=person.user_name)
         return person
 
     def replace(self, principal: ScimPrincipal, user_id: str, document: Any, if_match: str | None) -> Person:
@@ -179,7 +181,6 @@ class UserService:
         for attempt in range(WRITE_ATTEMPTS):
             pause_before_retry(attempt)
             current = self.get(principal, user_id)
-            activity.annotate(target_name=current.user_name)
             check_precondition(current.version, if_match, "user")
             try:
                 self._repository.delete_person(current)

@@ -28,7 +28,7 @@ from scim_provisioning.config import LOCAL_TABLE_NAME, Settings
 from scim_provisioning.errors import ServiceError
 from scim_provisioning.models import ApiKeyMetadata
 from scim_provisioning.repository.dynamodb import DynamoDBRepository
-from scim_provisioning.services.organizations import OrganizationService
+from scim_provisioning.runtime import Runtime
 from scim_provisioning.timestamps import format_optional, format_timestamp
 
 TABLE_NAME_VARIABLE = "SCIM_TABLE_NAME"
@@ -39,7 +39,7 @@ LOCAL_ENDPOINT_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "scim-admin-local", "AWS_SECR
 DEFAULT_API_KEY_DESCRIPTION = "Created with scim-admin"
 HELP_WIDTH = 88
 
-Command = Callable[[OrganizationService, argparse.Namespace], dict[str, Any]]
+Command = Callable[[Runtime, argparse.Namespace], dict[str, Any]]
 
 
 class CommandFailed(Exception):
@@ -119,8 +119,11 @@ def api_key_document(key: ApiKeyMetadata, secret: str | None = None) -> dict[str
     return document
 
 
-def create_organization(organizations: OrganizationService, arguments: argparse.Namespace) -> dict[str, Any]:
-    organization, admin = organizations.create_organization(arguments.name, arguments.admin_email)
+def create_organization(app: Runtime, arguments: argparse.Namespace) -> dict[str, Any]:
+    organizations = app.organizations
+    organization, admin = organizations.create_organization(
+        arguments.name, arguments.admin_email, arguments.admin_given_name, arguments.admin_family_name
+    )
     try:
         key, secret = organizations.create_api_key(
             organization.uuid, admin.uuid, arguments.api_key_description, arguments.api_key_expires_at
@@ -141,6 +144,7 @@ def create_organization(organizations: OrganizationService, arguments: argparse.
         "createdAt": format_timestamp(organization.created_at),
         "adminUserUuid": admin.uuid,
         "adminEmail": admin.user_name,
+        "adminDisplayName": admin.resource.get("displayName"),
         "apiKeyUuid": key.uuid,
         "apiKeyDescription": key.description,
         "apiKeyExpiresAt": format_optional(key.expires_at),
@@ -148,7 +152,8 @@ def create_organization(organizations: OrganizationService, arguments: argparse.
     }
 
 
-def create_api_key(organizations: OrganizationService, arguments: argparse.Namespace) -> dict[str, Any]:
+def create_api_key(app: Runtime, arguments: argparse.Namespace) -> dict[str, Any]:
+    organizations = app.organizations
     # Looked up first so that a mistyped organization is named as such, not as a missing user.
     organizations.get_organization(arguments.organization_uuid)
     person = organizations.find_person(arguments.organization_uuid, arguments.user_uuid, arguments.email)
@@ -158,16 +163,22 @@ def create_api_key(organizations: OrganizationService, arguments: argparse.Names
     return api_key_document(key, secret)
 
 
-def list_api_keys(organizations: OrganizationService, arguments: argparse.Namespace) -> dict[str, Any]:
+def list_api_keys(app: Runtime, arguments: argparse.Namespace) -> dict[str, Any]:
+    organizations = app.organizations
     # An unknown organization has no keys either; an error tells a typo from an empty list.
     organizations.get_organization(arguments.organization_uuid)
     keys = organizations.list_api_keys(arguments.organization_uuid)
     return {"apiKeys": [api_key_document(key) for key in keys]}
 
 
-def revoke_api_key(organizations: OrganizationService, arguments: argparse.Namespace) -> dict[str, Any]:
+def revoke_api_key(app: Runtime, arguments: argparse.Namespace) -> dict[str, Any]:
+    organizations = app.organizations
     organizations.revoke_api_key(arguments.organization_uuid, arguments.api_key_uuid)
     return {"revoked": arguments.api_key_uuid}
+
+
+def upgrade(app: Runtime, arguments: argparse.Namespace) -> dict[str, Any]:
+    return app.upgrades.upgrade_all().as_document()
 
 
 # --------------------------------------------------------------------------- arguments
@@ -200,6 +211,7 @@ def _command_line(*parts: str) -> str:
 DEV_SERVER_EXAMPLE = _command_line(
     "scim-admin --endpoint-url http://127.0.0.1:8000",
     "create-organization --name Acme --admin-email admin@acme.example",
+    "--admin-given-name Ada --admin-family-name Lovelace",
 )
 AWS_OPTIONS = "scim-admin --table-name scim-provisioning-prod --region eu-west-1"
 ORGANIZATION_OPTION = "--organization-uuid <ORGANIZATION_UUID>"
@@ -257,12 +269,15 @@ def build_parser() -> argparse.ArgumentParser:
     created = add_command(
         "create-organization",
         create_organization,
-        "Create an organization, its first admin (userName = the email) and an API key for that "
-        "admin. The API key is printed once, here, and cannot be shown again.",
+        "Create an organization, its first admin (a complete SCIM user: userName = the email, "
+        "name, displayName, active, role admin) and an API key for that admin. The API key is "
+        "printed once, here, and cannot be shown again.",
         DEV_SERVER_EXAMPLE,
     )
     created.add_argument("--name", required=True, help="the organization's display name")
     created.add_argument("--admin-email", required=True, metavar="EMAIL", help="the first admin's email")
+    created.add_argument("--admin-given-name", required=True, metavar="NAME", help="the first admin's given name")
+    created.add_argument("--admin-family-name", required=True, metavar="NAME", help="the first admin's family name")
     created.add_argument(
         "--api-key-description", default=DEFAULT_API_KEY_DESCRIPTION, metavar="TEXT", help=DESCRIPTION_HELP
     )
@@ -304,6 +319,15 @@ def build_parser() -> argparse.ArgumentParser:
     revoked.add_argument(
         "--api-key-uuid", required=True, metavar="UUID", help="the key's uuid, as list-api-keys prints it"
     )
+    add_command(
+        "upgrade",
+        upgrade,
+        "Bring the records of earlier releases up to date, in place: organizations' first admins "
+        "stored without userName, name or active become complete SCIM users. Reads the whole "
+        "table; safe to run again (a second run changes nothing). Run it once after deploying "
+        "a new release (README, upgrade notes).",
+        _command_line(AWS_OPTIONS, "upgrade"),
+    )
     return parser
 
 
@@ -319,9 +343,9 @@ def describe_dynamodb_error(error: ClientError | BotoCoreError, settings: Settin
 
 def run(arguments: argparse.Namespace, environ: MutableMapping[str, str]) -> dict[str, Any]:
     settings = settings_from_arguments(arguments, environ)
-    organizations = OrganizationService(DynamoDBRepository.from_settings(settings), SystemClock())
+    app = Runtime(repository=DynamoDBRepository.from_settings(settings), clock=SystemClock())
     try:
-        return arguments.command(organizations, arguments)
+        return arguments.command(app, arguments)
     except ServiceError as error:
         raise CommandFailed(error.message) from error
     except (ClientError, BotoCoreError) as error:

@@ -55,7 +55,7 @@ class _Bench:
         self.api = Dispatcher()
         self.rows: list[Row] = []
         current = runtime.current()
-        organization, admin = current.organizations.create_organization("Bench", "admin@bench.test")
+        organization, admin = current.organizations.create_organization("Bench", "admin@bench.test", "Bench", "Admin")
         self.organization = organization.uuid
         principal = current.authenticator.authenticate_admin(
             f"ApiKey {current.organizations.create_api_key(organization.uuid, admin.uuid, 'bench')[1]}"

@@ -135,7 +135,7 @@ def _scenario(session: _Session) -> None:
     current = runtime.current()
     organization, admin = session.measure(
         "create organization (scim-admin)",
-        lambda: current.organizations.create_organization("Bench", "admin@bench.test"),
+        lambda: current.organizations.create_organization("Bench", "admin@bench.test", "Bench", "Admin"),
     )
     _, session.api_key = session.measure(
         "create API key (scim-admin)",

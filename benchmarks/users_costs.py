@@ -113,7 +113,9 @@ class _Organization:
     def __init__(self, counter: DynamoDBRequestCounter, clock: FixedClock, name: str) -> None:
         current = runtime.current()
         self.counter, self.clock, self.api = counter, clock, Dispatcher()
-        self.organization, admin = current.organizations.create_organization(name, f"admin@{name}.test")
+        self.organization, admin = current.organizations.create_organization(
+            name, f"admin@{name}.test", "Bench", "Admin"
+        )
         _, api_key = current.organizations.create_api_key(self.organization.uuid, admin.uuid, "bench")
         principal = current.authenticator.authenticate_admin(f"ApiKey {api_key}")
         _, secret = current.access_tokens.create(principal, "bench", None)

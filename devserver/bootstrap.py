@@ -18,6 +18,8 @@ from scim_provisioning.runtime import Runtime
 
 LOCAL_ORGANIZATION_NAME = "Local organization"
 LOCAL_ADMIN_EMAIL = "admin@localhost.test"
+LOCAL_ADMIN_GIVEN_NAME = "Ada"
+LOCAL_ADMIN_FAMILY_NAME = "Lovelace"
 
 
 @dataclass(frozen=True)
@@ -79,14 +81,15 @@ def ensure_local_admin(app: Runtime, record_path: Path, requested_api_key: str |
     record = _load_record(record_path)
     requested_key_owner = _api_key_owner(app.repository, requested_api_key) if requested_api_key else None
     owner = requested_key_owner
-    if (
-        owner is None
-        and record is not None
-        and app.repository.get_person(record.organization_uuid, record.admin_uuid) is not None
-    ):
-        owner = record.organization_uuid, record.admin_uuid
+    recorded_admin = None if record is None else app.repository.get_person(record.organization_uuid, record.admin_uuid)
+    if owner is None and recorded_admin is not None:
+        owner = recorded_admin.organization_uuid, recorded_admin.uuid
+        # A state directory from an earlier release may hold the admin in its old shape.
+        app.upgrades.upgrade_person(recorded_admin)
     if owner is None:
-        organization, admin = app.organizations.create_organization(LOCAL_ORGANIZATION_NAME, LOCAL_ADMIN_EMAIL)
+        organization, admin = app.organizations.create_organization(
+            LOCAL_ORGANIZATION_NAME, LOCAL_ADMIN_EMAIL, LOCAL_ADMIN_GIVEN_NAME, LOCAL_ADMIN_FAMILY_NAME
+        )
         owner = organization.uuid, admin.uuid
     organization_uuid, admin_uuid = owner
 

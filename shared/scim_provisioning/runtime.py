@@ -19,6 +19,7 @@ from scim_provisioning.services.activity_log import ActivityLogService
 from scim_provisioning.services.authentication import Authenticator
 from scim_provisioning.services.groups import GroupService
 from scim_provisioning.services.organizations import OrganizationService
+from scim_provisioning.services.upgrades import UpgradeService
 from scim_provisioning.services.users import UserService
 
 
@@ -44,6 +45,10 @@ class Runtime:
     @cached_property
     def organizations(self) -> OrganizationService:
         return OrganizationService(self.repository, self.clock)
+
+    @cached_property
+    def upgrades(self) -> UpgradeService:
+        return UpgradeService(self.repository, self.clock)
 
     @cached_property
     def users(self) -> UserService:

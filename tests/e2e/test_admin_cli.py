@@ -31,11 +31,13 @@ from scim_provisioning.clock import SystemClock
 from scim_provisioning.config import LOCAL_TABLE_NAME
 from scim_provisioning.credentials import digest
 from scim_provisioning.errors import Unauthenticated
+from scim_provisioning.models import Organization, OrganizationRole, Person
 from scim_provisioning.repository.dynamodb import DynamoDBRepository
 from scim_provisioning.services.authentication import Authenticator
 
 SCIM_ADMIN = Path(sys.executable).with_name("scim-admin")
 ADMIN_EMAIL = "admin@acme.example"
+ADMIN_NAME = ("--admin-given-name", "Ada", "--admin-family-name", "Lovelace")
 
 Cli = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -122,7 +124,7 @@ def authenticator(dynamodb_client: Any, table_name: str) -> Authenticator:
 
 @pytest.fixture
 def organization(cli: Cli) -> dict[str, Any]:
-    return succeeded(cli("create-organization", "--name", "Acme", "--admin-email", ADMIN_EMAIL))
+    return succeeded(cli("create-organization", "--name", "Acme", "--admin-email", ADMIN_EMAIL, *ADMIN_NAME))
 
 
 def test_create_organization_prints_an_api_key_that_authenticates_its_admin(
@@ -130,7 +132,7 @@ def test_create_organization_prints_an_api_key_that_authenticates_its_admin(
 ) -> None:
     # Given an empty table
     # When an organization is created
-    result = cli("create-organization", "--name", "Acme", "--admin-email", ADMIN_EMAIL)
+    result = cli("create-organization", "--name", "Acme", "--admin-email", ADMIN_EMAIL, *ADMIN_NAME)
 
     # Then the output names the organization, its admin and the admin's new key
     created = succeeded(result)
@@ -263,6 +265,7 @@ def test_endpoint_without_table_name_uses_the_dev_server_table(endpoint_url: str
                 "Local",
                 "--admin-email",
                 ADMIN_EMAIL,
+                *ADMIN_NAME,
             )
         )
 
@@ -284,6 +287,7 @@ def test_table_name_can_come_from_the_environment(endpoint_url: str, table_name:
             "Acme",
             "--admin-email",
             ADMIN_EMAIL,
+            *ADMIN_NAME,
             environment=cli_environment(SCIM_TABLE_NAME=table_name),
         )
     )
@@ -350,6 +354,7 @@ def test_create_organization_whose_key_is_refused_says_what_was_created(
         "Acme",
         "--admin-email",
         ADMIN_EMAIL,
+        *ADMIN_NAME,
         "--api-key-expires-at",
         "2020-01-01T00:00:00Z",
     )
@@ -363,3 +368,55 @@ def test_create_organization_whose_key_is_refused_says_what_was_created(
     assert repository.get_organization(reported["organizationUuid"]) is not None
     assert repository.get_person(reported["organizationUuid"], reported["adminUserUuid"]) is not None
     assert repository.list_api_keys(reported["organizationUuid"]) == []
+
+
+def test_create_organization_stores_its_admin_as_a_complete_scim_user(
+    organization: dict[str, Any], dynamodb_client: Any, table_name: str
+) -> None:
+    # Given an organization created with the CLI
+    # When its admin's record is read
+    admin = DynamoDBRepository(dynamodb_client, table_name).get_person(
+        organization["organizationUuid"], organization["adminUserUuid"]
+    )
+
+    # Then it is the SCIM user an identity provider would have created, with the admin role
+    assert admin is not None
+    assert admin.resource == {
+        "userName": ADMIN_EMAIL,
+        "name": {"givenName": "Ada", "familyName": "Lovelace", "formatted": "Ada Lovelace"},
+        "displayName": "Ada Lovelace",
+        "emails": [{"value": ADMIN_EMAIL, "type": "work", "primary": True}],
+        "active": True,
+        "roles": [{"value": "admin", "primary": True}],
+    }
+    assert organization["adminDisplayName"] == "Ada Lovelace"
+
+
+def test_upgrade_completes_old_admin_records_and_a_second_run_changes_nothing(
+    cli: Cli, dynamodb_client: Any, table_name: str
+) -> None:
+    # Given an admin stored as releases before 2026-11-30 did: emails only
+    repository = DynamoDBRepository(dynamodb_client, table_name)
+    now = SystemClock().now()
+    organization = Organization(uuid=str(uuid.uuid4()), name="Old Corp", created_at=now)
+    old = Person(
+        uuid=str(uuid.uuid4()),
+        organization_uuid=organization.uuid,
+        user_name="root@old.test",
+        active=True,
+        role=OrganizationRole.ADMIN,
+        created_at=now,
+        last_modified=now,
+        resource={"emails": [{"value": "root@old.test", "type": "work", "primary": True}]},
+    )
+    repository.create_organization(organization, old)
+
+    # When the operator runs the upgrade twice
+    first, second = succeeded(cli("upgrade")), succeeded(cli("upgrade"))
+
+    # Then the first run completes the record and the second finds nothing to do
+    assert first == {"peopleScanned": 1, "peopleUpgraded": 1, "repairs": {"legacy admin record": 1}}
+    assert second == {"peopleScanned": 1, "peopleUpgraded": 0, "repairs": {}}
+    upgraded = repository.get_person(organization.uuid, old.uuid)
+    assert upgraded is not None
+    assert (upgraded.resource["userName"], upgraded.resource["active"]) == ("root@old.test", True)

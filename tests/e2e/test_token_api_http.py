@@ -100,7 +100,7 @@ def other_admin(dev_server: DevServer, seen_secrets: list[str]) -> TokenApi:
     the service itself (there is no HTTP route that creates organizations)."""
     client = boto3.client("dynamodb", endpoint_url=dev_server.dynamodb_endpoint, region_name="us-east-1")
     organizations = OrganizationService(DynamoDBRepository(client, dev_server.table_name), SystemClock())
-    organization, person = organizations.create_organization("Other organization", "admin@other.test")
+    organization, person = organizations.create_organization("Other organization", "admin@other.test", "Otto", "Other")
     _, api_key = organizations.create_api_key(organization.uuid, person.uuid, "e2e key")
     seen_secrets.append(api_key)
     return TokenApi(dev_server, api_key, seen_secrets)

@@ -66,7 +66,7 @@ class AdminFixture:
 
 
 def make_admin(app_runtime: Runtime, name: str = "Acme", email: str = "admin@acme.test") -> AdminFixture:
-    organization, admin = app_runtime.organizations.create_organization(name, email)
+    organization, admin = app_runtime.organizations.create_organization(name, email, "Alex", "Admin")
     _, secret = app_runtime.organizations.create_api_key(organization.uuid, admin.uuid, "test key")
     return AdminFixture(organization.uuid, admin.uuid, secret)
 

@@ -126,6 +126,7 @@ def test_global_options_come_before_the_command() -> None:
         ["create-api-key", "--organization-uuid", "o", "--email", "a@b.example", "--expires-at", "2099-06-01"],
         ["create-api-key", "--organization-uuid", "o", "--email", "a@b.example", "--expires-at", "soon"],
         ["create-organization", "--name", "Acme"],
+        ["create-organization", "--name", "Acme", "--admin-email", "a@b.example", "--admin-given-name", "Ada"],
         ["revoke-api-key", "--organization-uuid", "o"],
     ],
 )

@@ -13,6 +13,7 @@ import hashlib
 import json
 import time
 import unicodedata
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
@@ -437,6 +438,23 @@ class DynamoDBRepository:
     def _organization_count(self, organization_uuid: str, name: str) -> int:
         item = self._get(_org_pk(organization_uuid), _ORG_SK)
         return 0 if item is None else int(item.get(name, 0))
+
+    def scan_people(self) -> Iterator[Person]:
+        """Every person of every organization, by a paged Scan of the table. For one-off
+        maintenance (``scim-admin upgrade``), never for a request: its cost is the table's size."""
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "FilterExpression": "entity = :user",
+            "ExpressionAttributeValues": {":user": {"S": "User"}},
+            "ConsistentRead": True,
+        }
+        while True:
+            answer = self._client.scan(**request)
+            for item in answer.get("Items", []):
+                yield _person_from_item(_deserialize(item))
+            if "LastEvaluatedKey" not in answer:
+                return
+            request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
 
     def list_people(self, organization_uuid: str, limit: int, after: str | None = None) -> Page[Person]:
         """People in id order, ``limit`` at most, starting after the person ``after``."""

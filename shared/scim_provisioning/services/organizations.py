@@ -4,13 +4,40 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from scim_provisioning.clock import Clock
 from scim_provisioning.credentials import digest, new_api_key
 from scim_provisioning.errors import Conflict, InvalidRequest, NotFound
 from scim_provisioning.models import ApiKeyMetadata, Organization, OrganizationRole, Person
 from scim_provisioning.repository.interface import Repository, UserNameTaken, VersionConflict
+from scim_provisioning.scim.resources import normalize_resource, require_attributes
+from scim_provisioning.scim.schema import USER_RESOURCE_TYPE
+from scim_provisioning.services.users import person_from_resource
 from scim_provisioning.timestamps import truncate_to_millis
+
+
+def admin_resource(email: str, given_name: str, family_name: str) -> dict[str, Any]:
+    """The SCIM User of an organization's first admin, in canonical form: what Okta or Entra
+    would have created for them (userName = work email, name, displayName, active), plus the
+    admin role. Checked by the same schema rules as any SCIM write."""
+    email, given_name, family_name = email.strip(), given_name.strip(), family_name.strip()
+    if "@" not in email:
+        raise InvalidRequest("Admin email must be an email address")
+    if not given_name or not family_name:
+        raise InvalidRequest("The admin's given name and family name must not be empty")
+    full_name = f"{given_name} {family_name}"
+    document = {
+        "userName": email,
+        "name": {"givenName": given_name, "familyName": family_name, "formatted": full_name},
+        "displayName": full_name,
+        "emails": [{"value": email, "type": "work", "primary": True}],
+        "active": True,
+        "roles": [{"value": OrganizationRole.ADMIN.value, "primary": True}],
+    }
+    resource = normalize_resource(document, USER_RESOURCE_TYPE)
+    require_attributes(resource, USER_RESOURCE_TYPE)
+    return resource
 
 
 class OrganizationService:
@@ -19,25 +46,22 @@ class OrganizationService:
         self._clock = clock
 
     def create_organization(
-        self, name: str, admin_email: str, organization_uuid: str | None = None
+        self,
+        name: str,
+        admin_email: str,
+        admin_given_name: str,
+        admin_family_name: str,
+        organization_uuid: str | None = None,
     ) -> tuple[Organization, Person]:
-        """Create an organization with its first admin, whose userName is the email."""
+        """Create an organization with its first admin: a complete SCIM user (``admin_resource``)
+        whose userName is the email, so that an identity provider assigning that person
+        finds and links them instead of failing to create a duplicate."""
         if not name.strip():
             raise InvalidRequest("Organization name must not be empty")
-        if "@" not in admin_email:
-            raise InvalidRequest("Admin email must be an email address")
         now = truncate_to_millis(self._clock.now())
         organization = Organization(uuid=organization_uuid or str(uuid.uuid4()), name=name.strip(), created_at=now)
-        admin = Person(
-            uuid=str(uuid.uuid4()),
-            organization_uuid=organization.uuid,
-            user_name=admin_email,
-            active=True,
-            role=OrganizationRole.ADMIN,
-            created_at=now,
-            last_modified=now,
-            resource={"emails": [{"value": admin_email, "type": "work", "primary": True}]},
-        )
+        resource = admin_resource(admin_email, admin_given_name, admin_family_name)
+        admin = person_from_resource(resource, str(uuid.uuid4()), organization.uuid, now, now, 1)
         try:
             self._repository.create_organization(organization, admin)
         except (UserNameTaken, VersionConflict) as taken:

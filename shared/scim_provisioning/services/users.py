@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, cast
 
 from scim_provisioning import activity
@@ -85,6 +86,49 @@ def _with_canonical_roles(resource: dict[str, Any]) -> dict[str, Any]:
     return {**resource, "roles": canonical}
 
 
+def _names_attribute(document: Any, name: str) -> bool:
+    """Whether a client's body names a core attribute at its top level (any case)."""
+    return isinstance(document, dict) and any(str(key).lower() == name.lower() for key in document)
+
+
+def _with_roles_of(current: Person, resource: dict[str, Any]) -> dict[str, Any]:
+    """A PUT that does not name ``roles`` keeps the user's roles.
+
+    Roles carry the platform's authorization (an admin's right to manage tokens), not
+    profile data: Okta and Entra PUT a profile without them unless an administrator mapped
+    them, and linking the organization's admin that way must not demote them. A PUT that
+    sends ``roles`` (even empty) sets them as sent."""
+    if "roles" not in current.resource:
+        return resource
+    return {**resource, "roles": current.resource["roles"]}
+
+
+def person_from_resource(
+    resource: dict[str, Any],
+    user_id: str,
+    organization_uuid: str,
+    created_at: datetime,
+    last_modified: datetime,
+    version: int,
+) -> Person:
+    """The stored person for a canonical SCIM User resource (``normalize_resource``'s output):
+    roles canonical, and the fields the platform decides with (userName, active, role,
+    externalId) read from the resource, so that they can never disagree with it."""
+    stored = _with_canonical_roles(resource)
+    return Person(
+        uuid=user_id,
+        organization_uuid=organization_uuid,
+        user_name=stored["userName"],
+        active=bool(stored.get("active", True)),
+        role=role_of(stored),
+        created_at=created_at,
+        last_modified=last_modified,
+        version=version,
+        resource=stored,
+        external_id=stored.get("externalId"),
+    )
+
+
 class UserService:
     def __init__(self, repository: Repository, clock: Clock) -> None:
         self._repository = repository
@@ -148,9 +192,8 @@ class UserService:
     def create(self, principal: ScimPrincipal, document: Any) -> Person:
         resource = normalize_resource(document, USER_RESOURCE_TYPE)
         require_attributes(resource, USER_RESOURCE_TYPE)
-        role = role_of(resource)
         now = truncate_to_millis(self._clock.now())
-        person = self._person_from(resource, role, str(uuid.uuid4()), principal.organization_uuid, now, now, 1)
+        person = person_from_resource(resource, str(uuid.uuid4()), principal.organization_uuid, now, now, 1)
         try:
             self._repository.create_person(person)
         except UserNameTaken as taken:
@@ -159,10 +202,13 @@ class UserService:
         return person
 
     def replace(self, principal: ScimPrincipal, user_id: str, document: Any, if_match: str | None) -> Person:
-        """PUT: the body becomes the whole user; attributes it leaves out are cleared."""
+        """PUT: the body becomes the whole user; attributes it leaves out are cleared, except
+        ``roles`` (see ``_with_roles_of``)."""
         resource = normalize_resource(document, USER_RESOURCE_TYPE)
         require_attributes(resource, USER_RESOURCE_TYPE)
-        return self._update(principal, user_id, if_match, lambda _current: resource)
+        if _names_attribute(document, "roles"):
+            return self._update(principal, user_id, if_match, lambda _current: resource)
+        return self._update(principal, user_id, if_match, lambda current: _with_roles_of(current, resource))
 
     def patch(self, principal: ScimPrincipal, user_id: str, body: Any, if_match: str | None) -> Person:
         """PATCH: all operations apply, in order, or none do."""
@@ -213,12 +259,12 @@ class UserService:
             check_precondition(current.version, if_match, "user")
             resource = new_resource(current)
             refuse_immutable_changes(current.resource, resource, USER_RESOURCE_TYPE)
-            role = role_of(resource)
+            role_of(resource)  # an unknown role is a 400 before anything else is decided
             if _with_canonical_roles(resource) == current.resource:
                 return current  # nothing changes: no write, the version stays
             now = max(truncate_to_millis(self._clock.now()), current.last_modified)
-            updated = self._person_from(
-                resource, role, current.uuid, current.organization_uuid, current.created_at, now, current.version + 1
+            updated = person_from_resource(
+                resource, current.uuid, current.organization_uuid, current.created_at, now, current.version + 1
             )
             if current.active != updated.active:
                 # Only the service knows the state before: the activity log says which way it went.
@@ -232,27 +278,3 @@ class UserService:
                 if if_match is not None:
                     raise PreconditionFailed("The user changed since the version given in If-Match") from None
         raise StillChanging("The user kept changing; retry the request")
-
-    @staticmethod
-    def _person_from(
-        resource: dict[str, Any],
-        role: OrganizationRole,
-        user_id: str,
-        organization_uuid: str,
-        created_at: Any,
-        last_modified: Any,
-        version: int,
-    ) -> Person:
-        stored = _with_canonical_roles(resource)
-        return Person(
-            uuid=user_id,
-            organization_uuid=organization_uuid,
-            user_name=stored["userName"],
-            active=bool(stored.get("active", True)),
-            role=role,
-            created_at=created_at,
-            last_modified=last_modified,
-            version=version,
-            resource=stored,
-            external_id=stored.get("externalId"),
-        )

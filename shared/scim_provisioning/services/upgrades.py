@@ -1,0 +1,96 @@
+"""Bringing data written by earlier releases up to what this release stores (``scim-admin
+upgrade``). Each repair is idempotent: it changes a record only when the record still has
+the old shape, so running the upgrade twice, or on a table that never needed it, writes
+nothing the second time.
+
+Repairs:
+
+* ``legacy admin record``: releases before 2026-11-30 stored an organization's first admin
+  with only ``emails`` in its SCIM resource, so a list showed a user without ``userName`` or
+  ``active`` and ``userName eq "<admin email>"`` found nobody. The resource gets the
+  ``userName``, ``active`` and admin ``roles`` the record's own fields already hold."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from scim_provisioning.clock import Clock
+from scim_provisioning.models import OrganizationRole, Person
+from scim_provisioning.repository.interface import Repository, VersionConflict
+from scim_provisioning.scim.resources import normalize_resource
+from scim_provisioning.scim.schema import USER_RESOURCE_TYPE
+from scim_provisioning.services.users import person_from_resource
+from scim_provisioning.timestamps import truncate_to_millis
+
+LEGACY_ADMIN_RECORD = "legacy admin record"
+
+
+def _complete_legacy_admin(person: Person) -> dict[str, Any]:
+    if "userName" in person.resource:
+        return person.resource
+    completed: dict[str, Any] = {**person.resource, "userName": person.user_name, "active": person.active}
+    if person.role is OrganizationRole.ADMIN and "roles" not in completed:
+        completed["roles"] = [{"value": OrganizationRole.ADMIN.value, "primary": True}]
+    return normalize_resource(completed, USER_RESOURCE_TYPE)
+
+
+# Applied in this order to each person; each returns the resource unchanged when it has
+# nothing to repair.
+_PERSON_REPAIRS: tuple[tuple[str, Callable[[Person], dict[str, Any]]], ...] = (
+    (LEGACY_ADMIN_RECORD, _complete_legacy_admin),
+)
+
+
+@dataclass
+class UpgradeReport:
+    scanned: int = 0
+    upgraded: int = 0
+    repairs: Counter[str] = field(default_factory=Counter)
+
+    def as_document(self) -> dict[str, Any]:
+        return {"peopleScanned": self.scanned, "peopleUpgraded": self.upgraded, "repairs": dict(self.repairs)}
+
+
+class UpgradeService:
+    def __init__(self, repository: Repository, clock: Clock) -> None:
+        self._repository = repository
+        self._clock = clock
+
+    def upgrade_all(self) -> UpgradeReport:
+        """Repair every stored person that needs it (a Scan of the whole table)."""
+        report = UpgradeReport()
+        for person in self._repository.scan_people():
+            report.scanned += 1
+            applied = self.upgrade_person(person)
+            if applied:
+                report.upgraded += 1
+                report.repairs.update(applied)
+        return report
+
+    def upgrade_person(self, person: Person) -> list[str]:
+        """Repair one person; the names of the repairs applied (none: nothing was written).
+        A person changed meanwhile is read again and repaired from what it is now."""
+        while True:
+            resource, applied = person.resource, []
+            for name, repair in _PERSON_REPAIRS:
+                repaired = repair(replace(person, resource=resource))
+                if repaired != resource:
+                    resource = repaired
+                    applied.append(name)
+            if not applied:
+                return []
+            now = max(truncate_to_millis(self._clock.now()), person.last_modified)
+            updated = person_from_resource(
+                resource, person.uuid, person.organization_uuid, person.created_at, now, person.version + 1
+            )
+            try:
+                self._repository.replace_person(person, updated)
+                return applied
+            except VersionConflict:
+                current = self._repository.get_person(person.organization_uuid, person.uuid)
+                if current is None:
+                    return []
+                person = current

@@ -1,0 +1,101 @@
+"""First contact, over HTTP against a fresh ``make dev``: what a new customer's identity
+provider does first is assign the organization's own admin, so the admin must be a complete
+SCIM user that Okta and Entra find and link, and the rest of the lifecycle must follow."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+import pytest
+
+from devserver.bootstrap import LOCAL_ADMIN_EMAIL
+from tests.e2e.conftest import DevServer, mint_scim_token
+from tests.e2e.test_users_lifecycles import Scim, unique_name
+from tests.scim_samples import entra_user, okta_user, patch_op
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def scim(dev_server: DevServer) -> Scim:
+    return Scim(dev_server, mint_scim_token(dev_server, "First contact"))
+
+
+def lookup(user_name: str) -> str:
+    """Okta's and Entra's lookup query, encoded as they send it."""
+    return f"filter=userName%20eq%20%22{quote(user_name)}%22&startIndex=1&count=100"
+
+
+def test_a_fresh_organization_lists_its_admin_complete(scim: Scim) -> None:
+    page = scim.listed("startIndex=1&count=100")
+
+    admins = [user for user in page["Resources"] if user["userName"] == LOCAL_ADMIN_EMAIL]
+    assert len(admins) == 1, page
+    (admin,) = admins
+    assert admin["id"]
+    assert admin["name"]["givenName"] and admin["name"]["familyName"]
+    assert admin["active"] is True
+    assert admin["emails"][0]["value"] == LOCAL_ADMIN_EMAIL
+    assert [role["value"] for role in admin["roles"]] == ["admin"]
+
+
+@pytest.mark.parametrize("spelling", [LOCAL_ADMIN_EMAIL, LOCAL_ADMIN_EMAIL.upper(), "Admin@LocalHost.test"])
+def test_the_admin_is_found_by_userName_in_any_case(scim: Scim, spelling: str) -> None:
+    found = scim.listed(lookup(spelling))
+    assert found["totalResults"] == 1
+    assert found["Resources"][0]["userName"] == LOCAL_ADMIN_EMAIL
+
+
+def test_okta_lifecycle_that_starts_by_assigning_the_admin(scim: Scim) -> None:
+    # Given Okta assigns the admin first: its lookup finds them, so it links instead of creating
+    found = scim.listed(lookup(LOCAL_ADMIN_EMAIL))
+    assert found["totalResults"] == 1
+    admin = found["Resources"][0]
+
+    # When Okta pushes its profile for the admin (a PUT echoing id and meta, no roles)
+    profile = {**okta_user(LOCAL_ADMIN_EMAIL), "id": admin["id"], "meta": admin["meta"], "externalId": "00u-admin"}
+    linked = scim.ok("PUT", f"/Users/{admin['id']}", profile)
+
+    # Then the admin is linked and still the organization's admin
+    assert (linked["externalId"], linked["userName"]) == ("00u-admin", LOCAL_ADMIN_EMAIL)
+    assert [role["value"] for role in linked["roles"]] == ["admin"]
+
+    # And the rest of the assignment goes on as usual: a new person is looked up, created,
+    # updated and deactivated
+    user_name = unique_name("okta-first")
+    assert scim.listed(lookup(user_name))["totalResults"] == 0
+    created = scim.ok("POST", "/Users", okta_user(user_name), status=201)
+    scim.ok("PUT", f"/Users/{created['id']}", {**created, "title": "Engineer"})
+    deactivated = scim.ok("PATCH", f"/Users/{created['id']}", patch_op({"op": "replace", "value": {"active": False}}))
+    assert deactivated["active"] is False
+
+
+def test_entra_lifecycle_that_starts_by_assigning_the_admin(scim: Scim) -> None:
+    # Given Entra assigns the admin first: its matching query finds them
+    found = scim.listed(lookup(LOCAL_ADMIN_EMAIL))
+    assert found["totalResults"] == 1
+    admin = found["Resources"][0]
+
+    # When Entra links them with Replace operations (capitalised, "True" as a string)
+    linked = scim.ok(
+        "PATCH",
+        f"/Users/{admin['id']}",
+        patch_op(
+            {"op": "Replace", "path": "externalId", "value": "entra-admin-object-id"},
+            {"op": "Replace", "path": "active", "value": "True"},
+            {"op": "Add", "path": "title", "value": "Founder"},
+        ),
+    )
+
+    # Then the admin is linked and keeps the admin role
+    assert (linked["externalId"], linked["title"]) == ("entra-admin-object-id", "Founder")
+    assert [role["value"] for role in linked["roles"]] == ["admin"]
+
+    # And the usual provisioning of a new person follows
+    user_name = unique_name("entra-first")
+    assert scim.listed(lookup(user_name))["totalResults"] == 0
+    created = scim.ok("POST", "/Users", entra_user(user_name), status=201)
+    disabled = scim.ok(
+        "PATCH", f"/Users/{created['id']}", patch_op({"op": "Replace", "path": "active", "value": "False"})
+    )
+    assert disabled["active"] is False

@@ -169,11 +169,13 @@ def test_the_admin_journey(page: Page, dev_server: DevServer, screenshots: Path)
     token = page.locator("#secret-value").input_value()
     assert SCIM_TOKEN.match(token)
     secret_dialog.get_by_role("button", name="Copy").click()
+    expect(page.locator("#secret-status")).to_have_text("Copied to the clipboard.")
     assert clipboard(page) == token
     page.screenshot(path=screenshots / "03-token-shown-once.png")
     secret_dialog.get_by_role("button", name="Done").click()
     expect(secret_dialog).to_be_hidden()
-    assert page.locator("#secret-value").input_value() == ""  # the secret left the page
+    # The secret leaves the page in the dialog's asynchronous close handler: wait for it.
+    expect(page.locator("#secret-value")).to_have_value("")
 
     row = page.locator("#tokens-table tbody tr", has_text="Okta SCIM token")
     expect(row).to_have_count(1)

@@ -323,7 +323,8 @@ def build_parser() -> argparse.ArgumentParser:
         "upgrade",
         upgrade,
         "Bring the records of earlier releases up to date, in place: organizations' first admins "
-        "stored without userName, name or active become complete SCIM users. Reads the whole "
+        "stored without userName, name or active become complete SCIM users, and passwords kept "
+        "in stored users are removed. Reads the whole "
         "table; safe to run again (a second run changes nothing). Run it once after deploying "
         "a new release (README, upgrade notes).",
         _command_line(AWS_OPTIONS, "upgrade"),

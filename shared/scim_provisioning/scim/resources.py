@@ -116,12 +116,19 @@ def _writable(attribute: Attribute) -> bool:
     return attribute.mutability is not Mutability.READ_ONLY
 
 
+def _kept(attribute: Attribute) -> bool:
+    """Write-only attributes (``password``) are validated like any other, then dropped: this
+    service has no password sign-in, so nothing may keep one at rest (docs/decisions.md)."""
+    return attribute.mutability is not Mutability.WRITE_ONLY
+
+
 def normalize_resource(document: Any, resource_type: ResourceType) -> dict[str, Any]:
     """Canonical form of a client's full resource (POST, PUT, the result of a PATCH).
 
     Read-only attributes that clients echo back (Okta's ``id``/``meta``/``groups`` on PUT) are
     ignored; unknown attributes and unknown schema URNs are ignored (Entra sends extra group
-    schemas); a value of the wrong type is a 400 invalidValue."""
+    schemas); a value of the wrong type is a 400 invalidValue; write-only attributes are
+    checked and dropped (``_kept``)."""
     if not isinstance(document, dict):
         raise InvalidSyntax("A SCIM resource must be a JSON object")
     resource: dict[str, Any] = {}
@@ -142,7 +149,8 @@ def normalize_resource(document: Any, resource_type: ResourceType) -> dict[str, 
         if not _writable(path.attribute):
             continue
         normalized = normalize_value(path.attribute, value)
-        _put(resource, path.container_key, path.attribute.name, normalized)
+        if _kept(path.attribute):
+            _put(resource, path.container_key, path.attribute.name, normalized)
     return resource
 
 
@@ -153,7 +161,9 @@ def _merge_extension(resource: dict[str, Any], schema: Schema, value: Any, resou
         attribute = schema.attribute(name)
         if attribute is None or not _writable(attribute):
             continue
-        _put(resource, schema.id, attribute.name, normalize_value(attribute, sub_value, f"{schema.id}:{name}"))
+        normalized = normalize_value(attribute, sub_value, f"{schema.id}:{name}")
+        if _kept(attribute):
+            _put(resource, schema.id, attribute.name, normalized)
 
 
 def _assign_sub_attribute(

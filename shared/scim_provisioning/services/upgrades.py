@@ -8,7 +8,10 @@ Repairs:
 * ``legacy admin record``: releases before 2026-11-30 stored an organization's first admin
   with only ``emails`` in its SCIM resource, so a list showed a user without ``userName`` or
   ``active`` and ``userName eq "<admin email>"`` found nobody. The resource gets the
-  ``userName``, ``active`` and admin ``roles`` the record's own fields already hold."""
+  ``userName``, ``active`` and admin ``roles`` the record's own fields already hold.
+* ``password at rest``: releases before 2026-11-30 kept a ``password`` sent on POST, PUT or
+  PATCH in the stored resource (never returned, but in the table, its backups and exports).
+  It is removed; nothing reads it."""
 
 from __future__ import annotations
 
@@ -21,11 +24,12 @@ from scim_provisioning.clock import Clock
 from scim_provisioning.models import OrganizationRole, Person
 from scim_provisioning.repository.interface import Repository, VersionConflict
 from scim_provisioning.scim.resources import normalize_resource
-from scim_provisioning.scim.schema import USER_RESOURCE_TYPE
+from scim_provisioning.scim.schema import USER_RESOURCE_TYPE, Mutability
 from scim_provisioning.services.users import person_from_resource
 from scim_provisioning.timestamps import truncate_to_millis
 
 LEGACY_ADMIN_RECORD = "legacy admin record"
+PASSWORD_AT_REST = "password at rest"
 
 
 def _complete_legacy_admin(person: Person) -> dict[str, Any]:
@@ -37,10 +41,24 @@ def _complete_legacy_admin(person: Person) -> dict[str, Any]:
     return normalize_resource(completed, USER_RESOURCE_TYPE)
 
 
+_WRITE_ONLY_NAMES = frozenset(
+    attribute.name
+    for attribute in USER_RESOURCE_TYPE.schema.attributes
+    if attribute.mutability is Mutability.WRITE_ONLY
+)
+
+
+def _without_password(person: Person) -> dict[str, Any]:
+    if _WRITE_ONLY_NAMES.isdisjoint(person.resource):
+        return person.resource
+    return {name: value for name, value in person.resource.items() if name not in _WRITE_ONLY_NAMES}
+
+
 # Applied in this order to each person; each returns the resource unchanged when it has
 # nothing to repair.
 _PERSON_REPAIRS: tuple[tuple[str, Callable[[Person], dict[str, Any]]], ...] = (
     (LEGACY_ADMIN_RECORD, _complete_legacy_admin),
+    (PASSWORD_AT_REST, _without_password),
 )
 
 

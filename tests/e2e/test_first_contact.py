@@ -10,7 +10,7 @@ import pytest
 
 from devserver.bootstrap import LOCAL_ADMIN_EMAIL
 from tests.e2e.conftest import DevServer, mint_scim_token
-from tests.e2e.test_users_lifecycles import Scim, unique_name
+from tests.e2e.test_users_lifecycles import Scim, assert_scim_error, unique_name
 from tests.scim_samples import entra_user, okta_user, patch_op
 
 pytestmark = pytest.mark.e2e
@@ -99,3 +99,16 @@ def test_entra_lifecycle_that_starts_by_assigning_the_admin(scim: Scim) -> None:
         "PATCH", f"/Users/{created['id']}", patch_op({"op": "Replace", "path": "active", "value": "False"})
     )
     assert disabled["active"] is False
+
+
+# ------------------------------------------------------------------ rough edges (issue 9)
+LATIN1_USER = '{"userName": "café@acme.test"}'.encode("latin-1")  # a client that forgot UTF-8
+
+
+@pytest.mark.parametrize("path", ["/Users", "/Groups", "/Users/.search"])
+def test_a_body_that_is_not_utf8_is_a_scim_400(scim: Scim, path: str) -> None:
+    """Given a body in Latin-1, when it is posted to a SCIM route, then 400 invalidSyntax, never 500."""
+    response = scim.request("POST", path, data=LATIN1_USER)
+
+    error = assert_scim_error(response, 400, "invalidSyntax")
+    assert "not UTF-8" in error["detail"]

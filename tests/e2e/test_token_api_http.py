@@ -168,6 +168,26 @@ def test_create_with_a_malformed_body_is_400(dev_server: DevServer, raw_body: st
     assert_error(response, 400)
 
 
+@pytest.mark.parametrize("route", ["create", "rotate"])
+def test_a_body_that_is_not_utf8_is_400(dev_server: DevServer, admin: TokenApi, route: str) -> None:
+    """Given a body in Latin-1, when it is sent to the create or the rotate route, then 400 in
+    the error envelope, never a 500."""
+    created = admin.create_ok(expires_at=in_days(30))
+    url = dev_server.url(TOKENS if route == "create" else f"{TOKENS}/{created['uuid']}/rotate")
+    body = f'{{"description": "Café", "expiresAt": "{in_days(60)}"}}'.encode("latin-1")
+
+    response = requests.request(
+        "POST" if route == "create" else "PATCH",
+        url,
+        data=body,
+        headers={**dev_server.admin_headers, "Content-Type": "application/json"},
+        timeout=REQUEST_TIMEOUT_SECONDS,
+    )
+
+    assert_error(response, 400)
+    assert "not UTF-8" in response.json()["error"]["message"]
+
+
 # ------------------------------------------------------------------------- list and get
 def test_list_and_get_show_metadata_but_never_a_secret(admin: TokenApi) -> None:
     """Given a token, when the admin lists and gets tokens, then its metadata is there and

@@ -609,6 +609,17 @@ def test_cursor_paging(api: Dispatcher, token: str):
     scim_error(call(api, "GET", f"{GROUPS}?cursor=%%%&count=2", token), 400, "invalidCursor")
 
 
+def test_a_group_body_that_is_not_utf8_is_400_invalid_syntax(api: Dispatcher, token: str):
+    """Given a group and a PATCH body in Latin-1, when it is sent, then 400 invalidSyntax."""
+    group = new_group(api, token)
+    body = b'{"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "replace", '
+    body += b'"value": {"displayName": "Caf\xe9"}}]}'
+
+    response = api.handle("PATCH", f"{GROUPS}/{group['id']}", [("Authorization", token)], body)
+
+    scim_error(response, 400, "invalidSyntax")
+
+
 def test_unsupported_methods_are_405(api: Dispatcher, token: str):
     scim_error(call(api, "DELETE", GROUPS, token), 405)
     scim_error(call(api, "GET", f"{GROUPS}/.search", token), 405)

@@ -219,6 +219,26 @@ def test_malformed_and_oversized_bodies_are_refused(api: Dispatcher, token: str)
     scim_error(call(api, "POST", BASE, token, huge), 413)
 
 
+NOT_UTF8 = b'{"userName": "caf\xe9@acme.test"}'  # Latin-1, as a misconfigured client sends it
+
+
+@pytest.mark.parametrize(
+    ("method", "target"),
+    [("POST", BASE), ("POST", f"{BASE}/.search"), ("PUT", f"{BASE}/{{id}}"), ("PATCH", f"{BASE}/{{id}}")],
+)
+def test_a_body_that_is_not_utf8_is_400_invalid_syntax(api: Dispatcher, token: str, method: str, target: str):
+    """Given a body in Latin-1 (API Gateway hands it base64-encoded), when it is sent to any route
+    that reads a body, then 400 invalidSyntax naming the encoding, never a 500."""
+    user = create(api, token, okta_user())
+
+    response = api.handle(
+        method, target.format(id=user["id"]), [("Content-Type", SCIM_JSON), ("Authorization", token)], NOT_UTF8
+    )
+
+    error = scim_error(response, 400, "invalidSyntax")
+    assert "not UTF-8" in error["detail"]
+
+
 def test_every_route_requires_a_valid_bearer_token(api: Dispatcher, token: str):
     for method, target in [
         ("GET", BASE),

@@ -103,6 +103,26 @@ def test_malformed_create_is_400_never_500(api: Dispatcher, admin: AdminFixture,
     assert fragment in error["message"]
 
 
+@pytest.mark.parametrize("route", ["create", "rotate"])
+def test_a_body_that_is_not_utf8_is_400_in_the_envelope(api: Dispatcher, admin: AdminFixture, route: str):
+    """Given a body in Latin-1 (API Gateway hands it base64-encoded), when it is sent to the
+    create or the rotate route, then 400 in the token API's envelope, never a 500."""
+    token = results(call(api, "POST", BASE, admin, {"description": "Okta", "expiresAt": "2027-01-01T00:00:00Z"}))
+    path = BASE if route == "create" else f"{BASE}/{token['uuid']}/rotate"
+    body = b'{"description": "Caf\xe9", "expiresAt": "2027-02-01T00:00:00Z"}'
+
+    response = api.handle(
+        "POST" if route == "create" else "PATCH",
+        path,
+        [("Content-Type", "application/json"), ("Authorization", admin.authorization)],
+        body,
+    )
+
+    assert response.status == 400
+    error = error_of(response)
+    assert error["name"] == "ParameterError" and "not UTF-8" in error["message"]
+
+
 def test_rotate_answers_new_token_and_old_one_fails(api: Dispatcher, admin: AdminFixture):
     token = results(call(api, "POST", BASE, admin, {"description": "Okta", "expiresAt": "2027-01-01T00:00:00.000Z"}))
     rotated = call(api, "PATCH", f"{BASE}/{token['uuid']}/rotate", admin, {"expiresAt": "2027-02-01T00:00:00.000Z"})

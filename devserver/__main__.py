@@ -26,6 +26,7 @@ import time
 import urllib.request
 import warnings
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,7 @@ EMBEDDED_DYNAMODB_HOST = "127.0.0.1"
 # a fifth of the time saving, however big the table grows.
 SAVE_INTERVAL_SECONDS = 2.0
 SAVE_COST_FACTOR = 4
+MINTED_TOKEN_LIFETIME = timedelta(days=90)  # of the token the printed curl mints
 _API_KEY_SHAPE = re.compile(r"[\x21-\x7e]{1,256}")  # printable, no spaces: pastes into a header
 
 
@@ -153,11 +155,13 @@ def _wait_until_healthy(health_url: str, timeout_seconds: float = 30) -> None:
 def _print_banner(settings: DevSettings, admin: LocalAdmin, endpoint_url: str, region: str) -> None:
     token_api_url = settings.base_url + TOKEN_API_PATH
     store = "embedded, kept in " + str(settings.state_dir) if settings.dynamodb_endpoint_url is None else "external"
+    # With an expiry, so that the token can be rotated (one without can never be).
+    expires_at = (datetime.now(UTC) + MINTED_TOKEN_LIFETIME).strftime("%Y-%m-%dT00:00:00.000Z")
     curl = (
         f"curl -sS -X POST {token_api_url} \\\n"
         f"    -H {shlex.quote('Authorization: ApiKey ' + admin.api_key)} \\\n"
         "    -H 'Content-Type: application/json' \\\n"
-        """    -d '{"description": "Okta SCIM token", "expiresAt": null}'"""
+        f"""    -d '{{"description": "Okta SCIM token", "expiresAt": "{expires_at}"}}'"""
     )
     print(
         "SCIM provisioning dev server\n"
@@ -168,7 +172,8 @@ def _print_banner(settings: DevSettings, admin: LocalAdmin, endpoint_url: str, r
         f"  Admin:             {LOCAL_ADMIN_EMAIL}, organization {admin.organization_uuid}\n"
         f"  DynamoDB endpoint: {endpoint_url} ({store}, region {region})\n"
         f"  Table:             {LOCAL_TABLE_NAME}\n"
-        "Mint a SCIM token (paste it into Okta or Entra ID with the SCIM base URL):\n"
+        f"Mint a SCIM token valid {MINTED_TOKEN_LIFETIME.days} days (an expiry lets you rotate it; "
+        "paste it into Okta or Entra ID with the SCIM base URL):\n"
         f"  {curl}",
         flush=True,
     )

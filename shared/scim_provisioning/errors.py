@@ -11,12 +11,16 @@ class ServiceError(Exception):
     status = 500
     name = "UnexpectedServerError"
     scim_type: str | None = None
+    # Seconds after which the same request may succeed: the answer's Retry-After header.
+    retry_after_seconds: int | None = None
 
-    def __init__(self, message: str, *, scim_type: str | None = None) -> None:
+    def __init__(self, message: str, *, scim_type: str | None = None, retry_after_seconds: int | None = None) -> None:
         super().__init__(message)
         self.message = message
         if scim_type is not None:
             self.scim_type = scim_type
+        if retry_after_seconds is not None:
+            self.retry_after_seconds = retry_after_seconds
 
 
 class InvalidRequest(ServiceError):

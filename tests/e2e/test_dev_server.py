@@ -4,6 +4,7 @@ and its local admin survive a restart, a Ctrl-C and even a kill."""
 from __future__ import annotations
 
 import http.client
+import json
 import re
 import shutil
 import signal
@@ -12,6 +13,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import boto3
@@ -72,9 +74,9 @@ def test_startup_output_says_how_to_use_it(dev_server: DevServer) -> None:
 
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="needs the curl command")
-def test_the_printed_curl_mints_a_token(dev_server: DevServer) -> None:
+def test_the_printed_curl_mints_a_token_that_can_be_rotated(dev_server: DevServer) -> None:
     """Given the curl command the dev server prints, when it is pasted into a shell, then it
-    mints a SCIM token."""
+    mints a SCIM token with an expiry (about 90 days ahead), which can therefore be rotated."""
     curl = re.search(r"^\s*(curl .*?'\{.*?\}')$", dev_server.log(), re.MULTILINE | re.DOTALL)
     assert curl, dev_server.log()
 
@@ -87,6 +89,16 @@ def test_the_printed_curl_mints_a_token(dev_server: DevServer) -> None:
     )
 
     assert re.search(r'"token": "scim_[0-9a-f]{32}"', result.stdout), result.stdout
+    minted = json.loads(result.stdout)["results"]
+    expires_at = datetime.fromisoformat(minted["expiresAt"])
+    assert timedelta(days=89) < expires_at - datetime.now(UTC) <= timedelta(days=90)
+    rotation = requests.patch(
+        dev_server.url(f"{TOKENS}/{minted['uuid']}/rotate"),
+        json={"expiresAt": (expires_at + timedelta(days=30)).isoformat()},
+        headers=dev_server.admin_headers,
+        timeout=REQUEST_TIMEOUT_SECONDS,
+    )
+    assert rotation.status_code == 200, rotation.text
 
 
 # --------------------------------------------------------------------------------- HTTP

@@ -234,14 +234,44 @@ def test_rotation_replaces_the_secret_at_once(admin: TokenApi) -> None:
     assert admin.scim_users(rotated["token"]).status_code != 401
 
 
-def test_a_second_rotation_within_the_hour_is_refused(admin: TokenApi) -> None:
-    """Given a token rotated a moment ago, when it is rotated again, then 400."""
+def test_a_second_rotation_within_the_hour_is_refused_saying_when_it_is_possible(admin: TokenApi) -> None:
+    """Given a token rotated a moment ago, when it is rotated again, then 400 that names the
+    moment an hour after the first rotation, and Retry-After with the seconds until then."""
     created = admin.create_ok(expires_at=in_days(30))
-    assert admin.rotate(created["uuid"], {"expiresAt": in_days(60)}).status_code == 200
+    first = admin.rotate(created["uuid"], {"expiresAt": in_days(60)})
+    assert first.status_code == 200
+    rotated_at = datetime.fromisoformat(first.json()["results"]["rotatedAt"])
 
     response = admin.rotate(created["uuid"], {"expiresAt": in_days(90)})
 
-    assert_error(response, 400, "Token can only be rotated once per hour")
+    possible_at = rotated_at + timedelta(hours=1)
+    assert_error(
+        response,
+        400,
+        "Token can only be rotated once per hour; next rotation possible after "
+        f"{possible_at:%Y-%m-%dT%H:%M:%S}.{possible_at.microsecond // 1000:03d}Z",
+    )
+    assert 3500 < int(response.headers["Retry-After"]) <= 3600
+
+
+@pytest.mark.parametrize(
+    ("route", "body"),
+    [("create", {"description": "Okta", "expires_at": "2031-01-01T00:00:00Z"}), ("rotate", {"expires_at": None})],
+)
+def test_a_misspelled_field_is_400_naming_it(dev_server: DevServer, admin: TokenApi, route: str, body: dict) -> None:
+    """Given a body with expires_at instead of expiresAt, when it is sent, then 400 naming the
+    field: never a token that silently has no expiry (and so can never be rotated)."""
+    created = admin.create_ok(expires_at=in_days(30))
+    before = {token["uuid"] for token in admin.list().json()["results"]}
+
+    if route == "create":
+        response = admin.session.post(dev_server.url(TOKENS), json=body, timeout=REQUEST_TIMEOUT_SECONDS)
+    else:
+        response = admin.rotate(created["uuid"], body)
+
+    assert_error(response, 400)
+    assert "unknown field 'expires_at'" in response.json()["error"]["message"]
+    assert {token["uuid"] for token in admin.list().json()["results"]} == before
 
 
 def test_a_token_without_expiry_cannot_be_rotated(admin: TokenApi) -> None:
@@ -305,7 +335,7 @@ def test_of_eight_concurrent_rotations_exactly_one_wins(admin: TokenApi) -> None
     assert sorted(response.status_code for response in responses) == [200] + [400] * 7
     (winner,) = (response for response in responses if response.status_code == 200)
     for loser in (response for response in responses if response.status_code == 400):
-        assert loser.json()["error"]["message"] == "Token can only be rotated once per hour"
+        assert loser.json()["error"]["message"].startswith("Token can only be rotated once per hour; next rotation")
     assert admin.scim_users(winner.json()["results"]["token"]).status_code != 401
     assert_scim_unauthorized(admin.scim_users(created["token"]))
 

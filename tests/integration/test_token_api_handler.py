@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from devserver.dispatch import Dispatcher, HttpResponse
+from scim_provisioning.clock import FixedClock
 from scim_provisioning.models import OrganizationRole, Person
 from scim_provisioning.runtime import Runtime
 from tests.integration.conftest import AdminFixture
@@ -137,7 +138,53 @@ def test_rotate_answers_new_token_and_old_one_fails(api: Dispatcher, admin: Admi
     assert old.header("WWW-Authenticate").startswith("Bearer")
     again = call(api, "PATCH", f"{BASE}/{token['uuid']}/rotate", admin, {"expiresAt": "2027-03-01T00:00:00.000Z"})
     assert again.status == 400
-    assert error_of(again)["message"] == "Token can only be rotated once per hour"
+    assert error_of(again)["message"].startswith("Token can only be rotated once per hour")
+
+
+def test_a_second_rotation_within_the_hour_says_when_the_next_is_possible(
+    api: Dispatcher, admin: AdminFixture, clock: FixedClock
+):
+    """Given a token rotated 15 minutes ago, when it is rotated again, then 400 naming the moment
+    the next rotation is possible and a Retry-After header with the seconds until then."""
+    token = results(call(api, "POST", BASE, admin, {"description": "Okta", "expiresAt": "2027-01-01T00:00:00.000Z"}))
+    rotated = results(
+        call(api, "PATCH", f"{BASE}/{token['uuid']}/rotate", admin, {"expiresAt": "2027-02-01T00:00:00Z"})
+    )
+    clock.advance(minutes=15)
+
+    again = call(api, "PATCH", f"{BASE}/{token['uuid']}/rotate", admin, {"expiresAt": "2027-03-01T00:00:00Z"})
+
+    assert again.status == 400
+    assert rotated["rotatedAt"] == "2026-11-28T12:00:00.000Z"
+    assert error_of(again)["message"] == (
+        "Token can only be rotated once per hour; next rotation possible after 2026-11-28T13:00:00.000Z"
+    )
+    assert again.header("Retry-After") == str(45 * 60)
+
+
+@pytest.mark.parametrize(
+    ("route", "body", "field"),
+    [
+        ("create", {"description": "Okta", "expires_at": "2027-01-01T00:00:00Z"}, "expires_at"),
+        ("create", {"description": "Okta", "expiresAt": None, "scopes": ["users"]}, "scopes"),
+        ("rotate", {"expires_at": "2027-02-01T00:00:00Z"}, "expires_at"),
+        ("rotate", {"expiresAt": "2027-02-01T00:00:00Z", "ExpiresAt": "2027-03-01T00:00:00Z"}, "ExpiresAt"),
+    ],
+)
+def test_an_unknown_field_is_400_naming_it(api: Dispatcher, admin: AdminFixture, route: str, body: dict, field: str):
+    """Given a body with a field the route does not take (a typo such as expires_at would mint a
+    token that can never be rotated), when it is sent, then 400 naming the field and the accepted
+    ones, and nothing is created or rotated."""
+    token = results(call(api, "POST", BASE, admin, {"description": "Okta", "expiresAt": "2027-01-01T00:00:00Z"}))
+    method, path = ("POST", BASE) if route == "create" else ("PATCH", f"{BASE}/{token['uuid']}/rotate")
+
+    response = call(api, method, path, admin, body)
+
+    assert response.status == 400
+    accepted = "description, expiresAt" if route == "create" else "expiresAt"
+    assert f"unknown field '{field}' (accepted: {accepted})" in error_of(response)["message"]
+    assert [listed["uuid"] for listed in results(call(api, "GET", BASE, admin))] == [token["uuid"]]
+    assert results(call(api, "GET", f"{BASE}/{token['uuid']}", admin))["rotatedAt"] is None
 
 
 @pytest.mark.parametrize(

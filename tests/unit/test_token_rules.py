@@ -58,7 +58,10 @@ def test_a_never_rotated_token_may_rotate_at_once(clock):
 
 
 def test_a_token_without_expiry_may_never_rotate(clock):
-    assert rotation_refusal(token(clock, expires=None), clock.now()) == NO_EXPIRY_CANNOT_ROTATE
+    refusal = rotation_refusal(token(clock, expires=None), clock.now())
+
+    assert refusal is not None and refusal.message == NO_EXPIRY_CANNOT_ROTATE
+    assert refusal.retry_after_seconds is None  # waiting does not help
 
 
 @pytest.mark.parametrize(
@@ -67,7 +70,23 @@ def test_a_token_without_expiry_may_never_rotate(clock):
 )
 def test_rotation_is_allowed_once_an_hour_after_the_previous_one(clock, rotated_ago, refused):
     refusal = rotation_refusal(token(clock, rotated_ago=rotated_ago), clock.now())
-    assert refusal == (ROTATED_WITHIN_HOUR if refused else None)
+    assert (refusal is not None) == refused
+    if refusal is not None:
+        assert refusal.message.startswith(f"{ROTATED_WITHIN_HOUR}; next rotation possible after ")
+
+
+def test_a_refused_rotation_says_when_the_next_one_is_possible(clock):
+    """Given a token rotated 20 minutes and half a second ago, when it is rotated again, then the
+    refusal names the moment the hour is over and Retry-After the seconds until then, rounded up."""
+    rotated = token(clock, rotated_ago=timedelta(minutes=20, milliseconds=500))
+
+    refusal = rotation_refusal(rotated, clock.now())
+
+    assert refusal is not None
+    possible_at = clock.now() + timedelta(minutes=39, seconds=59, milliseconds=500)
+    assert refusal.message == f"{ROTATED_WITHIN_HOUR}; next rotation possible after {format_timestamp(possible_at)}"
+    assert refusal.message.endswith("2026-11-28T12:39:59.500Z")
+    assert refusal.retry_after_seconds == 40 * 60
 
 
 def test_the_clock_moves_only_when_told():

@@ -216,7 +216,8 @@
       say("tokens-status", `Token "${token.description}" rotated: the previous secret no longer works.`);
       showSecret(token);
     } catch (error) {
-      // The API's own words, e.g. "Token can only be rotated once per hour".
+      // The API's own words, e.g. "Token can only be rotated once per hour; next rotation possible
+      // after 2026-11-28T13:00:00.000Z".
       if (!handleAuthLoss(error)) say("rotate-error", error.message);
     }
   }

@@ -51,7 +51,8 @@ def install_error_handlers(app: APIGatewayRestResolver) -> None:
     @app.exception_handler(ServiceError)
     def _service_error(error: ServiceError) -> Response:
         scim_type = error.scim_type if error.status in (400, 409, 413) else None
-        return scim_error(error.status, error.message, scim_type)
+        retry_after = None if error.retry_after_seconds is None else str(error.retry_after_seconds)
+        return scim_error(error.status, error.message, scim_type, retry_after=retry_after)
 
     @app.not_found
     def _not_found(_: NotFoundError) -> Response:

@@ -20,15 +20,17 @@ JSON = "application/json"
 _NO_STORE = {"Cache-Control": "no-store"}
 
 
+# An unknown field is refused, never ignored: a typo such as ``expires_at`` would otherwise mint
+# a token without an expiry, which can never be rotated.
 class CreateTokenBody(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="forbid")
 
     description: str = Field(min_length=1, max_length=256)
     expiresAt: AwareDatetime | None = None
 
 
 class RotateTokenBody(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="forbid")
 
     expiresAt: AwareDatetime | None = None
 
@@ -40,11 +42,15 @@ def parse_body(model: type[Body], payload: Any) -> Body:
     try:
         return model.model_validate(payload)
     except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in problem['loc']) or 'body'}: {problem['msg']}"
-            for problem in error.errors(include_url=False)
-        )
+        problems = "; ".join(_problem(model, problem) for problem in error.errors(include_url=False))
         raise InvalidRequest(f"Invalid request body: {problems}") from error
+
+
+def _problem(model: type[BaseModel], problem: Any) -> str:
+    where = ".".join(str(part) for part in problem["loc"]) or "body"
+    if problem["type"] == "extra_forbidden":
+        return f"unknown field {where!r} (accepted: {', '.join(model.model_fields)})"
+    return f"{where}: {problem['msg']}"
 
 
 def token_metadata(token: ScimTokenMetadata, secret: str | None = None) -> dict[str, Any]:
@@ -91,12 +97,17 @@ def ok(results: Any, status_code: int = 200) -> Response:
     )
 
 
-def error_response(status_code: int, name: str, message: str) -> Response:
+def error_response(status_code: int, name: str, message: str, *, retry_after_seconds: int | None = None) -> Response:
+    headers = dict(_NO_STORE)
+    if status_code == 401:
+        headers["WWW-Authenticate"] = "ApiKey"
+    if retry_after_seconds is not None:
+        headers["Retry-After"] = str(retry_after_seconds)
     return Response(
         status_code=status_code,
         content_type=JSON,
         body=json.dumps({"status": "error", "error": {"statusCode": status_code, "name": name, "message": message}}),
-        headers={**_NO_STORE, **({"WWW-Authenticate": "ApiKey"} if status_code == 401 else {})},
+        headers=headers,
     )
 
 
@@ -105,7 +116,7 @@ def install_error_handlers(app: APIGatewayRestResolver) -> None:
 
     @app.exception_handler(ServiceError)
     def _service_error(error: ServiceError) -> Response:
-        return error_response(error.status, error.name, error.message)
+        return error_response(error.status, error.name, error.message, retry_after_seconds=error.retry_after_seconds)
 
     @app.not_found
     def _not_found(_: NotFoundError) -> Response:

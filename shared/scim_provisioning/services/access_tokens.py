@@ -7,6 +7,7 @@ several rotations race."""
 
 from __future__ import annotations
 
+import math
 import uuid
 from datetime import datetime, timedelta
 
@@ -16,7 +17,7 @@ from scim_provisioning.errors import InvalidRequest, NotFound
 from scim_provisioning.models import ScimTokenMetadata
 from scim_provisioning.repository.interface import Repository, RotationConflict
 from scim_provisioning.services.authentication import AdminPrincipal
-from scim_provisioning.timestamps import truncate_to_millis
+from scim_provisioning.timestamps import format_timestamp, truncate_to_millis
 
 ROTATION_INTERVAL = timedelta(hours=1)
 
@@ -27,12 +28,17 @@ ROTATED_WITHIN_HOUR = "Token can only be rotated once per hour"
 TOKEN_NOT_FOUND = "SCIM access token not found"
 
 
-def rotation_refusal(token: ScimTokenMetadata, now: datetime) -> str | None:
-    """Why this token may not be rotated now, or None when it may."""
+def rotation_refusal(token: ScimTokenMetadata, now: datetime) -> InvalidRequest | None:
+    """Why this token may not be rotated now (the error to raise), or None when it may. A refusal
+    within the hour says when the next rotation is possible, and Retry-After says it to scripts."""
     if token.expires_at is None:
-        return NO_EXPIRY_CANNOT_ROTATE
+        return InvalidRequest(NO_EXPIRY_CANNOT_ROTATE)
     if token.rotated_at is not None and token.rotated_at > now - ROTATION_INTERVAL:
-        return ROTATED_WITHIN_HOUR
+        possible_at = token.rotated_at + ROTATION_INTERVAL
+        return InvalidRequest(
+            f"{ROTATED_WITHIN_HOUR}; next rotation possible after {format_timestamp(possible_at)}",
+            retry_after_seconds=math.ceil((possible_at - now).total_seconds()),
+        )
     return None
 
 
@@ -92,7 +98,7 @@ class AccessTokenService:
         token = self.get(admin, token_uuid)
         refusal = rotation_refusal(token, now)
         if refusal is not None:
-            raise InvalidRequest(refusal)
+            raise refusal
         secret = new_scim_token()
         try:
             rotated = self._repository.rotate_scim_token(
@@ -107,7 +113,7 @@ class AccessTokenService:
             # Another request changed the token between our read and our write.
             if conflict.current is None:
                 raise NotFound(TOKEN_NOT_FOUND) from conflict
-            raise InvalidRequest(rotation_refusal(conflict.current, now) or ROTATED_WITHIN_HOUR) from conflict
+            raise rotation_refusal(conflict.current, now) or InvalidRequest(ROTATED_WITHIN_HOUR) from conflict
         return rotated, secret
 
     @staticmethod

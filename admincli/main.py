@@ -3,7 +3,7 @@ admins' personal API keys.
 
 These operations bootstrap trust (an API key is what lets an admin call the token API at all), so
 they have no HTTP route: the operator runs them with AWS credentials that may write the table.
-The tool talks to DynamoDB directly through the same repository and services as the Lambda
+The tool talks to DynamoDB directly through the same stores and services as the Lambda
 functions, so every rule lives in the services; this module only parses arguments, picks the
 table, and prints one JSON object per run (stdout on success, ``{"error": …}`` on stderr with
 exit code 1 on failure, exit code 2 for a malformed command line).
@@ -27,7 +27,7 @@ from scim_provisioning.clock import SystemClock
 from scim_provisioning.config import LOCAL_TABLE_NAME, Settings
 from scim_provisioning.errors import ServiceError
 from scim_provisioning.models import ApiKeyMetadata
-from scim_provisioning.repository.dynamodb import DynamoDBRepository
+from scim_provisioning.repository.dynamodb import stores_from_settings
 from scim_provisioning.runtime import Runtime
 from scim_provisioning.timestamps import format_optional, format_timestamp
 
@@ -344,7 +344,7 @@ def describe_dynamodb_error(error: ClientError | BotoCoreError, settings: Settin
 
 def run(arguments: argparse.Namespace, environ: MutableMapping[str, str]) -> dict[str, Any]:
     settings = settings_from_arguments(arguments, environ)
-    app = Runtime(repository=DynamoDBRepository.from_settings(settings), clock=SystemClock())
+    app = Runtime(stores=stores_from_settings(settings), clock=SystemClock())
     try:
         return arguments.command(app, arguments)
     except ServiceError as error:

@@ -23,13 +23,15 @@ import moto  # noqa: F401 - imported before any boto3 client exists, so none esc
 from moto import mock_aws
 
 from benchmarks import format_table
+from benchmarks.harness import FixedClock, bulk_load_people
 from benchmarks.request_counter import DynamoDBRequestCounter, Tally
 from devserver.dispatch import Dispatcher
 from devserver.template import create_table
 from scim_provisioning import runtime
-from scim_provisioning.clock import FixedClock
 from scim_provisioning.models import OrganizationRole, Person
-from scim_provisioning.repository.dynamodb import DynamoDBRepository
+from scim_provisioning.repository.dynamodb import dynamodb_stores
+from scim_provisioning.repository.protocols import Stores
+from scim_provisioning.repository.table import Table
 
 TABLE_NAME = "scim-provisioning-groups-bench"
 GROUPS = "/api/v1/scim/v2/Groups"
@@ -48,9 +50,10 @@ class Row:
 
 
 class _Bench:
-    def __init__(self, client: Any, repository: DynamoDBRepository, clock: FixedClock) -> None:
+    def __init__(self, client: Any, stores: Stores, clock: FixedClock) -> None:
         self.counter = DynamoDBRequestCounter(client)
-        self.repository = repository
+        self.table = Table(client, TABLE_NAME)
+        self.stores = stores
         self.clock = clock
         self.api = Dispatcher()
         self.rows: list[Row] = []
@@ -71,7 +74,7 @@ class _Bench:
             Person(user_id, self.organization, f"{user_id}@bench.test", True, OrganizationRole.MEMBER, now, now)
             for user_id in ids
         ]
-        self.repository.bulk_load_people(self.organization, people)
+        bulk_load_people(self.table, self.organization, people)
         return ids
 
     def call(self, method: str, path: str, expected: int, body: Any = None) -> dict[str, Any]:
@@ -125,10 +128,10 @@ def measure_all(group_size: int = DEFAULT_GROUP_SIZE) -> tuple[list[Row], list[s
         client = boto3.client("dynamodb", region_name="us-east-1")
         create_table(client, TABLE_NAME)
         clock = FixedClock()
-        repository = DynamoDBRepository(client, TABLE_NAME)
-        runtime.configure(repository=repository, clock=clock)
+        stores = dynamodb_stores(client, TABLE_NAME)
+        runtime.configure(stores=stores, clock=clock)
         try:
-            bench = _Bench(client, repository, clock)
+            bench = _Bench(client, stores, clock)
             started = time.perf_counter()
             users = bench.people(max(group_size, BATCH) + 1)
             setup_seconds = time.perf_counter() - started
@@ -209,7 +212,7 @@ def measure_all(group_size: int = DEFAULT_GROUP_SIZE) -> tuple[list[Row], list[s
                 204,
                 note="memberships deleted 25 a request, 10 requests in flight",
             )
-            if left := bench.repository.member_ids(bench.organization, large, limit=1):
+            if left := bench.stores.memberships.member_ids(bench.organization, large, limit=1):
                 failures.append(f"DELETE group of {group_size:,} left memberships behind: {left}")
         finally:
             runtime.reset()

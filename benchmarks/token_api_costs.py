@@ -3,7 +3,7 @@
 Authentication runs on every SCIM request an identity provider makes, so its request count is
 the service's dominant cost and latency term; the token API rows show what an admin's action
 costs. Everything runs in-process on moto with a fixed clock, through the real handlers
-(``devserver.dispatch.Dispatcher``) and the real repository, so the counts are exactly what
+(``devserver.dispatch.Dispatcher``) and the real stores, so the counts are exactly what
 the deployed code would send. The token API rows include the ApiKey authentication of the
 request (two reads); its once-a-minute lastUsedAt write is measured on its own row."""
 
@@ -22,13 +22,13 @@ import moto  # noqa: F401 - imported before any boto3 client exists, so none esc
 from moto import mock_aws
 
 from benchmarks import format_table
+from benchmarks.harness import FixedClock
 from benchmarks.request_counter import Ceiling, DynamoDBRequestCounter, Tally
 from devserver.dispatch import Dispatcher
 from devserver.template import create_table
 from scim_provisioning import runtime
-from scim_provisioning.clock import FixedClock
 from scim_provisioning.errors import Unauthenticated
-from scim_provisioning.repository.dynamodb import DynamoDBRepository
+from scim_provisioning.repository.dynamodb import dynamodb_stores
 from scim_provisioning.timestamps import format_timestamp
 
 TABLE_NAME = "scim-provisioning-bench"
@@ -204,7 +204,7 @@ def measure_all() -> list[Row]:
         counter = DynamoDBRequestCounter(client)
         create_table(client, TABLE_NAME)
         clock = FixedClock()
-        runtime.configure(repository=DynamoDBRepository(client, TABLE_NAME), clock=clock)
+        runtime.configure(stores=dynamodb_stores(client, TABLE_NAME), clock=clock)
         try:
             session = _Session(counter, clock)
             _scenario(session)

@@ -13,7 +13,7 @@ from pathlib import Path
 from devserver.state_files import read_json, write_private_json
 from scim_provisioning.credentials import digest
 from scim_provisioning.models import CredentialKind
-from scim_provisioning.repository.interface import Repository
+from scim_provisioning.repository.protocols import CredentialStore
 from scim_provisioning.runtime import Runtime
 
 LOCAL_ORGANIZATION_NAME = "Local organization"
@@ -61,9 +61,9 @@ def _store_record(path: Path, record: _BootstrapRecord) -> None:
     )
 
 
-def _api_key_owner(repository: Repository, api_key: str) -> tuple[str, str] | None:
+def _api_key_owner(credentials: CredentialStore, api_key: str) -> tuple[str, str] | None:
     """(organization, admin) of an existing API key, or None when no such key is stored."""
-    credential = repository.get_credential(digest(api_key))
+    credential = credentials.get_credential(digest(api_key))
     if credential is None or credential.kind is not CredentialKind.API_KEY or credential.user_uuid is None:
         return None
     return credential.organization_uuid, credential.user_uuid
@@ -79,9 +79,11 @@ def ensure_local_admin(app: Runtime, record_path: Path, requested_api_key: str |
     The record is checked against the table, not trusted: when the table no longer holds its
     admin (a deleted snapshot, another ``DYNAMODB_ENDPOINT_URL``), a new organization is made."""
     record = _load_record(record_path)
-    requested_key_owner = _api_key_owner(app.repository, requested_api_key) if requested_api_key else None
+    requested_key_owner = _api_key_owner(app.stores.credentials, requested_api_key) if requested_api_key else None
     owner = requested_key_owner
-    recorded_admin = None if record is None else app.repository.get_person(record.organization_uuid, record.admin_uuid)
+    recorded_admin = (
+        None if record is None else app.stores.people.get_person(record.organization_uuid, record.admin_uuid)
+    )
     if owner is None and recorded_admin is not None:
         owner = recorded_admin.organization_uuid, recorded_admin.uuid
         # A state directory from an earlier release may hold the admin in its old shape.
@@ -96,7 +98,7 @@ def ensure_local_admin(app: Runtime, record_path: Path, requested_api_key: str |
     generated_api_key = None
     if record is not None and (record.organization_uuid, record.admin_uuid) == owner:
         generated_api_key = record.generated_api_key
-    if generated_api_key is not None and _api_key_owner(app.repository, generated_api_key) != owner:
+    if generated_api_key is not None and _api_key_owner(app.stores.credentials, generated_api_key) != owner:
         generated_api_key = None  # revoked since
 
     if requested_api_key:

@@ -20,7 +20,7 @@ os.environ.update(
     }
 )
 
-from scim_provisioning.clock import FixedClock
+from benchmarks.harness import FixedClock
 
 TEST_NOW = datetime(2026, 11, 28, 12, 0, 0, tzinfo=UTC)
 

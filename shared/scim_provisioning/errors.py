@@ -68,6 +68,20 @@ class PayloadTooLarge(ServiceError):
     name = "PayloadTooLargeError"
 
 
+class ServiceUnavailable(ServiceError):
+    """DynamoDB kept refusing work for lack of capacity after every retry: the request may
+    succeed later, so it is a 503 with ``Retry-After`` for the client to retry, not a 500.
+    The client is told only that; ``reason`` is for the log."""
+
+    status = 503
+    name = "ServiceUnavailableError"
+    retry_after_seconds = 5
+
+    def __init__(self, reason: str) -> None:
+        super().__init__("The service is busy; retry the request later")
+        self.reason = reason
+
+
 # SCIM-specific 400s (RFC 7644 §3.12, table 9): the scimType says which rule was broken.
 class InvalidSyntax(InvalidRequest):
     scim_type = "invalidSyntax"

@@ -1,5 +1,6 @@
-"""The composition root: builds the repository, clock and services once per execution
-environment (that is, once per cold start) and hands them to handlers.
+"""The composition root: builds the stores, clock and services once per execution
+environment (that is, once per cold start) and hands them to handlers; each service gets
+only the stores it uses.
 
 Tests and the dev server replace the pieces with ``configure``; handlers never construct
 anything themselves."""
@@ -12,8 +13,8 @@ from functools import cached_property
 
 from scim_provisioning.clock import Clock, SystemClock
 from scim_provisioning.config import DEFAULT_ACTIVITY_LOG_RETENTION_DAYS, Settings
-from scim_provisioning.repository.dynamodb import DynamoDBRepository
-from scim_provisioning.repository.interface import Repository
+from scim_provisioning.repository.dynamodb import stores_from_settings
+from scim_provisioning.repository.protocols import Stores
 from scim_provisioning.services.access_tokens import AccessTokenService
 from scim_provisioning.services.activity_log import ActivityLogService
 from scim_provisioning.services.authentication import Authenticator
@@ -25,38 +26,38 @@ from scim_provisioning.services.users import UserService
 
 @dataclass
 class Runtime:
-    repository: Repository
+    stores: Stores
     clock: Clock
     # How long activity entries, and the retired credentials they name, are kept.
     activity_retention: timedelta = timedelta(days=DEFAULT_ACTIVITY_LOG_RETENTION_DAYS)
 
     @cached_property
     def authenticator(self) -> Authenticator:
-        return Authenticator(self.repository, self.clock)
+        return Authenticator(self.stores.credentials, self.stores.people, self.clock)
 
     @cached_property
     def access_tokens(self) -> AccessTokenService:
-        return AccessTokenService(self.repository, self.clock, self.activity_retention)
+        return AccessTokenService(self.stores.scim_tokens, self.clock, self.activity_retention)
 
     @cached_property
     def activity_log(self) -> ActivityLogService:
-        return ActivityLogService(self.repository, self.clock, self.activity_retention)
+        return ActivityLogService(self.stores.activity, self.clock, self.activity_retention)
 
     @cached_property
     def organizations(self) -> OrganizationService:
-        return OrganizationService(self.repository, self.clock)
+        return OrganizationService(self.stores.organizations, self.stores.people, self.stores.api_keys, self.clock)
 
     @cached_property
     def upgrades(self) -> UpgradeService:
-        return UpgradeService(self.repository, self.clock)
+        return UpgradeService(self.stores.people, self.clock)
 
     @cached_property
     def users(self) -> UserService:
-        return UserService(self.repository, self.clock)
+        return UserService(self.stores.people, self.stores.memberships, self.stores.groups, self.clock)
 
     @cached_property
     def groups(self) -> GroupService:
-        return GroupService(self.repository, self.clock)
+        return GroupService(self.stores.groups, self.stores.memberships, self.stores.people, self.clock)
 
 
 _current: Runtime | None = None
@@ -68,19 +69,19 @@ def current() -> Runtime:
     if _current is None:
         settings = Settings.from_environment()
         _current = Runtime(
-            repository=DynamoDBRepository.from_settings(settings),
+            stores=stores_from_settings(settings),
             clock=SystemClock(),
             activity_retention=timedelta(days=settings.activity_log_retention_days),
         )
     return _current
 
 
-def configure(repository: Repository | None = None, clock: Clock | None = None) -> Runtime:
+def configure(stores: Stores | None = None, clock: Clock | None = None) -> Runtime:
     """Replace the runtime (tests, dev server); unset pieces are built from the environment."""
     global _current
     settings = Settings.from_environment()
     _current = Runtime(
-        repository=repository or DynamoDBRepository.from_settings(settings),
+        stores=stores or stores_from_settings(settings),
         clock=clock or SystemClock(),
         activity_retention=timedelta(days=settings.activity_log_retention_days),
     )

@@ -32,7 +32,7 @@ from scim_provisioning.config import LOCAL_TABLE_NAME
 from scim_provisioning.credentials import digest
 from scim_provisioning.errors import Unauthenticated
 from scim_provisioning.models import Organization, OrganizationRole, Person
-from scim_provisioning.repository.dynamodb import DynamoDBRepository
+from scim_provisioning.repository.dynamodb import dynamodb_stores
 from scim_provisioning.services.authentication import Authenticator
 
 SCIM_ADMIN = Path(sys.executable).with_name("scim-admin")
@@ -119,7 +119,8 @@ def cli(endpoint_url: str, table_name: str) -> Cli:
 
 @pytest.fixture
 def authenticator(dynamodb_client: Any, table_name: str) -> Authenticator:
-    return Authenticator(DynamoDBRepository(dynamodb_client, table_name), SystemClock())
+    stores = dynamodb_stores(dynamodb_client, table_name)
+    return Authenticator(stores.credentials, stores.people, SystemClock())
 
 
 @pytest.fixture
@@ -270,8 +271,8 @@ def test_endpoint_without_table_name_uses_the_dev_server_table(endpoint_url: str
         )
 
         # Then it lives in that table
-        repository = DynamoDBRepository(dynamodb_client, LOCAL_TABLE_NAME)
-        assert repository.get_organization(created["organizationUuid"]) is not None
+        stores = dynamodb_stores(dynamodb_client, LOCAL_TABLE_NAME)
+        assert stores.organizations.get_organization(created["organizationUuid"]) is not None
     finally:
         dynamodb_client.delete_table(TableName=LOCAL_TABLE_NAME)
 
@@ -293,8 +294,8 @@ def test_table_name_can_come_from_the_environment(endpoint_url: str, table_name:
     )
 
     # Then that table is used
-    repository = DynamoDBRepository(dynamodb_client, table_name)
-    assert repository.get_organization(created["organizationUuid"]) is not None
+    stores = dynamodb_stores(dynamodb_client, table_name)
+    assert stores.organizations.get_organization(created["organizationUuid"]) is not None
 
 
 def test_missing_table_name_fails_before_any_request() -> None:
@@ -364,10 +365,10 @@ def test_create_organization_whose_key_is_refused_says_what_was_created(
     reported = json.loads(result.stderr)
     assert "future" in reported["error"]
     assert "create-api-key" in reported["error"]
-    repository = DynamoDBRepository(dynamodb_client, table_name)
-    assert repository.get_organization(reported["organizationUuid"]) is not None
-    assert repository.get_person(reported["organizationUuid"], reported["adminUserUuid"]) is not None
-    assert repository.list_api_keys(reported["organizationUuid"]) == []
+    stores = dynamodb_stores(dynamodb_client, table_name)
+    assert stores.organizations.get_organization(reported["organizationUuid"]) is not None
+    assert stores.people.get_person(reported["organizationUuid"], reported["adminUserUuid"]) is not None
+    assert stores.api_keys.list_api_keys(reported["organizationUuid"]) == []
 
 
 def test_create_organization_stores_its_admin_as_a_complete_scim_user(
@@ -375,7 +376,7 @@ def test_create_organization_stores_its_admin_as_a_complete_scim_user(
 ) -> None:
     # Given an organization created with the CLI
     # When its admin's record is read
-    admin = DynamoDBRepository(dynamodb_client, table_name).get_person(
+    admin = dynamodb_stores(dynamodb_client, table_name).people.get_person(
         organization["organizationUuid"], organization["adminUserUuid"]
     )
 
@@ -396,7 +397,7 @@ def test_upgrade_completes_old_admin_records_and_a_second_run_changes_nothing(
     cli: Cli, dynamodb_client: Any, table_name: str
 ) -> None:
     # Given an admin stored as releases before 2026-11-30 did: emails only
-    repository = DynamoDBRepository(dynamodb_client, table_name)
+    stores = dynamodb_stores(dynamodb_client, table_name)
     now = SystemClock().now()
     organization = Organization(uuid=str(uuid.uuid4()), name="Old Corp", created_at=now)
     old = Person(
@@ -409,7 +410,7 @@ def test_upgrade_completes_old_admin_records_and_a_second_run_changes_nothing(
         last_modified=now,
         resource={"emails": [{"value": "root@old.test", "type": "work", "primary": True}]},
     )
-    repository.create_organization(organization, old)
+    stores.organizations.create_organization(organization, old)
 
     # When the operator runs the upgrade twice
     first, second = succeeded(cli("upgrade")), succeeded(cli("upgrade"))
@@ -417,6 +418,6 @@ def test_upgrade_completes_old_admin_records_and_a_second_run_changes_nothing(
     # Then the first run completes the record and the second finds nothing to do
     assert first == {"peopleScanned": 1, "peopleUpgraded": 1, "repairs": {"legacy admin record": 1}}
     assert second == {"peopleScanned": 1, "peopleUpgraded": 0, "repairs": {}}
-    upgraded = repository.get_person(organization.uuid, old.uuid)
+    upgraded = stores.people.get_person(organization.uuid, old.uuid)
     assert upgraded is not None
     assert (upgraded.resource["userName"], upgraded.resource["active"]) == ("root@old.test", True)

@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from scim_provisioning.clock import SystemClock
-from scim_provisioning.repository.dynamodb import DynamoDBRepository
+from scim_provisioning.repository.dynamodb import dynamodb_stores
 from scim_provisioning.services.organizations import OrganizationService
 from tests.e2e.conftest import REQUEST_TIMEOUT_SECONDS, DevServer
 
@@ -99,7 +99,8 @@ def other_admin(dev_server: DevServer, seen_secrets: list[str]) -> TokenApi:
     """The admin of a second organization, written straight into the dev server's table with
     the service itself (there is no HTTP route that creates organizations)."""
     client = boto3.client("dynamodb", endpoint_url=dev_server.dynamodb_endpoint, region_name="us-east-1")
-    organizations = OrganizationService(DynamoDBRepository(client, dev_server.table_name), SystemClock())
+    stores = dynamodb_stores(client, dev_server.table_name)
+    organizations = OrganizationService(stores.organizations, stores.people, stores.api_keys, SystemClock())
     organization, person = organizations.create_organization("Other organization", "admin@other.test", "Otto", "Other")
     _, api_key = organizations.create_api_key(organization.uuid, person.uuid, "e2e key")
     seen_secrets.append(api_key)

@@ -1,4 +1,4 @@
-"""Integration fixtures: the real repository and services on moto's in-process DynamoDB,
+"""Integration fixtures: the real stores and services on moto's in-process DynamoDB,
 with a fresh table per test built from template.yaml."""
 
 from __future__ import annotations
@@ -13,11 +13,13 @@ import moto  # noqa: F401 - imported before any boto3 client exists, so none esc
 import pytest
 from moto import mock_aws
 
+from benchmarks.harness import FixedClock
 from devserver.moto_atomicity import make_moto_dynamodb_atomic
 from devserver.template import create_table
 from scim_provisioning import runtime
-from scim_provisioning.clock import FixedClock
-from scim_provisioning.repository.dynamodb import DynamoDBRepository
+from scim_provisioning.repository.dynamodb import dynamodb_stores
+from scim_provisioning.repository.protocols import Stores
+from scim_provisioning.repository.table import Table
 from scim_provisioning.runtime import Runtime
 
 
@@ -42,14 +44,20 @@ def table_name(dynamodb_client: Any) -> Iterator[str]:
 
 
 @pytest.fixture
-def repository(dynamodb_client: Any, table_name: str) -> DynamoDBRepository:
-    return DynamoDBRepository(dynamodb_client, table_name)
+def table(dynamodb_client: Any, table_name: str) -> Table:
+    """This test's table, for what loads data in bulk (``benchmarks.harness``) or injects faults."""
+    return Table(dynamodb_client, table_name)
 
 
 @pytest.fixture
-def app_runtime(repository: DynamoDBRepository, clock: FixedClock) -> Iterator[Runtime]:
+def stores(dynamodb_client: Any, table_name: str) -> Stores:
+    return dynamodb_stores(dynamodb_client, table_name)
+
+
+@pytest.fixture
+def app_runtime(stores: Stores, clock: FixedClock) -> Iterator[Runtime]:
     """The runtime every handler uses, wired to this test's table and clock."""
-    configured = runtime.configure(repository=repository, clock=clock)
+    configured = runtime.configure(stores=stores, clock=clock)
     yield configured
     runtime.reset()
 

@@ -1,4 +1,4 @@
-"""The token rules on the real repository (moto) with a clock that only moves when told."""
+"""The token rules on the real stores (moto) with a clock that only moves when told."""
 
 from __future__ import annotations
 
@@ -141,16 +141,16 @@ def test_concurrent_rotations_have_exactly_one_winner(app_runtime: Runtime, admi
     app_runtime.authenticator.authenticate_scim(f"Bearer {secrets[0]}")
 
 
-def test_last_used_is_written_at_most_once_a_minute(app_runtime: Runtime, admin: AdminFixture, clock, repository):
+def test_last_used_is_written_at_most_once_a_minute(app_runtime: Runtime, admin: AdminFixture, clock, stores):
     token, secret = app_runtime.access_tokens.create(principal(admin), "Okta", None)
     writes: list[object] = []
-    original = repository.record_credential_use
+    original = stores.credentials.record_credential_use
 
     def counting(*args, **kwargs):
         writes.append(args)
         return original(*args, **kwargs)
 
-    repository.record_credential_use = counting  # type: ignore[method-assign]
+    stores.credentials.record_credential_use = counting  # type: ignore[method-assign]
     for _ in range(5):
         app_runtime.authenticator.authenticate_scim(f"Bearer {secret}")
     clock.advance(seconds=59)

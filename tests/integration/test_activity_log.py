@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from benchmarks.harness import FixedClock
 from devserver.dispatch import Dispatcher, HttpResponse
-from scim_provisioning.clock import FixedClock
 from scim_provisioning.runtime import Runtime
 from tests.integration.conftest import AdminFixture, make_admin
 
@@ -232,7 +232,7 @@ def test_a_failing_log_write_never_fails_the_scim_request(
     def broken(*_: Any, **__: Any) -> None:
         raise RuntimeError("DynamoDB is down")
 
-    monkeypatch.setattr(app_runtime.repository, "put_activity", broken)
+    monkeypatch.setattr(app_runtime.stores.activity, "put_activity", broken)
 
     assert call(api, "GET", USERS, bearer).status == 200
 

@@ -1,16 +1,17 @@
-"""Bearer and ApiKey authentication on the real repository (moto)."""
+"""Bearer and ApiKey authentication on the real stores (moto)."""
 
 from __future__ import annotations
 
 import hashlib
 import uuid
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 
 from scim_provisioning.errors import Forbidden, Unauthenticated
 from scim_provisioning.models import OrganizationRole, Person
-from scim_provisioning.repository.interface import UserNameTaken
+from scim_provisioning.repository.protocols import UserNameTaken
 from scim_provisioning.runtime import Runtime
 from scim_provisioning.services.authentication import AdminPrincipal
 from tests.integration.conftest import AdminFixture
@@ -19,18 +20,15 @@ from tests.integration.conftest import AdminFixture
 def add_person(app_runtime: Runtime, admin: AdminFixture, user_name: str, role: OrganizationRole) -> Person:
     now = app_runtime.clock.now()
     person = Person(str(uuid.uuid4()), admin.organization_uuid, user_name, True, role, now, now)
-    app_runtime.repository.create_person(person)
+    app_runtime.stores.people.create_person(person)
     return person
 
 
-def set_active(dynamodb_client, table_name: str, person: Person, active: bool) -> None:
-    """Stands in for a SCIM deactivation (issue #3 does it through /Users)."""
-    dynamodb_client.update_item(
-        TableName=table_name,
-        Key={"PK": {"S": f"ORG#{person.organization_uuid}"}, "SK": {"S": f"USER#{person.uuid}"}},
-        UpdateExpression="SET active = :active",
-        ExpressionAttributeValues={":active": {"BOOL": active}},
-    )
+def set_active(app_runtime: Runtime, person: Person, active: bool) -> Person:
+    """Stands in for a SCIM deactivation: the stored person with ``active`` changed."""
+    updated = replace(person, active=active, version=person.version + 1)
+    app_runtime.stores.people.replace_person(person, updated)
+    return updated
 
 
 @pytest.mark.parametrize(
@@ -79,14 +77,13 @@ def test_member_api_key_is_forbidden(app_runtime: Runtime, admin: AdminFixture):
         app_runtime.authenticator.authenticate_admin(f"ApiKey {key}")
 
 
-def test_deactivated_admin_api_key_stops_working(
-    app_runtime: Runtime, admin: AdminFixture, dynamodb_client, table_name
-):
-    person = app_runtime.repository.get_person(admin.organization_uuid, admin.user_uuid)
-    set_active(dynamodb_client, table_name, person, False)
+def test_deactivated_admin_api_key_stops_working(app_runtime: Runtime, admin: AdminFixture):
+    person = app_runtime.stores.people.get_person(admin.organization_uuid, admin.user_uuid)
+    assert person is not None
+    deactivated = set_active(app_runtime, person, False)
     with pytest.raises(Unauthenticated):
         app_runtime.authenticator.authenticate_admin(admin.authorization)
-    set_active(dynamodb_client, table_name, person, True)
+    set_active(app_runtime, deactivated, True)
     app_runtime.authenticator.authenticate_admin(admin.authorization)
 
 

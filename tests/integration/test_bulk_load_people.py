@@ -1,10 +1,12 @@
-"""``DynamoDBRepository.bulk_load_people``, the seeding path of the 100,000-user benchmark:
+"""``benchmarks.harness.bulk_load_people``, the seeding path of the 100,000-user benchmark:
 the benchmark's numbers mean something only if what it loads is what POST would have stored."""
 
 from __future__ import annotations
 
+from benchmarks.harness import bulk_load_people
 from scim_provisioning.models import OrganizationRole, Person
-from scim_provisioning.repository.dynamodb import DynamoDBRepository
+from scim_provisioning.repository.protocols import Stores
+from scim_provisioning.repository.table import Table
 from scim_provisioning.runtime import Runtime
 from tests.conftest import TEST_NOW
 from tests.integration.conftest import make_admin
@@ -28,16 +30,16 @@ def person(organization_uuid: str, number: int) -> Person:
 
 
 def test_bulk_loaded_people_are_found_by_every_lookup_and_counted(
-    app_runtime: Runtime, repository: DynamoDBRepository
+    app_runtime: Runtime, stores: Stores, table: Table
 ) -> None:
     organization = make_admin(app_runtime).organization_uuid
     people = [person(organization, number) for number in range(LOADED)]
 
-    repository.bulk_load_people(organization, people)
+    bulk_load_people(table, organization, people)
 
-    assert repository.count_people(organization) == LOADED + 1  # and the admin
+    assert stores.people.count_people(organization) == LOADED + 1  # and the admin
     last = people[-1]
-    assert repository.find_person_by_user_name(organization, last.user_name.upper()) == last
-    assert repository.find_people_by_external_id(organization, "ext-7") == [people[7]]
-    assert repository.find_people_by_email(organization, people[30].user_name) == [people[30]]
-    assert len(repository.list_people(organization, LOADED + 10).items) == LOADED + 1
+    assert stores.people.find_person_by_user_name(organization, last.user_name.upper()) == last
+    assert stores.people.find_people_by_external_id(organization, "ext-7") == [people[7]]
+    assert stores.people.find_people_by_email(organization, people[30].user_name) == [people[30]]
+    assert len(stores.people.list_people(organization, LOADED + 10).items) == LOADED + 1

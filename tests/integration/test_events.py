@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
+from benchmarks.harness import FixedClock
 from devserver.events import LambdaContext
 from devserver.template import PROJECT_ROOT, Route, api_routes, match_route
-from scim_provisioning.clock import FixedClock
 from scim_provisioning.runtime import Runtime
 from tests.integration.conftest import AdminFixture
 

@@ -13,7 +13,7 @@ import pytest
 
 from devserver.dispatch import Dispatcher
 from scim_provisioning.models import Organization, OrganizationRole, Person
-from scim_provisioning.repository.dynamodb import DynamoDBRepository
+from scim_provisioning.repository.protocols import Stores
 from scim_provisioning.runtime import Runtime
 from tests.integration.conftest import AdminFixture
 from tests.integration.test_scim_users_handler import BASE, call, create, document, filter_query, listed, patch
@@ -158,7 +158,7 @@ def test_creating_the_admin_again_is_a_uniqueness_conflict_that_the_lookup_expla
 
 
 # ------------------------------------------------------- records of earlier releases
-def store_old_shape_organization(repository: DynamoDBRepository, app_runtime: Runtime) -> Person:
+def store_old_shape_organization(stores: Stores, app_runtime: Runtime) -> Person:
     """An organization and admin exactly as releases before 2026-11-30 wrote them: the
     admin's SCIM resource held its emails and nothing else."""
     now = app_runtime.clock.now()
@@ -173,13 +173,13 @@ def store_old_shape_organization(repository: DynamoDBRepository, app_runtime: Ru
         last_modified=now,
         resource={"emails": [{"value": "root@old.test", "type": "work", "primary": True}]},
     )
-    repository.create_organization(organization, admin)
+    stores.organizations.create_organization(organization, admin)
     return admin
 
 
-def test_upgrade_completes_an_old_shape_admin_once(repository: DynamoDBRepository, app_runtime: Runtime) -> None:
+def test_upgrade_completes_an_old_shape_admin_once(stores: Stores, app_runtime: Runtime) -> None:
     # Given an admin stored the old way
-    old = store_old_shape_organization(repository, app_runtime)
+    old = store_old_shape_organization(stores, app_runtime)
 
     # When the upgrade runs twice
     first = app_runtime.upgrades.upgrade_all().as_document()
@@ -188,7 +188,7 @@ def test_upgrade_completes_an_old_shape_admin_once(repository: DynamoDBRepositor
     # Then the first run completes the record and the second changes nothing
     assert first == {"peopleScanned": 1, "peopleUpgraded": 1, "repairs": {"legacy admin record": 1}}
     assert second == {"peopleScanned": 1, "peopleUpgraded": 0, "repairs": {}}
-    upgraded = repository.get_person(old.organization_uuid, old.uuid)
+    upgraded = stores.people.get_person(old.organization_uuid, old.uuid)
     assert upgraded is not None
     assert upgraded.resource["userName"] == "root@old.test"
     assert upgraded.resource["active"] is True
@@ -197,11 +197,9 @@ def test_upgrade_completes_an_old_shape_admin_once(repository: DynamoDBRepositor
     assert upgraded.version == old.version + 1
 
 
-def test_an_upgraded_old_admin_is_found_by_userName(
-    api: Dispatcher, repository: DynamoDBRepository, app_runtime: Runtime
-) -> None:
+def test_an_upgraded_old_admin_is_found_by_userName(api: Dispatcher, stores: Stores, app_runtime: Runtime) -> None:
     # Given an old-shape admin, upgraded
-    old = store_old_shape_organization(repository, app_runtime)
+    old = store_old_shape_organization(stores, app_runtime)
     app_runtime.upgrades.upgrade_all()
     _, key = app_runtime.organizations.create_api_key(old.organization_uuid, old.uuid, "key")
     principal = app_runtime.authenticator.authenticate_admin(f"ApiKey {key}")

@@ -14,7 +14,7 @@ import pytest
 
 from devserver.dispatch import Dispatcher
 from scim_provisioning.models import OrganizationRole, Person
-from scim_provisioning.repository.dynamodb import DynamoDBRepository
+from scim_provisioning.repository.protocols import Stores
 from scim_provisioning.runtime import Runtime
 from tests.integration.conftest import AdminFixture
 from tests.integration.test_scim_users_handler import BASE, call, create, scim_error
@@ -168,7 +168,7 @@ def test_a_password_only_patch_changes_nothing(api: Dispatcher, token: str) -> N
 
 
 def test_upgrade_scrubs_a_stored_password_once(
-    repository: DynamoDBRepository, app_runtime: Runtime, admin: AdminFixture, dynamodb_client: Any, table_name: str
+    stores: Stores, app_runtime: Runtime, admin: AdminFixture, dynamodb_client: Any, table_name: str
 ) -> None:
     # Given a person stored by an earlier release, with the password it was sent
     now = app_runtime.clock.now()
@@ -182,7 +182,7 @@ def test_upgrade_scrubs_a_stored_password_once(
         last_modified=now,
         resource={"userName": "old@acme.test", "active": True, "password": CANARY},
     )
-    repository.create_person(person)
+    stores.people.create_person(person)
     assert CANARY in stored_text(dynamodb_client, table_name)
 
     # When the upgrade runs twice
@@ -193,5 +193,5 @@ def test_upgrade_scrubs_a_stored_password_once(
     assert first["repairs"] == {"password at rest": 1}
     assert second["peopleUpgraded"] == 0
     assert CANARY not in stored_text(dynamodb_client, table_name)
-    scrubbed = repository.get_person(admin.organization_uuid, person.uuid)
+    scrubbed = stores.people.get_person(admin.organization_uuid, person.uuid)
     assert scrubbed is not None and scrubbed.resource == {"userName": "old@acme.test", "active": True}

@@ -9,8 +9,8 @@ from botocore.exceptions import ClientError
 
 from benchmarks.request_counter import DynamoDBRequestCounter
 from devserver.dispatch import Dispatcher, HttpResponse
-from scim_provisioning.repository import dynamodb as dynamodb_module
-from scim_provisioning.repository.dynamodb import DynamoDBRepository
+from scim_provisioning.repository import table as table_module
+from scim_provisioning.repository.table import Table
 from scim_provisioning.runtime import Runtime
 from scim_provisioning.services import groups as groups_service
 from tests.integration.conftest import make_admin
@@ -81,18 +81,14 @@ def member_ids(group: dict[str, Any]) -> set[str]:
     return {member["value"] for member in group.get("members", [])}
 
 
-def membership_items(app_runtime: Runtime) -> list[dict[str, Any]]:
-    repository = app_runtime.repository
-    assert isinstance(repository, DynamoDBRepository)
-    items = repository._client.scan(TableName=repository._table)["Items"]
+def membership_items(table: Table) -> list[dict[str, Any]]:
+    items = table.client.scan(TableName=table.name)["Items"]
     return [item for item in items if item["SK"]["S"].startswith("MEMBER#")]
 
 
 @pytest.fixture
-def counter(app_runtime: Runtime) -> DynamoDBRequestCounter:
-    repository = app_runtime.repository
-    assert isinstance(repository, DynamoDBRepository)
-    return DynamoDBRequestCounter(repository._client)
+def counter(app_runtime: Runtime, table: Table) -> DynamoDBRequestCounter:
+    return DynamoDBRequestCounter(table.client)
 
 
 # ---------------------------------------------------------------------- CRUD
@@ -163,7 +159,7 @@ def test_entra_create_with_extra_schema_and_external_id(api: Dispatcher, token: 
     assert "members" not in group
 
 
-def test_unknown_member_is_400_and_nothing_is_written(api: Dispatcher, token: str, app_runtime: Runtime):
+def test_unknown_member_is_400_and_nothing_is_written(api: Dispatcher, token: str, app_runtime: Runtime, table: Table):
     ada = new_user(api, token, "ada")
     group = new_group(api, token, "Eng")
 
@@ -173,7 +169,7 @@ def test_unknown_member_is_400_and_nothing_is_written(api: Dispatcher, token: st
 
     error = scim_error(response, 400, "invalidValue")
     assert MISSING_USER in error["detail"]
-    assert membership_items(app_runtime) == []
+    assert membership_items(table) == []
     assert get_group(api, token, group["id"])["meta"]["version"] == group["meta"]["version"]
     scim_error(call(api, "POST", GROUPS, token, {"displayName": "X", "members": [{"value": MISSING_USER}]}), 400)
     assert call(api, "GET", f"{GROUPS}?{eq('displayName', 'X')}", token).status == 200
@@ -205,14 +201,14 @@ def test_get_unknown_group_is_404(api: Dispatcher, token: str):
     scim_error(call(api, "GET", f"{GROUPS}/{MISSING_USER}", token), 404)
 
 
-def test_delete_removes_the_group_and_its_memberships(api: Dispatcher, token: str, app_runtime: Runtime):
+def test_delete_removes_the_group_and_its_memberships(api: Dispatcher, token: str, app_runtime: Runtime, table: Table):
     ada = new_user(api, token, "ada")
     group = new_group(api, token, "Eng", [ada])
-    assert len(membership_items(app_runtime)) == 1
+    assert len(membership_items(table)) == 1
 
     assert call(api, "DELETE", f"{GROUPS}/{group['id']}", token).status == 204
 
-    assert membership_items(app_runtime) == []
+    assert membership_items(table) == []
     scim_error(call(api, "GET", f"{GROUPS}/{group['id']}", token), 404)
     assert "groups" not in document(call(api, "GET", f"{USERS}/{ada}", token))
     assert new_group(api, token, "eng")["displayName"] == "eng"
@@ -298,7 +294,7 @@ def test_groups_filterable_by_member(api: Dispatcher, token: str):
 
 
 def test_deleting_a_user_removes_their_memberships_and_bumps_the_group(
-    api: Dispatcher, token: str, app_runtime: Runtime
+    api: Dispatcher, token: str, app_runtime: Runtime, table: Table
 ):
     ada, bob = new_user(api, token, "ada"), new_user(api, token, "bob")
     group = new_group(api, token, "Eng", [ada, bob])
@@ -308,7 +304,7 @@ def test_deleting_a_user_removes_their_memberships_and_bumps_the_group(
     after = get_group(api, token, group["id"])
     assert member_ids(after) == {bob}
     assert after["meta"]["version"] != group["meta"]["version"]
-    assert len(membership_items(app_runtime)) == 1
+    assert len(membership_items(table)) == 1
 
 
 def test_a_deactivated_user_stays_a_member(api: Dispatcher, token: str):
@@ -688,13 +684,13 @@ def test_concurrent_rename_and_member_add_both_land(api: Dispatcher, token: str)
 
 # ---------------------------------------------------------------------- capacity refusals
 def test_membership_writes_dynamodb_keeps_refusing_are_503_with_retry_after(
-    api: Dispatcher, token: str, repository: DynamoDBRepository, monkeypatch: pytest.MonkeyPatch
+    api: Dispatcher, token: str, table: Table, monkeypatch: pytest.MonkeyPatch
 ):
     # given a group, and a table that leaves every batched write unprocessed
     ada = new_user(api, token, "ada")
     group = new_group(api, token, "Engineering")
-    client = repository._client
-    monkeypatch.setattr(dynamodb_module.time, "sleep", lambda _: None)
+    client = table.client
+    monkeypatch.setattr(table_module.time, "sleep", lambda _: None)
     monkeypatch.setattr(client, "batch_write_item", lambda RequestItems: {"UnprocessedItems": RequestItems})
 
     # when a member is added
@@ -707,7 +703,7 @@ def test_membership_writes_dynamodb_keeps_refusing_are_503_with_retry_after(
 
 
 def test_a_throttled_dynamodb_call_is_503_with_retry_after(
-    api: Dispatcher, token: str, repository: DynamoDBRepository, monkeypatch: pytest.MonkeyPatch
+    api: Dispatcher, token: str, table: Table, monkeypatch: pytest.MonkeyPatch
 ):
     # given a group, then a table whose reads are throttled beyond botocore's retries
     group = new_group(api, token, "Engineering")
@@ -717,8 +713,8 @@ def test_a_throttled_dynamodb_call_is_503_with_retry_after(
             {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}}, "GetItem"
         )
 
-    monkeypatch.setattr(repository._client, "get_item", throttled)
-    monkeypatch.setattr(repository._client, "transact_write_items", throttled)
+    monkeypatch.setattr(table.client, "get_item", throttled)
+    monkeypatch.setattr(table.client, "transact_write_items", throttled)
 
     # when the group is read
     response = call(api, "GET", f"{GROUPS}/{group['id']}", token)

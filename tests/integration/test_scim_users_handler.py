@@ -11,8 +11,7 @@ from urllib.parse import quote
 import pytest
 
 from devserver.dispatch import Dispatcher, HttpResponse
-from scim_provisioning.repository.dynamodb import DynamoDBRepository
-from scim_provisioning.repository.interface import VersionConflict
+from scim_provisioning.repository.protocols import Stores, VersionConflict
 from scim_provisioning.runtime import Runtime
 from scim_provisioning.services import querying
 from tests.integration.conftest import AdminFixture, make_admin
@@ -640,7 +639,7 @@ def test_concurrent_patches_of_different_attributes_all_land(api: Dispatcher, to
 
 
 def test_a_write_that_keeps_losing_races_is_409_without_uniqueness(
-    api: Dispatcher, token: str, repository: DynamoDBRepository, monkeypatch: pytest.MonkeyPatch
+    api: Dispatcher, token: str, stores: Stores, monkeypatch: pytest.MonkeyPatch
 ):
     user = create(api, token, okta_user())
     attempts: list[int] = []
@@ -650,7 +649,7 @@ def test_a_write_that_keeps_losing_races_is_409_without_uniqueness(
         raise VersionConflict(previous.uuid)
 
     monkeypatch.setattr(querying, "RETRY_PAUSE_SECONDS", 0.0)
-    monkeypatch.setattr(repository, "replace_person", always_outrun)
+    monkeypatch.setattr(stores.people, "replace_person", always_outrun)
 
     response = patch(api, token, user["id"], {"op": "replace", "path": "title", "value": "Countess"})
 

@@ -8,10 +8,12 @@ import uuid
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
+from benchmarks.harness import FixedClock
 from devserver.dispatch import Dispatcher, HttpResponse
-from scim_provisioning.clock import FixedClock
 from scim_provisioning.models import OrganizationRole, Person
+from scim_provisioning.repository.table import Table
 from scim_provisioning.runtime import Runtime
 from tests.integration.conftest import AdminFixture
 
@@ -242,7 +244,7 @@ def test_token_api_needs_a_valid_api_key(api: Dispatcher, authorization):
 def test_token_api_is_for_admins_only(api: Dispatcher, app_runtime: Runtime, admin: AdminFixture):
     now = app_runtime.clock.now()
     member = Person(str(uuid.uuid4()), admin.organization_uuid, "m@acme.test", True, OrganizationRole.MEMBER, now, now)
-    app_runtime.repository.create_person(member)
+    app_runtime.stores.people.create_person(member)
     _, key = app_runtime.organizations.create_api_key(admin.organization_uuid, member.uuid, "member key")
     response = call(api, "GET", BASE, f"ApiKey {key}")
     assert response.status == 403
@@ -269,3 +271,23 @@ def test_secrets_never_stored_nor_logged(
     for secret in secrets:
         assert secret not in stored
         assert secret not in logs
+
+
+def test_a_throttled_table_is_503_with_retry_after_in_the_token_api_envelope(
+    api: Dispatcher, admin: AdminFixture, table: Table, monkeypatch: pytest.MonkeyPatch
+):
+    # given an admin, and a table whose reads are throttled beyond botocore's retries
+    authorization = admin.authorization
+
+    def throttled(**_: Any) -> Any:
+        raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "GetItem")
+
+    monkeypatch.setattr(table.client, "get_item", throttled)
+
+    # when the admin lists their tokens
+    response = call(api, "GET", BASE, authorization)
+
+    # then they are told to come back later, in the token API's envelope, not a 500
+    assert response.status == 503
+    assert error_of(response)["name"] == "ServiceUnavailableError"
+    assert response.header("Retry-After") == "5"

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from scim_provisioning.clock import FixedClock
+from benchmarks.harness import FixedClock
 from scim_provisioning.credentials import digest, is_well_formed_scim_token, new_api_key, new_scim_token
 from scim_provisioning.models import ScimTokenMetadata
 from scim_provisioning.services.access_tokens import (

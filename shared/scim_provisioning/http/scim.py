@@ -9,10 +9,9 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 
-from scim_provisioning.errors import ServiceError
+from scim_provisioning.errors import ServiceError, ServiceUnavailable
 from scim_provisioning.http.requests import header, stage_prefix
 from scim_provisioning.observability import logger
-from scim_provisioning.repository.interface import StoreBusy
 from scim_provisioning.services.authentication import ScimPrincipal
 
 SCIM_JSON = "application/scim+json"
@@ -50,6 +49,8 @@ def install_error_handlers(app: APIGatewayRestResolver) -> None:
 
     @app.exception_handler(ServiceError)
     def _service_error(error: ServiceError) -> Response:
+        if isinstance(error, ServiceUnavailable):
+            logger.warning("Service unavailable", extra={"reason": error.reason})
         scim_type = error.scim_type if error.status in (400, 409, 413) else None
         retry_after = None if error.retry_after_seconds is None else str(error.retry_after_seconds)
         return scim_error(error.status, error.message, scim_type, retry_after=retry_after)
@@ -60,26 +61,8 @@ def install_error_handlers(app: APIGatewayRestResolver) -> None:
 
     @app.exception_handler(Exception)
     def _unexpected(error: Exception) -> Response:
-        if _is_capacity_refusal(error):
-            logger.warning("DynamoDB refused the request for capacity after retries")
-            return scim_error(503, "The service is busy; retry the request later", retry_after=RETRY_AFTER_SECONDS)
         logger.exception("Unexpected error on a SCIM route")
         return scim_error(500, "Internal server error")
-
-
-# DynamoDB's error codes for "not now": botocore's standard mode has already retried them.
-_THROTTLING_CODES = frozenset({"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"})
-RETRY_AFTER_SECONDS = "5"
-
-
-def _is_capacity_refusal(error: Exception) -> bool:
-    """A StoreBusy, or botocore's ClientError with a throttling code (recognised by its
-    ``response`` rather than imported: the discovery function never loads botocore)."""
-    if isinstance(error, StoreBusy):
-        return True
-    response = getattr(error, "response", None)
-    code = response.get("Error", {}).get("Code") if isinstance(response, dict) else None
-    return code in _THROTTLING_CODES
 
 
 def authenticate(app: APIGatewayRestResolver) -> ScimPrincipal:

@@ -11,7 +11,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
-from scim_provisioning.errors import InvalidRequest, ServiceError
+from scim_provisioning.errors import InvalidRequest, ServiceError, ServiceUnavailable
 from scim_provisioning.models import ActivityEntry, ScimTokenMetadata
 from scim_provisioning.observability import logger
 from scim_provisioning.timestamps import format_optional, format_timestamp
@@ -116,6 +116,8 @@ def install_error_handlers(app: APIGatewayRestResolver) -> None:
 
     @app.exception_handler(ServiceError)
     def _service_error(error: ServiceError) -> Response:
+        if isinstance(error, ServiceUnavailable):
+            logger.warning("Service unavailable", extra={"reason": error.reason})
         return error_response(error.status, error.name, error.message, retry_after_seconds=error.retry_after_seconds)
 
     @app.not_found

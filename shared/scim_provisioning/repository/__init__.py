@@ -1,2 +1,4 @@
-"""Data access. ``interface`` says what the services may ask of the store; ``dynamodb`` is
-the one module that talks to DynamoDB."""
+"""Data access. ``protocols`` says what the services may ask of each store; ``table`` is the
+one module that sends requests to DynamoDB; one module per aggregate builds its items
+(``organizations``, ``people``, ``groups``, ``memberships``, ``credentials``, ``activity``);
+``dynamodb`` wires them on one table."""

@@ -2,7 +2,7 @@
 
 The rotation checks run in the incumbent's documented order (expiry in the future, token
 exists in this organization, token has an expiry, not rotated within the hour); the last one
-is re-checked by the repository's conditional write, which is what makes it hold when
+is re-checked by the token store's conditional write, which is what makes it hold when
 several rotations race."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from scim_provisioning.clock import Clock
 from scim_provisioning.credentials import digest, new_scim_token
 from scim_provisioning.errors import InvalidRequest, NotFound
 from scim_provisioning.models import ScimTokenMetadata
-from scim_provisioning.repository.interface import Repository, RotationConflict
+from scim_provisioning.repository.protocols import RotationConflict, ScimTokenStore
 from scim_provisioning.services.authentication import AdminPrincipal
 from scim_provisioning.timestamps import format_timestamp, truncate_to_millis
 
@@ -44,9 +44,9 @@ def rotation_refusal(token: ScimTokenMetadata, now: datetime) -> InvalidRequest 
 
 class AccessTokenService:
     def __init__(
-        self, repository: Repository, clock: Clock, retired_credential_retention: timedelta = timedelta(days=30)
+        self, tokens: ScimTokenStore, clock: Clock, retired_credential_retention: timedelta = timedelta(days=30)
     ) -> None:
-        self._repository = repository
+        self._tokens = tokens
         self._clock = clock
         # A rotated or revoked token's credential stays as a refused tombstone this long, so
         # the activity log can attribute its later use (the log's own retention).
@@ -69,14 +69,14 @@ class AccessTokenService:
             rotated_at=None,
             created_by_user_uuid=admin.user_uuid,
         )
-        self._repository.create_scim_token(token, digest(secret))
+        self._tokens.create_scim_token(token, digest(secret))
         return token, secret
 
     def list(self, admin: AdminPrincipal) -> list[ScimTokenMetadata]:
-        return self._repository.list_scim_tokens(admin.organization_uuid)
+        return self._tokens.list_scim_tokens(admin.organization_uuid)
 
     def get(self, admin: AdminPrincipal, token_uuid: str) -> ScimTokenMetadata:
-        token = self._repository.get_scim_token(admin.organization_uuid, token_uuid)
+        token = self._tokens.get_scim_token(admin.organization_uuid, token_uuid)
         if token is None:
             # A token of another organization is looked up under this organization's key,
             # so it is simply absent: its existence is never revealed.
@@ -85,7 +85,7 @@ class AccessTokenService:
 
     def revoke(self, admin: AdminPrincipal, token_uuid: str) -> None:
         now = truncate_to_millis(self._clock.now())
-        if not self._repository.delete_scim_token(admin.organization_uuid, token_uuid, now, now + self._retention):
+        if not self._tokens.delete_scim_token(admin.organization_uuid, token_uuid, now, now + self._retention):
             raise NotFound(TOKEN_NOT_FOUND)
 
     def rotate(
@@ -101,7 +101,7 @@ class AccessTokenService:
             raise refusal
         secret = new_scim_token()
         try:
-            rotated = self._repository.rotate_scim_token(
+            rotated = self._tokens.rotate_scim_token(
                 token,
                 new_digest=digest(secret),
                 new_expires_at=truncate_to_millis(expires_at),

@@ -11,7 +11,7 @@ from scim_provisioning.activity import Action
 from scim_provisioning.clock import Clock
 from scim_provisioning.errors import InvalidRequest
 from scim_provisioning.models import ActivityEntry
-from scim_provisioning.repository.interface import Repository
+from scim_provisioning.repository.protocols import ActivityStore
 from scim_provisioning.scim.listing import decode_cursor, encode_cursor
 from scim_provisioning.services.authentication import AdminPrincipal
 from scim_provisioning.timestamps import format_timestamp, truncate_to_millis
@@ -71,8 +71,8 @@ class ActivityResult:
 
 
 class ActivityLogService:
-    def __init__(self, repository: Repository, clock: Clock, retention: timedelta) -> None:
-        self._repository = repository
+    def __init__(self, activity: ActivityStore, clock: Clock, retention: timedelta) -> None:
+        self._activity = activity
         self._clock = clock
         self._retention = retention
 
@@ -109,11 +109,11 @@ class ActivityLogService:
             request_id=request_id,
             duration_ms=duration_ms,
         )
-        self._repository.put_activity(entry, now + self._retention)
+        self._activity.put_activity(entry, now + self._retention)
         return entry
 
     def list(self, admin: AdminPrincipal, query: ActivityQuery) -> ActivityResult:
-        page = self._repository.list_activity(
+        page = self._activity.list_activity(
             admin.organization_uuid, query.limit, query.after, query.status_range, query.action
         )
         return ActivityResult(page.entries, None if page.next_after is None else encode_cursor(page.next_after))

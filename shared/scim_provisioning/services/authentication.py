@@ -13,7 +13,7 @@ from scim_provisioning.clock import Clock
 from scim_provisioning.credentials import digest, is_well_formed_scim_token
 from scim_provisioning.errors import Forbidden, Unauthenticated
 from scim_provisioning.models import Credential, CredentialKind, OrganizationRole
-from scim_provisioning.repository.interface import Repository
+from scim_provisioning.repository.protocols import CredentialStore, PeopleStore
 
 # lastUsedAt is written at most once per credential per this interval.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -47,8 +47,9 @@ def _credential_from_header(authorization: str | None, scheme: str) -> str:
 
 
 class Authenticator:
-    def __init__(self, repository: Repository, clock: Clock) -> None:
-        self._repository = repository
+    def __init__(self, credentials: CredentialStore, people: PeopleStore, clock: Clock) -> None:
+        self._credentials = credentials
+        self._people = people
         self._clock = clock
 
     def authenticate_scim(self, authorization: str | None) -> ScimPrincipal:
@@ -56,7 +57,7 @@ class Authenticator:
         if not is_well_formed_scim_token(token):
             raise Unauthenticated("Invalid SCIM token")
         secret_digest = digest(token)
-        credential = self._repository.get_credential(secret_digest)
+        credential = self._credentials.get_credential(secret_digest)
         if credential is None or credential.kind not in (CredentialKind.SCIM_TOKEN, CredentialKind.RETIRED):
             raise Unauthenticated("Invalid SCIM token")
         # Known to belong to an organization, even when refused below: the activity log
@@ -75,12 +76,12 @@ class Authenticator:
         if len(api_key) > _MAX_API_KEY_LENGTH:
             raise Unauthenticated("Invalid API key")
         secret_digest = digest(api_key)
-        credential = self._repository.get_credential(secret_digest)
+        credential = self._credentials.get_credential(secret_digest)
         if credential is None or credential.kind is not CredentialKind.API_KEY or credential.user_uuid is None:
             raise Unauthenticated("Invalid API key")
         if self._expired(credential):
             raise Unauthenticated("API key has expired")
-        person = self._repository.get_person(credential.organization_uuid, credential.user_uuid)
+        person = self._people.get_person(credential.organization_uuid, credential.user_uuid)
         if person is None or not person.active:
             # A deactivated person is unable to use the platform, keys included.
             raise Unauthenticated("Invalid API key")
@@ -101,4 +102,4 @@ class Authenticator:
         since = now - LAST_USED_RESOLUTION
         if credential.last_used_at is not None and credential.last_used_at > since:
             return
-        self._repository.record_credential_use(secret_digest, credential, now, since)
+        self._credentials.record_credential_use(secret_digest, credential, now, since)

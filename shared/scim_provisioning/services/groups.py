@@ -31,7 +31,14 @@ from scim_provisioning.errors import (
     TooMany,
 )
 from scim_provisioning.models import Group, Person
-from scim_provisioning.repository.interface import DisplayNameTaken, Page, Repository, VersionConflict
+from scim_provisioning.repository.protocols import (
+    DisplayNameTaken,
+    GroupStore,
+    MembershipStore,
+    Page,
+    PeopleStore,
+    VersionConflict,
+)
 from scim_provisioning.scim.filter import equality_values, parse_filter
 from scim_provisioning.scim.listing import ListQuery
 from scim_provisioning.scim.patch import PatchOperation, apply_operations, parse_operations
@@ -171,13 +178,15 @@ class MembershipChange:
 
 
 class GroupService:
-    def __init__(self, repository: Repository, clock: Clock) -> None:
-        self._repository = repository
+    def __init__(self, groups: GroupStore, memberships: MembershipStore, people: PeopleStore, clock: Clock) -> None:
+        self._groups = groups
+        self._memberships = memberships
+        self._people = people
         self._clock = clock
 
     # ------------------------------------------------------------------ reads
     def get(self, principal: ScimPrincipal, group_id: str) -> Group:
-        group = self._repository.get_group(principal.organization_uuid, group_id)
+        group = self._groups.get_group(principal.organization_uuid, group_id)
         if group is None:
             raise NotFound(f"Group {group_id} not found")
         activity.annotate(target_id=group.uuid, target_name=group.display_name)
@@ -209,13 +218,13 @@ class GroupService:
 
     def _members_up_to(self, group: Group, limit: int) -> list[Member] | None:
         organization = group.organization_uuid
-        ids = self._repository.member_ids(organization, group.uuid, limit + 1)
+        ids = self._memberships.member_ids(organization, group.uuid, limit + 1)
         if len(ids) > limit:
             return None
         if not ids:
             return []
         # Memberships of a person deleted meanwhile find no person: skipped.
-        return [Member(person.uuid, _display(person)) for person in self._repository.get_people(organization, ids)]
+        return [Member(person.uuid, _display(person)) for person in self._people.get_people(organization, ids)]
 
     def groups_of(self, people: Sequence[Person]) -> dict[str, list[Group]]:
         """The groups each user is a direct member of (a user's read-only ``groups``), by user id.
@@ -228,12 +237,12 @@ class GroupService:
         organization = people[0].organization_uuid
 
         def group_ids(person: Person) -> list[str]:
-            return self._repository.group_ids_of_user(organization, person.uuid)
+            return self._memberships.group_ids_of_user(organization, person.uuid)
 
         with ThreadPoolExecutor(max_workers=min(MEMBERSHIP_READERS, len(people))) as pool:
             ids_by_user = dict(zip([person.uuid for person in people], pool.map(group_ids, people), strict=True))
         distinct = sorted({group_id for ids in ids_by_user.values() for group_id in ids})
-        found = {group.uuid: group for group in self._repository.get_groups(organization, distinct)} if distinct else {}
+        found = {group.uuid: group for group in self._groups.get_groups(organization, distinct)} if distinct else {}
         return {user: [found[group] for group in ids if group in found] for user, ids in ids_by_user.items()}
 
     def query(self, principal: ScimPrincipal, query: ListQuery, location_of: Callable[[str], str]) -> ResultPage[Group]:
@@ -242,25 +251,25 @@ class GroupService:
         organization = principal.organization_uuid
 
         def list_page(limit: int, after: str | None) -> Page[Group]:
-            return self._repository.list_groups(organization, limit, after)
+            return self._groups.list_groups(organization, limit, after)
 
         parsed = parse_filter(query.filter, GROUP_RESOURCE_TYPE) if query.filter else None
         if parsed is None:
-            return page_of_listing(query, self._repository.count_groups(organization), list_page)
+            return page_of_listing(query, self._groups.count_groups(organization), list_page)
         user_id = membership_filter_value(parsed, _MEMBERS)
         if user_id is not None:
             # The candidates are the user's groups: their representation for the filter
             # carries that one member (the only one the filter may test).
-            group_ids = self._repository.group_ids_of_user(organization, user_id)
-            candidates: Iterable[Group] = self._repository.get_groups(organization, group_ids) if group_ids else []
+            group_ids = self._memberships.group_ids_of_user(organization, user_id)
+            candidates: Iterable[Group] = self._groups.get_groups(organization, group_ids) if group_ids else []
             members = [{"value": user_id, "type": "User"}]
         else:
             candidates = lookup_candidates(
                 parsed,
                 {
-                    "displayName": lambda name: found(self._repository.find_group_by_display_name(organization, name)),
-                    "id": lambda group_id: found(self._repository.get_group(organization, group_id)),
-                    "externalId": lambda value: self._repository.find_groups_by_external_id(organization, value),
+                    "displayName": lambda name: found(self._groups.find_group_by_display_name(organization, name)),
+                    "id": lambda group_id: found(self._groups.get_group(organization, group_id)),
+                    "externalId": lambda value: self._groups.find_groups_by_external_id(organization, value),
                 },
                 list_page,
             )
@@ -282,12 +291,12 @@ class GroupService:
         now = truncate_to_millis(self._clock.now())
         group = self._group_from(resource, str(uuid.uuid4()), organization, now, now, 1)
         try:
-            self._repository.create_group(group)
+            self._groups.create_group(group)
         except DisplayNameTaken as taken:
             raise self._name_taken(group.display_name) from taken
         # After the group, so that a refused name leaves no membership behind. Should this
         # fail, the group exists with some members; the IdP's retry finds it by displayName.
-        self._repository.add_members(organization, group.uuid, member_ids)
+        self._memberships.add_members(organization, group.uuid, member_ids)
         activity.annotate(target_id=group.uuid, target_name=group.display_name)
         return group
 
@@ -327,12 +336,14 @@ class GroupService:
             current = self.get(principal, group_id)
             check_precondition(current.version, if_match, "group")
             try:
-                self._repository.delete_group(current)
+                self._groups.delete_group(current)
             except VersionConflict:
                 if if_match is not None:
                     raise PreconditionFailed("The group changed since the version given in If-Match") from None
                 continue
-            self._repository.remove_members(organization, group_id, self._repository.member_ids(organization, group_id))
+            self._memberships.remove_members(
+                organization, group_id, self._memberships.member_ids(organization, group_id)
+            )
             return
         raise StillChanging("The group kept changing; retry the request")
 
@@ -360,12 +371,12 @@ class GroupService:
                     updated = self._group_from(
                         resource, current.uuid, organization, current.created_at, now, current.version + 1
                     )
-                    self._repository.replace_group(current, updated)
+                    self._groups.replace_group(current, updated)
                     current = updated
                 elif members_change and if_match is not None:
                     # Claim the version If-Match named before any membership is written.
                     current = self._touched(
-                        self._repository.touch_group(organization, group_id, now, current.version), group_id
+                        self._groups.touch_group(organization, group_id, now, current.version), group_id
                     )
             except DisplayNameTaken as taken:
                 raise self._name_taken(resource["displayName"]) from taken
@@ -375,11 +386,11 @@ class GroupService:
                 continue
             if not members_change:
                 return current
-            self._repository.remove_members(organization, group_id, to_remove)
-            self._repository.add_members(organization, group_id, to_add)
+            self._memberships.remove_members(organization, group_id, to_remove)
+            self._memberships.add_members(organization, group_id, to_add)
             # Counted after the memberships are written, so a client that reads the new
             # ETag also reads the new members.
-            return self._touched(self._repository.touch_group(organization, group_id, now), group_id)
+            return self._touched(self._groups.touch_group(organization, group_id, now), group_id)
         raise StillChanging("The group kept changing; retry the request")
 
     def _member_diff(self, group: Group, change: MembershipChange) -> tuple[list[str], list[str]]:
@@ -391,14 +402,14 @@ class GroupService:
         target = dict.fromkeys([*change.replace_all, *change.add])
         for user_id in change.remove:
             target.pop(user_id, None)
-        current = set(self._repository.member_ids(group.organization_uuid, group.uuid))
+        current = set(self._memberships.member_ids(group.organization_uuid, group.uuid))
         return [user_id for user_id in target if user_id not in current], sorted(current.difference(target))
 
     def _require_users(self, organization: str, user_ids: list[str]) -> None:
         """Members are users of the same organization: any other id is a 400, before any write."""
         if not user_ids:
             return
-        found = self._repository.existing_people(organization, user_ids)
+        found = self._people.existing_people(organization, user_ids)
         unknown = [user_id for user_id in user_ids if user_id not in found]
         if unknown:
             shown = ", ".join(unknown[:10]) + (f" and {len(unknown) - 10} more" if len(unknown) > 10 else "")

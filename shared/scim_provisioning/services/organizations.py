@@ -10,7 +10,13 @@ from scim_provisioning.clock import Clock
 from scim_provisioning.credentials import digest, new_api_key
 from scim_provisioning.errors import Conflict, InvalidRequest, NotFound
 from scim_provisioning.models import ApiKeyMetadata, Organization, OrganizationRole, Person
-from scim_provisioning.repository.interface import Repository, UserNameTaken, VersionConflict
+from scim_provisioning.repository.protocols import (
+    ApiKeyStore,
+    OrganizationStore,
+    PeopleStore,
+    UserNameTaken,
+    VersionConflict,
+)
 from scim_provisioning.scim.resources import normalize_resource, require_attributes
 from scim_provisioning.scim.schema import USER_RESOURCE_TYPE
 from scim_provisioning.services.users import person_from_resource
@@ -41,8 +47,12 @@ def admin_resource(email: str, given_name: str, family_name: str) -> dict[str, A
 
 
 class OrganizationService:
-    def __init__(self, repository: Repository, clock: Clock) -> None:
-        self._repository = repository
+    def __init__(
+        self, organizations: OrganizationStore, people: PeopleStore, api_keys: ApiKeyStore, clock: Clock
+    ) -> None:
+        self._organizations = organizations
+        self._people = people
+        self._api_keys = api_keys
         self._clock = clock
 
     def create_organization(
@@ -63,22 +73,22 @@ class OrganizationService:
         resource = admin_resource(admin_email, admin_given_name, admin_family_name)
         admin = person_from_resource(resource, str(uuid.uuid4()), organization.uuid, now, now, 1)
         try:
-            self._repository.create_organization(organization, admin)
+            self._organizations.create_organization(organization, admin)
         except (UserNameTaken, VersionConflict) as taken:
             raise Conflict(f"Organization {organization.uuid} already exists") from taken
         return organization, admin
 
     def get_organization(self, organization_uuid: str) -> Organization:
-        organization = self._repository.get_organization(organization_uuid)
+        organization = self._organizations.get_organization(organization_uuid)
         if organization is None:
             raise NotFound(f"Organization {organization_uuid} not found")
         return organization
 
     def find_person(self, organization_uuid: str, user_uuid: str | None, user_name: str | None) -> Person:
         person = (
-            self._repository.get_person(organization_uuid, user_uuid)
+            self._people.get_person(organization_uuid, user_uuid)
             if user_uuid
-            else self._repository.find_person_by_user_name(organization_uuid, user_name or "")
+            else self._people.find_person_by_user_name(organization_uuid, user_name or "")
         )
         if person is None:
             raise NotFound("User not found in this organization")
@@ -109,12 +119,12 @@ class OrganizationService:
             expires_at=None if expires_at is None else truncate_to_millis(expires_at),
             last_used_at=None,
         )
-        self._repository.create_api_key(key, digest(secret))
+        self._api_keys.create_api_key(key, digest(secret))
         return key, secret
 
     def list_api_keys(self, organization_uuid: str) -> list[ApiKeyMetadata]:
-        return self._repository.list_api_keys(organization_uuid)
+        return self._api_keys.list_api_keys(organization_uuid)
 
     def revoke_api_key(self, organization_uuid: str, key_uuid: str) -> None:
-        if not self._repository.delete_api_key(organization_uuid, key_uuid):
+        if not self._api_keys.delete_api_key(organization_uuid, key_uuid):
             raise NotFound(f"API key {key_uuid} not found")

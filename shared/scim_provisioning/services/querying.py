@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
 
 from scim_provisioning.errors import InvalidFilter, PreconditionFailed
-from scim_provisioning.repository.interface import Page
+from scim_provisioning.repository.protocols import Page
 from scim_provisioning.scim.filter import Filter, equality_lookup, matches, tests_attribute
 from scim_provisioning.scim.listing import ListQuery, decode_cursor, encode_cursor
 from scim_provisioning.scim.schema import Attribute

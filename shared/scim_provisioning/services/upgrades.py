@@ -22,7 +22,7 @@ from typing import Any
 
 from scim_provisioning.clock import Clock
 from scim_provisioning.models import OrganizationRole, Person
-from scim_provisioning.repository.interface import Repository, VersionConflict
+from scim_provisioning.repository.protocols import PeopleStore, VersionConflict
 from scim_provisioning.scim.resources import normalize_resource
 from scim_provisioning.scim.schema import USER_RESOURCE_TYPE, Mutability
 from scim_provisioning.services.users import person_from_resource
@@ -73,14 +73,14 @@ class UpgradeReport:
 
 
 class UpgradeService:
-    def __init__(self, repository: Repository, clock: Clock) -> None:
-        self._repository = repository
+    def __init__(self, people: PeopleStore, clock: Clock) -> None:
+        self._people = people
         self._clock = clock
 
     def upgrade_all(self) -> UpgradeReport:
         """Repair every stored person that needs it (a Scan of the whole table)."""
         report = UpgradeReport()
-        for person in self._repository.scan_people():
+        for person in self._people.scan_people():
             report.scanned += 1
             applied = self.upgrade_person(person)
             if applied:
@@ -105,10 +105,10 @@ class UpgradeService:
                 resource, person.uuid, person.organization_uuid, person.created_at, now, person.version + 1
             )
             try:
-                self._repository.replace_person(person, updated)
+                self._people.replace_person(person, updated)
                 return applied
             except VersionConflict:
-                current = self._repository.get_person(person.organization_uuid, person.uuid)
+                current = self._people.get_person(person.organization_uuid, person.uuid)
                 if current is None:
                     return []
                 person = current

@@ -17,7 +17,14 @@ from scim_provisioning.activity import Action
 from scim_provisioning.clock import Clock
 from scim_provisioning.errors import Conflict, InvalidRequest, NotFound, PreconditionFailed, StillChanging
 from scim_provisioning.models import OrganizationRole, Person
-from scim_provisioning.repository.interface import Page, Repository, UserNameTaken, VersionConflict
+from scim_provisioning.repository.protocols import (
+    GroupStore,
+    MembershipStore,
+    Page,
+    PeopleStore,
+    UserNameTaken,
+    VersionConflict,
+)
 from scim_provisioning.scim.filter import Comparison, parse_filter
 from scim_provisioning.scim.listing import ListQuery
 from scim_provisioning.scim.patch import apply_operations, parse_operations
@@ -130,13 +137,15 @@ def person_from_resource(
 
 
 class UserService:
-    def __init__(self, repository: Repository, clock: Clock) -> None:
-        self._repository = repository
+    def __init__(self, people: PeopleStore, memberships: MembershipStore, groups: GroupStore, clock: Clock) -> None:
+        self._people = people
+        self._memberships = memberships
+        self._groups = groups
         self._clock = clock
 
     # ------------------------------------------------------------------ reads
     def get(self, principal: ScimPrincipal, user_id: str) -> Person:
-        person = self._repository.get_person(principal.organization_uuid, user_id)
+        person = self._people.get_person(principal.organization_uuid, user_id)
         if person is None:
             raise NotFound(f"User {user_id} not found")
         activity.annotate(target_id=person.uuid, target_name=person.user_name)
@@ -151,32 +160,32 @@ class UserService:
         organization = principal.organization_uuid
 
         def list_page(limit: int, after: str | None) -> Page[Person]:
-            return self._repository.list_people(organization, limit, after)
+            return self._people.list_people(organization, limit, after)
 
         parsed = parse_filter(query.filter, USER_RESOURCE_TYPE) if query.filter else None
         if parsed is None:
-            return page_of_listing(query, self._repository.count_people(organization), list_page)
+            return page_of_listing(query, self._people.count_people(organization), list_page)
         group_id = membership_filter_value(parsed, _GROUPS)
         if group_id is not None:
-            member_ids = self._repository.member_ids(organization, group_id)
+            member_ids = self._memberships.member_ids(organization, group_id)
             if isinstance(parsed, Comparison):
                 # The filter is the membership alone: page the member ids (in id order, as
                 # stored) and read only the people of the page, whatever the group's size.
                 ids = page_of_selection([_Id(user_id) for user_id in member_ids], query)
-                people = self._repository.get_people(organization, [item.uuid for item in ids.items])
+                people = self._people.get_people(organization, [item.uuid for item in ids.items])
                 return ResultPage(people, ids.total, ids.start_index, ids.next_cursor)
             # The candidates are the group's members: their representation for the filter
             # carries that one group (the only one the filter may test).
-            candidates: Iterable[Person] = self._repository.get_people(organization, member_ids)
+            candidates: Iterable[Person] = self._people.get_people(organization, member_ids)
             groups = [{"value": group_id, "type": "direct"}]
         else:
             candidates = lookup_candidates(
                 parsed,
                 {
-                    "userName": lambda name: found(self._repository.find_person_by_user_name(organization, name)),
-                    "id": lambda user_id: found(self._repository.get_person(organization, user_id)),
-                    "externalId": lambda value: self._repository.find_people_by_external_id(organization, value),
-                    "emails.value": lambda email: self._repository.find_people_by_email(organization, email),
+                    "userName": lambda name: found(self._people.find_person_by_user_name(organization, name)),
+                    "id": lambda user_id: found(self._people.get_person(organization, user_id)),
+                    "externalId": lambda value: self._people.find_people_by_external_id(organization, value),
+                    "emails.value": lambda email: self._people.find_people_by_email(organization, email),
                 },
                 list_page,
             )
@@ -195,7 +204,7 @@ class UserService:
         now = truncate_to_millis(self._clock.now())
         person = person_from_resource(resource, str(uuid.uuid4()), principal.organization_uuid, now, now, 1)
         try:
-            self._repository.create_person(person)
+            self._people.create_person(person)
         except UserNameTaken as taken:
             raise Conflict(f"userName '{person.user_name}' is already taken in this organization") from taken
         activity.annotate(target_id=person.uuid, target_name=person.user_name)
@@ -229,7 +238,7 @@ class UserService:
             current = self.get(principal, user_id)
             check_precondition(current.version, if_match, "user")
             try:
-                self._repository.delete_person(current)
+                self._people.delete_person(current)
             except VersionConflict:
                 if if_match is not None:
                     raise PreconditionFailed("The user changed since the version given in If-Match") from None
@@ -243,8 +252,8 @@ class UserService:
         their groups' version. Memberships this misses (a crash in between, or GSI1 lagging
         behind an add) name a person who no longer exists; group reads skip them."""
         now = truncate_to_millis(self._clock.now())
-        for group_uuid in self._repository.delete_memberships_of_user(person.organization_uuid, person.uuid):
-            self._repository.touch_group(person.organization_uuid, group_uuid, now)
+        for group_uuid in self._memberships.delete_memberships_of_user(person.organization_uuid, person.uuid):
+            self._groups.touch_group(person.organization_uuid, group_uuid, now)
 
     def _update(
         self,
@@ -270,7 +279,7 @@ class UserService:
                 # Only the service knows the state before: the activity log says which way it went.
                 activity.annotate(action=Action.REACTIVATE_USER if updated.active else Action.DEACTIVATE_USER)
             try:
-                self._repository.replace_person(current, updated)
+                self._people.replace_person(current, updated)
                 return updated
             except UserNameTaken as taken:
                 raise Conflict(f"userName '{updated.user_name}' is already taken in this organization") from taken

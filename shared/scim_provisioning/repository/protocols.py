@@ -1,4 +1,7 @@
-"""What the services may ask of the store. Services depend on this protocol, never on boto3."""
+"""What the services may ask of the stores: one narrow protocol per aggregate, the store
+errors the services translate, and ``Stores``, the set ``runtime.py`` wires. Services
+depend on these protocols, never on boto3; each DynamoDB implementation is a module of its
+own beside this one (``people.py`` implements ``PeopleStore``, and so on)."""
 
 from __future__ import annotations
 
@@ -40,11 +43,6 @@ class VersionConflict(Exception):
     """The item changed (or vanished) since it was read: the optimistic-lock condition failed."""
 
 
-class StoreBusy(Exception):
-    """DynamoDB kept refusing work for lack of capacity after every retry: the request may
-    succeed later, so it is a 503 for the client to retry, not a 500."""
-
-
 T = TypeVar("T")
 
 
@@ -56,10 +54,19 @@ class Page(Generic[T]):
     next_after: str | None
 
 
-class Repository(Protocol):
-    # Organizations and people
-    def create_organization(self, organization: Organization, admin: Person) -> None: ...
+class OrganizationStore(Protocol):
+    def create_organization(self, organization: Organization, admin: Person) -> None:
+        """The organization and its first admin in one transaction (UserNameTaken or
+        VersionConflict when either exists)."""
+        ...
+
     def get_organization(self, organization_uuid: str) -> Organization | None: ...
+
+
+class PeopleStore(Protocol):
+    """People (SCIM users and admins alike) with their userName claim and lookups; every
+    write is conditional on the version read (VersionConflict) and the claim (UserNameTaken)."""
+
     def create_person(self, person: Person) -> None: ...
     def replace_person(self, previous: Person, updated: Person) -> None: ...
     def delete_person(self, person: Person) -> None: ...
@@ -73,7 +80,10 @@ class Repository(Protocol):
     def list_people(self, organization_uuid: str, limit: int, after: str | None = None) -> Page[Person]: ...
     def scan_people(self) -> Iterator[Person]: ...
 
-    # Groups (without members)
+
+class GroupStore(Protocol):
+    """Groups without their members, with their displayName claim and externalId lookup."""
+
     def create_group(self, group: Group) -> None: ...
     def replace_group(self, previous: Group, updated: Group) -> None: ...
     def touch_group(
@@ -87,20 +97,27 @@ class Repository(Protocol):
     def count_groups(self, organization_uuid: str) -> int: ...
     def list_groups(self, organization_uuid: str, limit: int, after: str | None = None) -> Page[Group]: ...
 
-    # Memberships: one item per (group, user)
+
+class MembershipStore(Protocol):
+    """Memberships: one item per (group, user), readable from either side."""
+
     def add_members(self, organization_uuid: str, group_uuid: str, user_uuids: list[str]) -> None: ...
     def remove_members(self, organization_uuid: str, group_uuid: str, user_uuids: list[str]) -> None: ...
     def member_ids(self, organization_uuid: str, group_uuid: str, limit: int | None = None) -> list[str]: ...
     def group_ids_of_user(self, organization_uuid: str, user_uuid: str) -> list[str]: ...
     def delete_memberships_of_user(self, organization_uuid: str, user_uuid: str) -> list[str]: ...
 
-    # Credentials (SCIM tokens and API keys share the digest-keyed item)
+
+class CredentialStore(Protocol):
+    """What a presented secret resolves to (SCIM tokens and API keys share the digest-keyed item)."""
+
     def get_credential(self, secret_digest: str) -> Credential | None: ...
     def record_credential_use(
         self, secret_digest: str, credential: Credential, used_at: datetime, unless_used_since: datetime
     ) -> bool: ...
 
-    # SCIM access tokens
+
+class ScimTokenStore(Protocol):
     def create_scim_token(self, token: ScimTokenMetadata, secret_digest: str) -> None: ...
     def list_scim_tokens(self, organization_uuid: str) -> list[ScimTokenMetadata]: ...
     def get_scim_token(self, organization_uuid: str, token_uuid: str) -> ScimTokenMetadata | None: ...
@@ -117,12 +134,14 @@ class Repository(Protocol):
         self, organization_uuid: str, token_uuid: str, revoked_at: datetime, retire_until: datetime
     ) -> bool: ...
 
-    # Personal API keys
+
+class ApiKeyStore(Protocol):
     def create_api_key(self, key: ApiKeyMetadata, secret_digest: str) -> None: ...
     def list_api_keys(self, organization_uuid: str) -> list[ApiKeyMetadata]: ...
     def delete_api_key(self, organization_uuid: str, key_uuid: str) -> bool: ...
 
-    # SCIM activity log
+
+class ActivityStore(Protocol):
     def put_activity(self, entry: ActivityEntry, expires_at: datetime) -> None: ...
     def list_activity(
         self,
@@ -132,3 +151,19 @@ class Repository(Protocol):
         status_range: tuple[int, int] | None = None,
         action: str | None = None,
     ) -> ActivityPage: ...
+
+
+@dataclass(frozen=True)
+class Stores:
+    """Every store of the service, as ``runtime.py`` hands them to the services (each
+    service takes only the ones it uses). ``repository.dynamodb.dynamodb_stores`` builds
+    the DynamoDB set; the credential protocols are one implementation, named three ways."""
+
+    organizations: OrganizationStore
+    people: PeopleStore
+    groups: GroupStore
+    memberships: MembershipStore
+    credentials: CredentialStore
+    scim_tokens: ScimTokenStore
+    api_keys: ApiKeyStore
+    activity: ActivityStore

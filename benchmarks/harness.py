@@ -1,0 +1,43 @@
+"""What benchmarks and tests use to run the service off Lambda and never ship in the layer:
+a clock that moves only when told, and a fast way to load many people into a table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from scim_provisioning.models import Person
+from scim_provisioning.repository.organizations import count_change
+from scim_provisioning.repository.people import USER_COUNT, DynamoDBPeopleStore
+from scim_provisioning.repository.table import Table
+
+
+@dataclass
+class FixedClock:
+    """A clock that only moves when told to, so time rules (expiry, once-per-hour rotation,
+    last-used throttling) are tested by moving it instead of sleeping."""
+
+    current: datetime = field(default_factory=lambda: datetime(2026, 1, 1, tzinfo=UTC))
+
+    def now(self) -> datetime:
+        return self.current
+
+    def advance(self, **delta: float) -> None:
+        self.current += timedelta(**delta)
+
+
+def bulk_load_people(table: Table, organization_uuid: str, people: list[Person]) -> None:
+    """Write many new people with the items a SCIM POST writes (``creation_operations``), 25
+    to a BatchWriteItem, and add them to the organization's userCount once.
+
+    For seeding large organizations, never for requests: there is no condition, so nothing
+    checks that userNames are free, and a failure part way leaves part of the load behind."""
+    store = DynamoDBPeopleStore(table)
+    table.batch_write(
+        [
+            {"PutRequest": {"Item": operation["Put"]["Item"]}}
+            for person in people
+            for operation in store.creation_operations(person)
+        ]
+    )
+    table.transact([count_change(table, organization_uuid, USER_COUNT, len(people))])

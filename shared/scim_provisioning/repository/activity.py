@@ -1,0 +1,132 @@
+"""The SCIM activity log: one item per SCIM request in its organization's log partition,
+``ORG#<org>#ACTIVITY`` / ``<entry id>`` (time-ordered), removed by TTL after the retention.
+
+One partition per organization: its writes are bounded by the API's throttle (200 requests/s
+per stage), well under a partition's 1,000 writes/s (docs/data-model.md)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from botocore.config import Config
+
+from scim_provisioning.models import ActivityEntry, ActivityPage
+from scim_provisioning.repository.table import Item, Table, deserialize, epoch, key
+from scim_provisioning.timestamps import format_timestamp, parse_timestamp
+
+# Entries are written on the request's path but must never fail or slow it much: one retry,
+# short timeouts. A lost entry is logged by the recorder; a slow SCIM answer is not.
+RECORDING_CLIENT_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 2},
+    connect_timeout=1,
+    read_timeout=1,
+    tcp_keepalive=True,
+)
+# One activity-log page may evaluate this many DynamoDB pages (≤ 1 MB each) when a filter
+# drops most items; the page is then short, and its cursor resumes where evaluation stopped.
+_MAX_QUERIES_PER_PAGE = 5
+
+
+def _log_pk(organization_uuid: str) -> str:
+    return f"ORG#{organization_uuid}#ACTIVITY"
+
+
+def _entry_from_item(organization_uuid: str, item: Item) -> ActivityEntry:
+    return ActivityEntry(
+        id=item["SK"],
+        organization_uuid=organization_uuid,
+        occurred_at=parse_timestamp(item["occurredAt"]),
+        token_uuid=item.get("tokenUuid"),
+        method=item["method"],
+        path=item["path"],
+        action=item["action"],
+        status=int(item["status"]),
+        target_id=item.get("targetId"),
+        target_name=item.get("targetName"),
+        scim_type=item.get("scimType"),
+        detail=item.get("detail"),
+        request_id=item.get("requestId"),
+        duration_ms=None if item.get("durationMs") is None else int(item["durationMs"]),
+    )
+
+
+class DynamoDBActivityStore:
+    """Implements ``ActivityStore``: entries are put through ``recording`` (the same table on
+    a client with short timeouts, RECORDING_CLIENT_CONFIG) and read through ``table``."""
+
+    def __init__(self, table: Table, recording: Table | None = None) -> None:
+        self._table = table
+        self._recording = recording or table
+
+    def put_activity(self, entry: ActivityEntry, expires_at: datetime) -> None:
+        """One PutItem per SCIM request; TTL ends it."""
+        self._recording.put_item(
+            {
+                "PK": _log_pk(entry.organization_uuid),
+                "SK": entry.id,
+                "entity": "Activity",
+                "occurredAt": format_timestamp(entry.occurred_at),
+                "tokenUuid": entry.token_uuid,
+                "method": entry.method,
+                "path": entry.path,
+                "action": entry.action,
+                "status": entry.status,
+                "targetId": entry.target_id,
+                "targetName": entry.target_name,
+                "scimType": entry.scim_type,
+                "detail": entry.detail,
+                "requestId": entry.request_id,
+                "durationMs": entry.duration_ms,
+                "expiresAtEpoch": epoch(expires_at),
+            }
+        )
+
+    def list_activity(
+        self,
+        organization_uuid: str,
+        limit: int,
+        after: str | None = None,
+        status_range: tuple[int, int] | None = None,
+        action: str | None = None,
+    ) -> ActivityPage:
+        """Newest first, at most ``limit`` entries, resuming after the sort key ``after``.
+
+        Filters are a FilterExpression: DynamoDB reads the entries they drop too, so a page
+        may come back short (even empty) with a cursor; it is never wrong, because the cursor
+        is the last *evaluated* key."""
+        pk = _log_pk(organization_uuid)
+        conditions: list[str] = []
+        values: dict[str, Any] = {":pk": {"S": pk}}
+        names: dict[str, str] = {}
+        if status_range is not None:
+            conditions.append("#status BETWEEN :low AND :high")
+            names["#status"] = "status"
+            values[":low"] = {"N": str(status_range[0])}
+            values[":high"] = {"N": str(status_range[1])}
+        if action is not None:
+            conditions.append("#action = :action")
+            names["#action"] = "action"
+            values[":action"] = {"S": action}
+        request: dict[str, Any] = {
+            "KeyConditionExpression": "PK = :pk",
+            "ExpressionAttributeValues": values,
+            "ScanIndexForward": False,
+        }
+        if conditions:
+            request["FilterExpression"] = " AND ".join(conditions)
+            request["ExpressionAttributeNames"] = names
+        if after is not None:
+            request["ExclusiveStartKey"] = key(pk, after)
+        entries: list[ActivityEntry] = []
+        for _ in range(_MAX_QUERIES_PER_PAGE):
+            request["Limit"] = limit - len(entries)
+            answer = self._table.query_page(request)
+            entries.extend(_entry_from_item(organization_uuid, deserialize(item)) for item in answer["Items"])
+            last = answer.get("LastEvaluatedKey")
+            if last is None:
+                return ActivityPage(entries, None)
+            if len(entries) >= limit:
+                break
+            request["ExclusiveStartKey"] = last
+        return ActivityPage(entries, last["SK"]["S"])

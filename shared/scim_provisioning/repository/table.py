@@ -1,0 +1,324 @@
+"""The table core: the one place that sends requests to DynamoDB.
+
+Every store (``organizations``, ``people``, ``groups``, ``memberships``, ``credentials``,
+``activity``) builds its items and keys and hands its requests to a ``Table``, which adds the
+table name, (de)serializes, pages, batches, and turns DynamoDB's errors into two kinds: a
+failed condition (``ConditionFailed``, which each store translates into what it means for its
+aggregate) and a refusal for capacity that outlasted botocore's retries (the domain error
+``ServiceUnavailable``, a 503 for the client to retry). Nothing else in the service imports
+boto3 or botocore.
+
+Single-table design; ``docs/data-model.md`` lists every item, key and access pattern with its
+cost. Every key of tenant data starts with the organization (``ORG#<uuid>``), so a request
+scoped to one organization cannot address another's items. Rules that must hold under
+concurrency (unique userName, once-per-hour rotation, one write per minute for last-used)
+are DynamoDB condition expressions in the stores, never a read followed by a write.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import unicodedata
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+import boto3
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from scim_provisioning.config import Settings
+from scim_provisioning.errors import ServiceUnavailable
+from scim_provisioning.repository.protocols import VersionConflict
+from scim_provisioning.timestamps import parse_timestamp
+
+Item = dict[str, Any]
+"""An item in Python values (``{"PK": "ORG#…", "version": 3}``), as stores build and read them."""
+Operation = dict[str, Any]
+"""One element of a TransactWriteItems request (``{"Put": …}``, ``{"Delete": …}``, …)."""
+
+# Standard retry mode: exponential backoff with jitter on throttling and 5xx, a retry quota so
+# a struggling table is not hammered; four attempts fit well inside API Gateway's 29 s.
+CLIENT_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 4},
+    connect_timeout=2,
+    read_timeout=5,
+    tcp_keepalive=True,
+)
+
+# BatchGetItem takes at most 100 keys per request (moto does not enforce it; we do).
+BATCH_GET_LIMIT = 100
+# BatchWriteItem takes at most 25 requests (moto accepts 26; real DynamoDB refuses).
+BATCH_WRITE_LIMIT = 25
+# How often the unprocessed part of a BatchWriteItem is resent (with backoff) before giving
+# up; throttling of the call itself is retried by botocore's standard mode.
+BATCH_WRITE_ATTEMPTS = 8
+# BatchWriteItem requests in flight at once: botocore's default connection pool (10) holds them.
+BATCH_WRITERS = 10
+
+# DynamoDB's error codes for "not now": botocore's standard mode has already retried them.
+_CAPACITY_CODES = frozenset({"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"})
+_CONDITION_CODES = frozenset({"ConditionalCheckFailedException", "TransactionCanceledException"})
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+def create_dynamodb_client(settings: Settings, config: Config = CLIENT_CONFIG) -> Any:
+    return boto3.client(
+        "dynamodb",
+        region_name=settings.region,
+        endpoint_url=settings.dynamodb_endpoint_url,
+        config=config,
+    )
+
+
+# ----------------------------------------------------------------------------- keys
+def org_pk(organization_uuid: str) -> str:
+    return f"ORG#{organization_uuid}"
+
+
+def key(pk: str, sk: str) -> dict[str, dict[str, str]]:
+    return {"PK": {"S": pk}, "SK": {"S": sk}}
+
+
+def case_insensitive_key(name: str) -> str:
+    """The form in which names that compare case-insensitively are keyed and compared
+    (userName is caseExact=false, RFC 7643 §4.1.1; so are displayName and emails here):
+    NFC-normalized, then case-folded, so ß/SS, NFC/NFD and the Kelvin sign claim one key."""
+    return unicodedata.normalize("NFC", name).casefold()
+
+
+def lookup_digest(value: str) -> str:
+    """Index keys for externalId and emails: fixed length whatever the value, no '#' ambiguity."""
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()[:32]
+
+
+def epoch(moment: datetime) -> int:
+    """A TTL attribute's value."""
+    return int(moment.timestamp())
+
+
+# -------------------------------------------------------------------- (de)serialization
+def serialize(item: Item) -> dict[str, Any]:
+    """DynamoDB's typed form; None values are left out (DynamoDB stores no nulls here)."""
+    return {name: _serializer.serialize(value) for name, value in item.items() if value is not None}
+
+
+def deserialize(item: dict[str, Any]) -> Item:
+    return {name: _deserializer.deserialize(value) for name, value in item.items()}
+
+
+def optional_time(item: Item, name: str) -> datetime | None:
+    value = item.get(name)
+    return None if value is None else parse_timestamp(value)
+
+
+# ---------------------------------------------------------------------------- errors
+class ConditionFailed(Exception):
+    """A write's condition did not hold. ``reasons`` are a cancelled transaction's
+    CancellationReasons, one per operation in order (empty for a single-item write)."""
+
+    def __init__(self, reasons: list[dict[str, Any]]) -> None:
+        super().__init__("condition failed")
+        self.reasons = reasons
+
+    def failed_alone(self, index: int) -> bool:
+        """Whether operation ``index``'s condition failed and operation 0's did not."""
+        codes = [reason.get("Code") for reason in self.reasons]
+        return len(codes) > index and codes[index] == "ConditionalCheckFailed" and codes[0] != "ConditionalCheckFailed"
+
+    def old_item(self, index: int) -> Item | None:
+        """The item operation ``index`` found (it asked ReturnValuesOnConditionCheckFailure)."""
+        old = self.reasons[index].get("Item") if len(self.reasons) > index else None
+        return None if old is None else deserialize(old)
+
+
+@contextmanager
+def _translated_errors() -> Iterator[None]:
+    try:
+        yield
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code")
+        if code in _CONDITION_CODES:
+            raise ConditionFailed(list(error.response.get("CancellationReasons", []))) from error
+        if code in _CAPACITY_CODES:
+            raise ServiceUnavailable(f"DynamoDB refused {error.operation_name} for capacity after retries") from error
+        raise
+
+
+# ----------------------------------------------------------------------------- table
+class Table:
+    """One DynamoDB table through one client: requests by key, by query, in batches and in
+    transactions. ``client`` is public for what measures or injects faults (tests, benchmarks)."""
+
+    def __init__(self, client: Any, name: str) -> None:
+        self.client = client
+        self.name = name
+
+    # ------------------------------------------------------------------ operations
+    def put(
+        self, item: Item, condition: str | None = "attribute_not_exists(PK)", values: dict[str, Any] | None = None
+    ) -> Operation:
+        """A transaction's Put; by default only if no item has the key yet."""
+        put: dict[str, Any] = {"TableName": self.name, "Item": serialize(item)}
+        if condition is not None:
+            put["ConditionExpression"] = condition
+        if values:
+            put["ExpressionAttributeValues"] = values
+        return {"Put": put}
+
+    def delete(self, pk: str, sk: str, condition: str | None = None, values: dict[str, Any] | None = None) -> Operation:
+        delete: dict[str, Any] = {"TableName": self.name, "Key": key(pk, sk)}
+        if condition is not None:
+            delete["ConditionExpression"] = condition
+        if values:
+            delete["ExpressionAttributeValues"] = values
+        return {"Delete": delete}
+
+    def update(self, pk: str, sk: str, **request: Any) -> Operation:
+        """A transaction's Update (``UpdateExpression``, ``ConditionExpression``, … as given)."""
+        return {"Update": {"TableName": self.name, "Key": key(pk, sk), **request}}
+
+    # -------------------------------------------------------------------- requests
+    def get(self, pk: str, sk: str) -> Item | None:
+        with _translated_errors():
+            answer = self.client.get_item(TableName=self.name, Key=key(pk, sk), ConsistentRead=True)
+        item = answer.get("Item")
+        return None if item is None else deserialize(item)
+
+    def put_item(self, item: Item) -> None:
+        """One unconditional PutItem."""
+        with _translated_errors():
+            self.client.put_item(TableName=self.name, Item=serialize(item))
+
+    def update_item(self, pk: str, sk: str, **request: Any) -> Item:
+        """One UpdateItem; the attributes it returned (``ReturnValues``), deserialized."""
+        with _translated_errors():
+            answer = self.client.update_item(TableName=self.name, Key=key(pk, sk), **request)
+        return deserialize(answer.get("Attributes", {}))
+
+    def transact(self, operations: list[Operation]) -> None:
+        with _translated_errors():
+            self.client.transact_write_items(TransactItems=operations)
+
+    def query_page(self, request: dict[str, Any]) -> dict[str, Any]:
+        """One Query request (``TableName`` added), its answer as DynamoDB sent it."""
+        with _translated_errors():
+            return dict(self.client.query(TableName=self.name, **request))
+
+    def query_prefix(self, pk: str, sk_prefix: str) -> list[Item]:
+        """Every item of partition ``pk`` whose sort key starts with ``sk_prefix``."""
+        request: dict[str, Any] = {
+            "KeyConditionExpression": "PK = :pk AND begins_with(SK, :prefix)",
+            "ExpressionAttributeValues": {":pk": {"S": pk}, ":prefix": {"S": sk_prefix}},
+            "ConsistentRead": True,
+        }
+        return [deserialize(item) for item in self.query_pages(request)]
+
+    def query_pages(self, request: dict[str, Any], limit: int | None = None) -> Iterator[dict[str, Any]]:
+        """The raw items of a Query, page after page; at most ``limit`` when given (each page
+        then asks ``Limit`` for what is still wanted, so nothing beyond it is read)."""
+        wanted = limit
+        while wanted is None or wanted > 0:
+            if wanted is not None:
+                request["Limit"] = wanted
+            answer = self.query_page(request)
+            items = answer.get("Items", [])
+            yield from items
+            if wanted is not None:
+                wanted -= len(items)
+            if "LastEvaluatedKey" not in answer:
+                return
+            request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+
+    def list_prefix(self, pk: str, prefix: str, limit: int, after: str | None) -> tuple[list[Item], str | None]:
+        """Items ``prefix + id`` of partition ``pk`` in id order, ``limit`` at most, starting
+        after the id ``after``; the second value resumes the listing (None at its end)."""
+        request: dict[str, Any] = {
+            "KeyConditionExpression": "PK = :pk AND begins_with(SK, :prefix)",
+            "ExpressionAttributeValues": {":pk": {"S": pk}, ":prefix": {"S": prefix}},
+            "ConsistentRead": True,
+        }
+        if after is not None:
+            request["ExclusiveStartKey"] = key(pk, prefix + after)
+        items: list[Item] = []
+        while len(items) < limit:
+            request["Limit"] = limit - len(items)
+            answer = self.query_page(request)
+            items.extend(deserialize(item) for item in answer.get("Items", []))
+            if "LastEvaluatedKey" not in answer:
+                return items, None
+            request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+        return items, items[-1]["uuid"]
+
+    def scan(self, request: dict[str, Any]) -> Iterator[Item]:
+        """Every item a paged Scan returns. For one-off maintenance, never for a request."""
+        while True:
+            with _translated_errors():
+                answer = self.client.scan(TableName=self.name, **request)
+            for item in answer.get("Items", []):
+                yield deserialize(item)
+            if "LastEvaluatedKey" not in answer:
+                return
+            request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+
+    def batch_get(self, pk: str, sk_prefix: str, ids: list[str], only_uuid: bool = False) -> list[Item]:
+        """Items ``pk``/``sk_prefix + id`` by BatchGetItem (100 keys a request), in the order
+        of ``ids``, duplicates once; absent ones skipped. ``only_uuid`` reads the ``uuid``
+        attribute alone: the same read units, a fraction of the bytes on the wire."""
+        found: dict[str, Item] = {}
+        unique = list(dict.fromkeys(ids))
+        for start in range(0, len(unique), BATCH_GET_LIMIT):
+            keys = [key(pk, sk_prefix + identifier) for identifier in unique[start : start + BATCH_GET_LIMIT]]
+            request: dict[str, Any] = {self.name: {"Keys": keys, "ConsistentRead": True}}
+            if only_uuid:
+                request[self.name]["ProjectionExpression"] = "#uuid"
+                request[self.name]["ExpressionAttributeNames"] = {"#uuid": "uuid"}
+            while request:
+                with _translated_errors():
+                    answer = self.client.batch_get_item(RequestItems=request)
+                for raw in answer.get("Responses", {}).get(self.name, []):
+                    item = deserialize(raw)
+                    found[item["uuid"]] = item
+                request = answer.get("UnprocessedKeys") or {}
+        return [found[identifier] for identifier in unique if identifier in found]
+
+    def batch_write(self, requests: list[dict[str, Any]]) -> None:
+        """Write ``PutRequest``/``DeleteRequest``s in BatchWriteItem requests of 25, up to
+        BATCH_WRITERS at a time: the 4,000 requests that delete a 100,000-member group's
+        memberships then take a few seconds instead of about a minute (longer than the
+        function's timeout)."""
+        chunks = [requests[start : start + BATCH_WRITE_LIMIT] for start in range(0, len(requests), BATCH_WRITE_LIMIT)]
+        if len(chunks) <= 1:
+            for chunk in chunks:
+                self._write_batch(chunk)
+            return
+        with ThreadPoolExecutor(max_workers=min(BATCH_WRITERS, len(chunks))) as pool:
+            for _ in pool.map(self._write_batch, chunks):  # re-raises a batch's failure here
+                pass
+
+    def _write_batch(self, chunk: list[dict[str, Any]]) -> None:
+        pending: dict[str, Any] = {self.name: chunk}
+        for attempt in range(BATCH_WRITE_ATTEMPTS):
+            with _translated_errors():
+                pending = self.client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+            if not pending:
+                return
+            time.sleep(min(0.05 * 2**attempt, 1.0))  # DynamoDB's advice: back off, then resend
+        raise ServiceUnavailable("DynamoDB left batched writes unprocessed after retries")
+
+    def transact_with_claim(self, operations: list[Operation], name_taken: Exception, item_uuid: str) -> None:
+        """Run a person's or group's transaction: operation 0 is its item, 1 its name claim
+        (userName, displayName) when the claim changes. The claim's failure alone means the
+        name is taken (``name_taken`` is raised); any other means the item changed."""
+        try:
+            self.transact(operations)
+        except ConditionFailed as failure:
+            if failure.failed_alone(1):
+                raise name_taken from failure
+            raise VersionConflict(item_uuid) from failure

@@ -6,35 +6,30 @@ Members are read only when the answer carries them (not with excludedAttributes=
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from scim_provisioning import runtime
-from scim_provisioning.errors import ServiceError
-from scim_provisioning.http.activity import recorded
+from scim_provisioning.http.activity_recorder import recorded
 from scim_provisioning.http.requests import RestResolver, header, json_object
 from scim_provisioning.http.scim import (
-    MAX_RESPONSE_BYTES,
     authenticate,
     install_error_handlers,
     matches_etag,
     query_parameters,
     refuse_unserved_methods,
+    requested_attributes,
     scim_base_url,
     scim_response,
 )
-from scim_provisioning.models import Group
+from scim_provisioning.models import Group, Member
 from scim_provisioning.observability import logger, metrics
+from scim_provisioning.scim.groups import group_answer, group_location, too_many_members, too_many_members_in_page
 from scim_provisioning.scim.listing import ListQuery, list_query, list_response
-from scim_provisioning.scim.resources import full_representation, is_returned, parse_attribute_list, project
+from scim_provisioning.scim.representation import MAX_RESPONSE_BYTES, Selection, etag, within_response_limit
 from scim_provisioning.scim.schema import GROUP_RESOURCE_TYPE
 from scim_provisioning.services.authentication import ScimPrincipal
-from scim_provisioning.services.groups import Member, group_meta, too_many_members, too_many_members_in_page
-from scim_provisioning.services.querying import etag
 
 BASE = "/api/v1/scim/v2/Groups"
 SEARCH = f"{BASE}/.search"
@@ -46,72 +41,36 @@ refuse_unserved_methods(app, BASE, ITEM)
 
 
 # ------------------------------------------------------------------ shaping
-def _location(group_id: str) -> str:
-    return f"{scim_base_url(app)}/Groups/{group_id}"
-
-
-def _representation(
-    group: Group, members: list[Member] | None, attributes: list[str] | None, excluded: list[str] | None
-) -> dict[str, Any]:
-    full = full_representation(
-        group.resource, GROUP_RESOURCE_TYPE, group.uuid, group_meta(group, _location(group.uuid))
-    )
-    if members:
-        users = f"{scim_base_url(app)}/Users"
-        full["members"] = [
-            {"value": member.user_id, "$ref": f"{users}/{member.user_id}", "display": member.display, "type": "User"}
-            for member in members
-        ]
-    return project(full, GROUP_RESOURCE_TYPE, attributes, excluded)
-
-
-def _requested_attributes() -> tuple[list[str] | None, list[str] | None]:
-    """``attributes``/``excludedAttributes`` of the query string (names case-insensitive)."""
-    lowered = {key.lower(): value for key, value in query_parameters(app).items()}
-    return (
-        parse_attribute_list(lowered.get("attributes"), GROUP_RESOURCE_TYPE),
-        parse_attribute_list(lowered.get("excludedattributes"), GROUP_RESOURCE_TYPE),
-    )
-
-
-def _within_response_limit(document: dict[str, Any], refusal: ServiceError) -> dict[str, Any]:
-    """A document carrying members, checked against Lambda's response limit: the member
-    limit keeps usual answers near 2 MB, but long display names could still exceed 6 MB."""
-    if len(json.dumps(document).encode("utf-8")) > MAX_RESPONSE_BYTES:
-        raise refusal
-    return document
+def _selection() -> Selection:
+    return Selection.of(GROUP_RESOURCE_TYPE, *requested_attributes(app))
 
 
 def _group_response(group: Group, status_code: int = 200, *, location: bool = False) -> Response:
     """The answer to a write: members included unless excluded or the group is large."""
-    attributes, excluded = _requested_attributes()
-    members = (
-        runtime.current().groups.members_if_small(group)
-        if is_returned(GROUP_RESOURCE_TYPE, "members", attributes, excluded)
-        else None
-    )
+    base_url, selection = scim_base_url(app), _selection()
+    members = runtime.current().groups.members_if_small(group) if selection.returns("members") else None
     headers = {"ETag": etag(group.version)}
     if location:
-        headers["Location"] = _location(group.uuid)
-    return scim_response(status_code, _representation(group, members, attributes, excluded), headers)
+        headers["Location"] = group_location(base_url, group.uuid)
+    return scim_response(status_code, group_answer(group, base_url, members, selection), headers)
 
 
 def _list(principal: ScimPrincipal, query: ListQuery) -> Response:
     groups = runtime.current().groups
-    page = groups.query(principal, query, _location)
-    attributes = parse_attribute_list(query.attributes, GROUP_RESOURCE_TYPE)
-    excluded = parse_attribute_list(query.excluded_attributes, GROUP_RESOURCE_TYPE)
-    if is_returned(GROUP_RESOURCE_TYPE, "members", attributes, excluded):
+    base_url = scim_base_url(app)
+    page = groups.query(principal, query, base_url)
+    selection = Selection.of(GROUP_RESOURCE_TYPE, query.attributes, query.excluded_attributes)
+    if selection.returns("members"):
         members: list[list[Member] | None] = list(groups.members_of_each(page.items))
     else:
         members = [None] * len(page.items)
     resources = [
-        _representation(group, group_members, attributes, excluded)
+        group_answer(group, base_url, group_members, selection)
         for group, group_members in zip(page.items, members, strict=True)
     ]
     document = list_response(resources, page.total, page.start_index, page.next_cursor)
     if any(group_members is not None for group_members in members):
-        _within_response_limit(document, too_many_members_in_page(f"more than {MAX_RESPONSE_BYTES:,} bytes"))
+        within_response_limit(document, too_many_members_in_page(f"more than {MAX_RESPONSE_BYTES:,} bytes"))
     return scim_response(200, document)
 
 
@@ -146,11 +105,11 @@ def get_group(group_id: str) -> Response:
     current = etag(group.version)
     if matches_etag(header(app, "If-None-Match"), current):
         return Response(status_code=304, headers={"ETag": current})
-    attributes, excluded = _requested_attributes()
-    if not is_returned(GROUP_RESOURCE_TYPE, "members", attributes, excluded):
-        return scim_response(200, _representation(group, None, attributes, excluded), {"ETag": current})
-    document = _within_response_limit(
-        _representation(group, groups.members(group), attributes, excluded),
+    base_url, selection = scim_base_url(app), _selection()
+    if not selection.returns("members"):
+        return scim_response(200, group_answer(group, base_url, None, selection), {"ETag": current})
+    document = within_response_limit(
+        group_answer(group, base_url, groups.members(group), selection),
         too_many_members(group, f"with its members is more than {MAX_RESPONSE_BYTES:,} bytes"),
     )
     return scim_response(200, document, {"ETag": current})

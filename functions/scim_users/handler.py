@@ -5,15 +5,12 @@ the UserService and shapes its answer; the rules live in the service and in ``sc
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from scim_provisioning import runtime
-from scim_provisioning.http.activity import recorded
+from scim_provisioning.http.activity_recorder import recorded
 from scim_provisioning.http.requests import RestResolver, header, json_object
 from scim_provisioning.http.scim import (
     authenticate,
@@ -21,17 +18,17 @@ from scim_provisioning.http.scim import (
     matches_etag,
     query_parameters,
     refuse_unserved_methods,
+    requested_attributes,
     scim_base_url,
     scim_response,
 )
 from scim_provisioning.models import Group, Person
 from scim_provisioning.observability import logger, metrics
 from scim_provisioning.scim.listing import ListQuery, list_query, list_response
-from scim_provisioning.scim.resources import full_representation, is_returned, parse_attribute_list, project
+from scim_provisioning.scim.representation import Selection, etag
 from scim_provisioning.scim.schema import USER_RESOURCE_TYPE
+from scim_provisioning.scim.users import user_answer, user_location
 from scim_provisioning.services.authentication import ScimPrincipal
-from scim_provisioning.services.querying import etag
-from scim_provisioning.services.users import user_meta
 
 BASE = "/api/v1/scim/v2/Users"
 SEARCH = f"{BASE}/.search"
@@ -43,82 +40,28 @@ refuse_unserved_methods(app, BASE, ITEM)
 
 
 # ------------------------------------------------------------------ shaping
-def _location(user_id: str) -> str:
-    return f"{scim_base_url(app)}/Users/{user_id}"
-
-
-def _representation(
-    person: Person,
-    attributes: str | None,
-    excluded: str | None,
-    groups_of: Callable[[Person], list[Group]],
-) -> dict[str, Any]:
-    """The user as answered; its read-only ``groups`` (from ``groups_of``) only when the
-    answer carries them, so that excluding them reads no membership."""
-    full = full_representation(
-        person.resource, USER_RESOURCE_TYPE, person.uuid, user_meta(person, _location(person.uuid))
-    )
-    selected = parse_attribute_list(attributes, USER_RESOURCE_TYPE)
-    excluded_paths = parse_attribute_list(excluded, USER_RESOURCE_TYPE)
-    if is_returned(USER_RESOURCE_TYPE, "groups", selected, excluded_paths):
-        groups = groups_of(person)
-        if groups:
-            base = scim_base_url(app)
-            full["groups"] = [
-                {
-                    "value": group.uuid,
-                    "$ref": f"{base}/Groups/{group.uuid}",
-                    "display": group.display_name,
-                    "type": "direct",
-                }
-                for group in groups
-            ]
-    return project(full, USER_RESOURCE_TYPE, selected, excluded_paths)
-
-
-def _groups_returned(attributes: str | None, excluded: str | None) -> bool:
-    return is_returned(
-        USER_RESOURCE_TYPE,
-        "groups",
-        parse_attribute_list(attributes, USER_RESOURCE_TYPE),
-        parse_attribute_list(excluded, USER_RESOURCE_TYPE),
-    )
-
-
-def _read_groups(person: Person) -> list[Group]:
-    return runtime.current().groups.groups_of([person])[person.uuid]
-
-
-def _no_groups(_: Person) -> list[Group]:
-    """A user just created is in no group yet: its answer needs no membership read."""
-    return []
-
-
-def _requested_attributes() -> tuple[str | None, str | None]:
-    """``attributes``/``excludedAttributes`` of the query string (names case-insensitive)."""
-    lowered = {key.lower(): value for key, value in query_parameters(app).items()}
-    return lowered.get("attributes"), lowered.get("excludedattributes")
-
-
 def _user_response(person: Person, *, created: bool = False) -> Response:
-    """200 with the user, or 201 with its ``Location`` when the request created it."""
-    attributes, excluded = _requested_attributes()
+    """200 with the user, or 201 with its ``Location`` when the request created it. Its
+    groups are read only when the answer carries them; a user just created is in none."""
+    base_url = scim_base_url(app)
+    selection = Selection.of(USER_RESOURCE_TYPE, *requested_attributes(app))
     headers = {"ETag": etag(person.version)}
     if created:
-        headers["Location"] = _location(person.uuid)
-    document = _representation(person, attributes, excluded, _no_groups if created else _read_groups)
-    return scim_response(201 if created else 200, document, headers)
+        headers["Location"] = user_location(base_url, person.uuid)
+    groups: list[Group] = []
+    if selection.returns("groups") and not created:
+        groups = runtime.current().groups.groups_of([person])[person.uuid]
+    return scim_response(201 if created else 200, user_answer(person, base_url, groups, selection), headers)
 
 
 def _list(principal: ScimPrincipal, query: ListQuery) -> Response:
-    page = runtime.current().users.query(principal, query, _location)
+    base_url = scim_base_url(app)
+    selection = Selection.of(USER_RESOURCE_TYPE, query.attributes, query.excluded_attributes)
+    page = runtime.current().users.query(principal, query, base_url)
     groups: dict[str, list[Group]] = {}
-    if page.items and _groups_returned(query.attributes, query.excluded_attributes):
+    if page.items and selection.returns("groups"):
         groups = runtime.current().groups.groups_of(page.items)
-    resources = [
-        _representation(person, query.attributes, query.excluded_attributes, lambda p: groups.get(p.uuid, []))
-        for person in page.items
-    ]
+    resources = [user_answer(person, base_url, groups.get(person.uuid, []), selection) for person in page.items]
     return scim_response(200, list_response(resources, page.total, page.start_index, page.next_cursor))
 
 

@@ -5,6 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Any, TypeAlias
+
+ResourceDocument: TypeAlias = dict[str, Any]
+"""A SCIM resource as JSON: a stored resource in canonical form (``scim/resources.py``), or
+an answer's User or Group document."""
 
 
 class OrganizationRole(StrEnum):
@@ -42,7 +47,7 @@ class Person:
     created_at: datetime
     last_modified: datetime
     version: int = 1
-    resource: dict = field(default_factory=dict)
+    resource: ResourceDocument = field(default_factory=dict)
     external_id: str | None = None
 
     @property
@@ -61,8 +66,16 @@ class Group:
     created_at: datetime
     last_modified: datetime
     version: int = 1
-    resource: dict = field(default_factory=dict)
+    resource: ResourceDocument = field(default_factory=dict)
     external_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Member:
+    """A group's member as an answer shows it: the user's id and current display name."""
+
+    user_id: str
+    display: str | None
 
 
 @dataclass(frozen=True)

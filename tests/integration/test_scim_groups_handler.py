@@ -12,6 +12,7 @@ from devserver.dispatch import Dispatcher, HttpResponse
 from scim_provisioning.repository import table as table_module
 from scim_provisioning.repository.table import Table
 from scim_provisioning.runtime import Runtime
+from scim_provisioning.scim import representation
 from scim_provisioning.services import groups as groups_service
 from tests.integration.conftest import make_admin
 from tests.integration.test_scim_users_handler import (
@@ -534,8 +535,7 @@ def test_an_answer_over_lambdas_response_limit_is_a_clear_error(
     # Long display names, not the member count, would push this answer over the limit.
     users = [new_user(api, token, f"u{index}", "D" * 200) for index in range(3)]
     group = new_group(api, token, "Eng", users)
-    handler_module = api._local.modules["ScimGroupsFunction.handler"]  # as the dispatcher loaded it
-    monkeypatch.setattr(handler_module, "MAX_RESPONSE_BYTES", 600)
+    monkeypatch.setattr(representation, "MAX_RESPONSE_BYTES", 600)
 
     error = scim_error(call(api, "GET", f"{GROUPS}/{group['id']}", token), 400, "tooMany")
     listed = scim_error(call(api, "GET", GROUPS, token), 400, "tooMany")

@@ -13,7 +13,7 @@ import pytest
 from devserver.dispatch import Dispatcher, HttpResponse
 from scim_provisioning.repository.protocols import Stores, VersionConflict
 from scim_provisioning.runtime import Runtime
-from scim_provisioning.services import querying
+from scim_provisioning.services import versioning
 from tests.integration.conftest import AdminFixture, make_admin
 from tests.scim_samples import ENTERPRISE, ERROR_SCHEMA, LIST_RESPONSE, PATCH_OP, USER_SCHEMA, entra_user, okta_user
 
@@ -648,7 +648,7 @@ def test_a_write_that_keeps_losing_races_is_409_without_uniqueness(
         attempts.append(updated.version)
         raise VersionConflict(previous.uuid)
 
-    monkeypatch.setattr(querying, "RETRY_PAUSE_SECONDS", 0.0)
+    monkeypatch.setattr(versioning, "RETRY_PAUSE_SECONDS", 0.0)
     monkeypatch.setattr(stores.people, "replace_person", always_outrun)
 
     response = patch(api, token, user["id"], {"op": "replace", "path": "title", "value": "Countess"})
@@ -656,4 +656,4 @@ def test_a_write_that_keeps_losing_races_is_409_without_uniqueness(
     # a 409 that does not tell the IdP its data clashes with another user's
     error = scim_error(response, 409)
     assert "scimType" not in error
-    assert len(attempts) == querying.WRITE_ATTEMPTS
+    assert len(attempts) == versioning.WRITE_ATTEMPTS

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from scim_provisioning import activity
-from scim_provisioning.activity import Action, derive_action, is_membership_patch
+from scim_provisioning import activity_annotation
+from scim_provisioning.activity_annotation import Action, derive_action, is_membership_patch
 
 
 @pytest.mark.parametrize(
@@ -48,14 +48,14 @@ def test_membership_patch(body, expected):
 
 
 def test_annotations_are_per_request_and_ignored_outside_one():
-    activity.annotate(action=Action.LOOKUP)  # no request: nothing to annotate, no error
-    annotation = activity.begin()
-    activity.annotate(action=Action.DEACTIVATE_USER, target_name="jane")
-    activity.end()
-    activity.annotate(action=Action.LIST)
+    activity_annotation.annotate(action=Action.LOOKUP)  # no request: nothing to annotate, no error
+    annotation = activity_annotation.begin()
+    activity_annotation.annotate(action=Action.DEACTIVATE_USER, target_name="jane")
+    activity_annotation.end()
+    activity_annotation.annotate(action=Action.LIST)
 
     assert (annotation.action, annotation.target_name) == (Action.DEACTIVATE_USER, "jane")
     with pytest.raises(AttributeError):
-        activity.begin()
-        activity.annotate(password="never")
-    activity.end()
+        activity_annotation.begin()
+        activity_annotation.annotate(password="never")
+    activity_annotation.end()

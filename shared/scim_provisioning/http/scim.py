@@ -15,9 +15,6 @@ from scim_provisioning.observability import logger
 from scim_provisioning.services.authentication import ScimPrincipal
 
 SCIM_JSON = "application/scim+json"
-# Lambda refuses a synchronous response over 6 MB (6,291,456 bytes, headers included): an
-# answer body above this is refused by the handler itself, with a SCIM error that says why.
-MAX_RESPONSE_BYTES = 6_000_000
 ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
 
 
@@ -118,3 +115,10 @@ def matches_etag(candidates: str | None, current: str) -> bool:
 
 def query_parameters(app: APIGatewayRestResolver) -> dict[str, str]:
     return dict(app.current_event.query_string_parameters or {})
+
+
+def requested_attributes(app: APIGatewayRestResolver) -> tuple[str | None, str | None]:
+    """``attributes`` and ``excludedAttributes`` of the query string (names case-insensitive),
+    for ``scim.representation.Selection.of``."""
+    lowered = {key.lower(): value for key, value in query_parameters(app).items()}
+    return lowered.get("attributes"), lowered.get("excludedattributes")

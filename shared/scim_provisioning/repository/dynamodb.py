@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from scim_provisioning.config import Settings
-from scim_provisioning.repository.activity import RECORDING_CLIENT_CONFIG, DynamoDBActivityStore
+from scim_provisioning.repository.activity_log import RECORDING_CLIENT_CONFIG, DynamoDBActivityStore
 from scim_provisioning.repository.credentials import DynamoDBCredentialStore
 from scim_provisioning.repository.groups import DynamoDBGroupStore
 from scim_provisioning.repository.memberships import DynamoDBMembershipStore
@@ -17,7 +17,7 @@ from scim_provisioning.repository.table import Table, create_dynamodb_client
 
 def dynamodb_stores(client: Any, table_name: str, recording_client: Any = None) -> Stores:
     """Every store on the table ``table_name`` through ``client``; activity entries are
-    written through ``recording_client`` when given (short timeouts, see ``activity.py``)."""
+    written through ``recording_client`` when given (short timeouts, see ``activity_log.py``)."""
     table = Table(client, table_name)
     people = DynamoDBPeopleStore(table)
     credentials = DynamoDBCredentialStore(table)

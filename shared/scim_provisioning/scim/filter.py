@@ -34,7 +34,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final, Literal, NamedTuple, TypeAlias, cast
@@ -42,8 +42,6 @@ from typing import Any, Final, Literal, NamedTuple, TypeAlias, cast
 from scim_provisioning.errors import InvalidFilter, InvalidPath
 from scim_provisioning.scim.paths import ResolvedPath, UnknownAttribute, resolve
 from scim_provisioning.scim.schema import (
-    GROUP_RESOURCE_TYPE,
-    USER_RESOURCE_TYPE,
     Attribute,
     AttributeType,
     Mutability,
@@ -651,26 +649,12 @@ def _instant(value: Any) -> datetime | None:
 
 
 # ------------------------------------------------------------------------ key lookups
-_LOOKUP_KEYS: Final = tuple(
-    resolve(resource_type, path)
-    for resource_type, path in (
-        (USER_RESOURCE_TYPE, "userName"),
-        (USER_RESOURCE_TYPE, "id"),  # id and externalId are common: the same for groups
-        (USER_RESOURCE_TYPE, "externalId"),
-        (USER_RESOURCE_TYPE, "emails.value"),
-        (GROUP_RESOURCE_TYPE, "displayName"),
-        (GROUP_RESOURCE_TYPE, "members.value"),
-        (USER_RESOURCE_TYPE, "groups.value"),
-    )
-)
-"""The attributes the repository can look a value up by, instead of scanning."""
-
-
-def equality_lookup(filter: Filter) -> tuple[str, str, str | None] | None:
+def equality_lookup(filter: Filter, keys: Collection[str]) -> tuple[str, str, str | None] | None:
     """The key lookup that finds every resource ``filter`` can match, if there is one.
 
-    Returns (canonical path, value, element type): ``("userName", "x", None)`` for
-    ``userName eq "x"``; ``("emails.value", "x", "work")`` for
+    ``keys`` are the canonical paths the caller can look a value up by (the services' finder
+    tables, ``services/lookups.py``). Returns (canonical path, value, element type):
+    ``("userName", "x", None)`` for ``userName eq "x"``; ``("emails.value", "x", "work")`` for
     ``emails[type eq "work"].value eq "x"`` or ``emails[type eq "work" and value eq "x"]``;
     ``("emails.value", "x", None)`` for ``emails eq "x"``, ``emails.value eq "x"`` or
     ``emails[value eq "x"]``. For a conjunction, the first conjunct that is a lookup.
@@ -680,19 +664,19 @@ def equality_lookup(filter: Filter) -> tuple[str, str, str | None] | None:
     keep only the resources :func:`matches` accepts."""
     for conjunct in _conjuncts(filter):
         if isinstance(conjunct, Comparison) and conjunct.operator == "eq" and isinstance(conjunct.value, str):
-            if _is_lookup_key(conjunct.path):
+            if str(conjunct.path) in keys:
                 return str(conjunct.path), conjunct.value, None
         elif isinstance(conjunct, ValuePath):
-            lookup = _element_lookup(conjunct)
+            lookup = _element_lookup(conjunct, keys)
             if lookup is not None:
                 return lookup
     return None
 
 
-def _element_lookup(value_path: ValuePath) -> tuple[str, str, str | None] | None:
+def _element_lookup(value_path: ValuePath, keys: Collection[str]) -> tuple[str, str, str | None] | None:
     attribute = value_path.path.attribute
-    key = ResolvedPath(value_path.path.extension, attribute, attribute.sub_attribute("value"))
-    if not _is_lookup_key(key):
+    key = str(ResolvedPath(value_path.path.extension, attribute, attribute.sub_attribute("value")))
+    if key not in keys:
         return None
     described = {
         conjunct.path.target.name: conjunct.value
@@ -700,11 +684,7 @@ def _element_lookup(value_path: ValuePath) -> tuple[str, str, str | None] | None
         if isinstance(conjunct, Comparison) and conjunct.operator == "eq" and isinstance(conjunct.value, str)
     }
     value = described.get("value")
-    return None if value is None else (str(key), value, described.get("type"))
-
-
-def _is_lookup_key(path: ResolvedPath) -> bool:
-    return any(path.attribute is key.attribute and path.sub_attribute is key.sub_attribute for key in _LOOKUP_KEYS)
+    return None if value is None else (key, value, described.get("type"))
 
 
 def tests_attribute(filter: Filter, attribute: Attribute) -> bool:

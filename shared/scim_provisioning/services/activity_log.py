@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from scim_provisioning.activity import Action
+from scim_provisioning.activity_annotation import Action
 from scim_provisioning.clock import Clock
 from scim_provisioning.errors import InvalidRequest
 from scim_provisioning.models import ActivityEntry

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from scim_provisioning import activity
+from scim_provisioning import activity_annotation
 from scim_provisioning.clock import Clock
 from scim_provisioning.credentials import digest, is_well_formed_scim_token
 from scim_provisioning.errors import Forbidden, Unauthenticated
@@ -62,9 +62,9 @@ class Authenticator:
             raise Unauthenticated("Invalid SCIM token")
         # Known to belong to an organization, even when refused below: the activity log
         # records the request for that organization (an unknown token is only logged).
-        activity.annotate(organization_uuid=credential.organization_uuid, token_uuid=credential.owner_uuid)
+        activity_annotation.annotate(organization_uuid=credential.organization_uuid, token_uuid=credential.owner_uuid)
         if credential.kind is CredentialKind.RETIRED:
-            activity.annotate(detail="The token was rotated or revoked")
+            activity_annotation.annotate(detail="The token was rotated or revoked")
             raise Unauthenticated("Invalid SCIM token")
         if self._expired(credential):
             raise Unauthenticated("SCIM token has expired")

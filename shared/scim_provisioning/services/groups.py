@@ -11,6 +11,7 @@ group's version and lastModified, so its ETag changes with its members."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -18,86 +19,50 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from scim_provisioning import activity
+from scim_provisioning import activity_annotation
 from scim_provisioning.clock import Clock
-from scim_provisioning.errors import (
-    Conflict,
-    InvalidFilter,
-    InvalidPath,
-    InvalidRequest,
-    NotFound,
-    PreconditionFailed,
-    StillChanging,
-    TooMany,
-)
-from scim_provisioning.models import Group, Person
-from scim_provisioning.repository.protocols import (
-    DisplayNameTaken,
-    GroupStore,
-    MembershipStore,
-    Page,
-    PeopleStore,
-    VersionConflict,
-)
+from scim_provisioning.errors import Conflict, InvalidFilter, InvalidPath, InvalidRequest, NotFound
+from scim_provisioning.models import Group, Member, Person, ResourceDocument
+from scim_provisioning.repository.protocols import DisplayNameTaken, GroupStore, MembershipStore, Page, PeopleStore
 from scim_provisioning.scim.filter import equality_values, parse_filter
+from scim_provisioning.scim.groups import (
+    MAX_MEMBERS_IN_WRITE_ANSWER,
+    filterable_group,
+    too_many_members,
+    too_many_members_in_page,
+)
 from scim_provisioning.scim.listing import ListQuery
 from scim_provisioning.scim.patch import PatchOperation, apply_operations, parse_operations
-from scim_provisioning.scim.resources import (
-    full_representation,
-    normalize_resource,
-    refuse_immutable_changes,
-    require_attributes,
-)
+from scim_provisioning.scim.resources import normalize_resource, refuse_immutable_changes, require_attributes
 from scim_provisioning.scim.schema import GROUP_RESOURCE_TYPE, GROUP_SCHEMA, MAX_MEMBERS_RETURNED, Attribute
 from scim_provisioning.services.authentication import ScimPrincipal
-from scim_provisioning.services.querying import (
-    WRITE_ATTEMPTS,
-    ResultPage,
-    check_precondition,
+from scim_provisioning.services.lookups import (
+    Finder,
+    candidates,
     found,
-    lookup_candidates,
-    membership_filter_value,
-    page_of_listing,
-    page_of_selection,
-    pause_before_retry,
-    resource_meta,
+    keyed_lookup,
+    membership_value,
     select_matching,
 )
+from scim_provisioning.services.paging import ResultPage, page_of_listing, page_of_selection
+from scim_provisioning.services.versioning import write_optimistically
 from scim_provisioning.timestamps import truncate_to_millis
 
 # Concurrent membership queries when a list page answers its users' groups: enough to read a
 # page of 100 in a few rounds without opening more connections than botocore's pool (10).
 MEMBERSHIP_READERS = 10
-# Answers to POST, PUT and PATCH carry the members only up to this many, so that an IdP's
-# PATCH of one member to a large group gets a small, fast answer.
-MAX_MEMBERS_IN_WRITE_ANSWER = 100
 
 _MEMBERS = cast("Attribute", GROUP_SCHEMA.attribute("members"))
 
-
-@dataclass(frozen=True)
-class Member:
-    user_id: str
-    display: str | None
-
-
-def group_meta(group: Group, location: str) -> dict[str, Any]:
-    return resource_meta("Group", group.created_at, group.last_modified, group.version, location)
-
-
-def too_many_members(group: Group, why: str) -> TooMany:
-    """The error of an answer that cannot carry all of a group's members: never a truncated list."""
-    return TooMany(
-        f"Group {group.uuid} {why}, more than one answer may carry: request it with "
-        f'excludedAttributes=members, and its members with GET /Users?filter=groups.value eq "{group.uuid}"'
-    )
-
-
-def too_many_members_in_page(why: str) -> TooMany:
-    return TooMany(
-        f"The groups of this page have {why} together, more than one answer may carry: list them "
-        "with excludedAttributes=members (or a smaller count)"
-    )
+# The filters answered by a key lookup instead of a scan: attribute path -> finder. With
+# ``members.value`` (the user's groups, a GSI1 query), this table is the only statement of
+# what a groups filter can look up (services/lookups.py).
+_FINDERS: dict[str, Callable[[GroupStore, str, str], Iterable[Group]]] = {
+    "displayName": lambda groups, organization, name: found(groups.find_group_by_display_name(organization, name)),
+    "id": lambda groups, organization, group_id: found(groups.get_group(organization, group_id)),
+    "externalId": lambda groups, organization, value: groups.find_groups_by_external_id(organization, value),
+}
+LOOKUP_KEYS = frozenset({*_FINDERS, f"{_MEMBERS.name}.value"})
 
 
 def _display(person: Person) -> str:
@@ -177,6 +142,17 @@ class MembershipChange:
         return [cast("str", described["value"])]
 
 
+@dataclass(frozen=True)
+class _GroupUpdate:
+    """What the optimistic write of a group decided: the group as written (or touched) and
+    the memberships still to write, with the instant the change counts as made."""
+
+    group: Group
+    to_add: list[str]
+    to_remove: list[str]
+    modified_at: datetime
+
+
 class GroupService:
     def __init__(self, groups: GroupStore, memberships: MembershipStore, people: PeopleStore, clock: Clock) -> None:
         self._groups = groups
@@ -189,7 +165,7 @@ class GroupService:
         group = self._groups.get_group(principal.organization_uuid, group_id)
         if group is None:
             raise NotFound(f"Group {group_id} not found")
-        activity.annotate(target_id=group.uuid, target_name=group.display_name)
+        activity_annotation.annotate(target_id=group.uuid, target_name=group.display_name)
         return group
 
     def members(self, group: Group) -> list[Member]:
@@ -245,7 +221,7 @@ class GroupService:
         found = {group.uuid: group for group in self._groups.get_groups(organization, distinct)} if distinct else {}
         return {user: [found[group] for group in ids if group in found] for user, ids in ids_by_user.items()}
 
-    def query(self, principal: ScimPrincipal, query: ListQuery, location_of: Callable[[str], str]) -> ResultPage[Group]:
+    def query(self, principal: ScimPrincipal, query: ListQuery, base_url: str) -> ResultPage[Group]:
         """Answer a list or search. displayName, externalId, id and members.value equality
         are key lookups; any other filter is evaluated over the organization's groups."""
         organization = principal.organization_uuid
@@ -256,30 +232,22 @@ class GroupService:
         parsed = parse_filter(query.filter, GROUP_RESOURCE_TYPE) if query.filter else None
         if parsed is None:
             return page_of_listing(query, self._groups.count_groups(organization), list_page)
-        user_id = membership_filter_value(parsed, _MEMBERS)
-        if user_id is not None:
-            # The candidates are the user's groups: their representation for the filter
-            # carries that one member (the only one the filter may test).
-            group_ids = self._memberships.group_ids_of_user(organization, user_id)
-            candidates: Iterable[Group] = self._groups.get_groups(organization, group_ids) if group_ids else []
-            members = [{"value": user_id, "type": "User"}]
-        else:
-            candidates = lookup_candidates(
-                parsed,
-                {
-                    "displayName": lambda name: found(self._groups.find_group_by_display_name(organization, name)),
-                    "id": lambda group_id: found(self._groups.get_group(organization, group_id)),
-                    "externalId": lambda value: self._groups.find_groups_by_external_id(organization, value),
-                },
-                list_page,
+        lookup = keyed_lookup(parsed, LOOKUP_KEYS)
+        user_id = membership_value(parsed, _MEMBERS, lookup)
+        if user_id is None:
+            finders: dict[str, Finder[Group]] = {
+                path: functools.partial(find, self._groups, organization) for path, find in _FINDERS.items()
+            }
+            found_groups = candidates(lookup, finders, list_page)
+            return page_of_selection(
+                select_matching(parsed, found_groups, lambda group: filterable_group(group, base_url)), query
             )
-            members = []
-
-        def representation(group: Group) -> dict[str, Any]:
-            meta = group_meta(group, location_of(group.uuid))
-            return {**full_representation(group.resource, GROUP_RESOURCE_TYPE, group.uuid, meta), "members": members}
-
-        return page_of_selection(select_matching(parsed, candidates, representation), query)
+        # The candidates are the user's groups, each seen by the filter with that one member.
+        group_ids = self._memberships.group_ids_of_user(organization, user_id)
+        user_groups = self._groups.get_groups(organization, group_ids) if group_ids else []
+        return page_of_selection(
+            select_matching(parsed, user_groups, lambda group: filterable_group(group, base_url, user_id)), query
+        )
 
     # ----------------------------------------------------------------- writes
     def create(self, principal: ScimPrincipal, document: Any) -> Group:
@@ -297,7 +265,7 @@ class GroupService:
         # After the group, so that a refused name leaves no membership behind. Should this
         # fail, the group exists with some members; the IdP's retry finds it by displayName.
         self._memberships.add_members(organization, group.uuid, member_ids)
-        activity.annotate(target_id=group.uuid, target_name=group.display_name)
+        activity_annotation.annotate(target_id=group.uuid, target_name=group.display_name)
         return group
 
     def replace(self, principal: ScimPrincipal, group_id: str, document: Any, if_match: str | None) -> Group:
@@ -315,7 +283,7 @@ class GroupService:
         change = MembershipChange.from_operations([op for op in operations if op.attribute is _MEMBERS])
         others = [op for op in operations if op.attribute is not _MEMBERS]
 
-        def patched(current: Group) -> dict[str, Any]:
+        def patched(current: Group) -> ResourceDocument:
             if not others:
                 return current.resource
             result = normalize_resource(
@@ -331,35 +299,21 @@ class GroupService:
         25. For a very large group the second step may outlast the Lambda timeout; the
         memberships left then belong to no group and are never read (docs/data-model.md)."""
         organization = principal.organization_uuid
-        for attempt in range(WRITE_ATTEMPTS):
-            pause_before_retry(attempt)
-            current = self.get(principal, group_id)
-            check_precondition(current.version, if_match, "group")
-            try:
-                self._groups.delete_group(current)
-            except VersionConflict:
-                if if_match is not None:
-                    raise PreconditionFailed("The group changed since the version given in If-Match") from None
-                continue
-            self._memberships.remove_members(
-                organization, group_id, self._memberships.member_ids(organization, group_id)
-            )
-            return
-        raise StillChanging("The group kept changing; retry the request")
+        write_optimistically(lambda: self.get(principal, group_id), self._groups.delete_group, if_match, "group")
+        members = self._memberships.member_ids(organization, group_id)
+        self._memberships.remove_members(organization, group_id, members)
 
     def _update(
         self,
         principal: ScimPrincipal,
         group_id: str,
         if_match: str | None,
-        new_resource: Callable[[Group], dict[str, Any]],
+        new_resource: Callable[[Group], ResourceDocument],
         change: MembershipChange,
     ) -> Group:
         organization = principal.organization_uuid
-        for attempt in range(WRITE_ATTEMPTS):
-            pause_before_retry(attempt)
-            current = self.get(principal, group_id)
-            check_precondition(current.version, if_match, "group")
+
+        def update(current: Group) -> _GroupUpdate:
             resource = new_resource(current)
             refuse_immutable_changes(current.resource, resource, GROUP_RESOURCE_TYPE)
             to_add, to_remove = self._member_diff(current, change)
@@ -380,18 +334,16 @@ class GroupService:
                     )
             except DisplayNameTaken as taken:
                 raise self._name_taken(resource["displayName"]) from taken
-            except VersionConflict:
-                if if_match is not None:
-                    raise PreconditionFailed("The group changed since the version given in If-Match") from None
-                continue
-            if not members_change:
-                return current
-            self._memberships.remove_members(organization, group_id, to_remove)
-            self._memberships.add_members(organization, group_id, to_add)
-            # Counted after the memberships are written, so a client that reads the new
-            # ETag also reads the new members.
-            return self._touched(self._groups.touch_group(organization, group_id, now), group_id)
-        raise StillChanging("The group kept changing; retry the request")
+            return _GroupUpdate(current, to_add, to_remove, now)
+
+        result = write_optimistically(lambda: self.get(principal, group_id), update, if_match, "group")
+        if not (result.to_add or result.to_remove):
+            return result.group
+        self._memberships.remove_members(organization, group_id, result.to_remove)
+        self._memberships.add_members(organization, group_id, result.to_add)
+        # Counted after the memberships are written, so a client that reads the new
+        # ETag also reads the new members.
+        return self._touched(self._groups.touch_group(organization, group_id, result.modified_at), group_id)
 
     def _member_diff(self, group: Group, change: MembershipChange) -> tuple[list[str], list[str]]:
         """(ids to add, ids to remove). Adding a member already in the group or removing one
@@ -427,7 +379,7 @@ class GroupService:
 
     @staticmethod
     def _group_from(
-        resource: dict[str, Any],
+        resource: ResourceDocument,
         group_id: str,
         organization_uuid: str,
         created_at: datetime,

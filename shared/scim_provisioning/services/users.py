@@ -6,52 +6,56 @@ request (so concurrent PATCHes all land, none is lost); with ``If-Match`` it ans
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from scim_provisioning import activity
-from scim_provisioning.activity import Action
+from scim_provisioning import activity_annotation
+from scim_provisioning.activity_annotation import Action
 from scim_provisioning.clock import Clock
-from scim_provisioning.errors import Conflict, InvalidRequest, NotFound, PreconditionFailed, StillChanging
-from scim_provisioning.models import OrganizationRole, Person
+from scim_provisioning.errors import Conflict, InvalidRequest, NotFound
+from scim_provisioning.models import OrganizationRole, Person, ResourceDocument
 from scim_provisioning.repository.protocols import (
     GroupStore,
     MembershipStore,
     Page,
     PeopleStore,
     UserNameTaken,
-    VersionConflict,
 )
 from scim_provisioning.scim.filter import Comparison, parse_filter
 from scim_provisioning.scim.listing import ListQuery
 from scim_provisioning.scim.patch import apply_operations, parse_operations
-from scim_provisioning.scim.resources import (
-    full_representation,
-    normalize_resource,
-    refuse_immutable_changes,
-    require_attributes,
-)
+from scim_provisioning.scim.resources import normalize_resource, refuse_immutable_changes, require_attributes
 from scim_provisioning.scim.schema import USER_RESOURCE_TYPE, USER_SCHEMA, Attribute
+from scim_provisioning.scim.users import filterable_user
 from scim_provisioning.services.authentication import ScimPrincipal
-from scim_provisioning.services.querying import (
-    WRITE_ATTEMPTS,
-    ResultPage,
-    check_precondition,
+from scim_provisioning.services.lookups import (
+    Finder,
+    candidates,
     found,
-    lookup_candidates,
-    membership_filter_value,
-    page_of_listing,
-    page_of_selection,
-    pause_before_retry,
-    resource_meta,
+    keyed_lookup,
+    membership_value,
     select_matching,
 )
+from scim_provisioning.services.paging import ResultPage, page_of_listing, page_of_selection
+from scim_provisioning.services.versioning import write_optimistically
 from scim_provisioning.timestamps import truncate_to_millis
 
 _GROUPS = cast("Attribute", USER_SCHEMA.attribute("groups"))
+
+# The filters answered by a key lookup instead of a scan: attribute path -> finder. With
+# ``groups.value`` (the user's memberships, a key query of the group's partition), this
+# table is the only statement of what a users filter can look up (services/lookups.py).
+_FINDERS: dict[str, Callable[[PeopleStore, str, str], Iterable[Person]]] = {
+    "userName": lambda people, organization, name: found(people.find_person_by_user_name(organization, name)),
+    "id": lambda people, organization, user_id: found(people.get_person(organization, user_id)),
+    "externalId": lambda people, organization, value: people.find_people_by_external_id(organization, value),
+    "emails.value": lambda people, organization, email: people.find_people_by_email(organization, email),
+}
+LOOKUP_KEYS = frozenset({*_FINDERS, f"{_GROUPS.name}.value"})
 
 
 @dataclass(frozen=True)
@@ -59,11 +63,7 @@ class _Id:
     uuid: str
 
 
-def user_meta(person: Person, location: str) -> dict[str, Any]:
-    return resource_meta("User", person.created_at, person.last_modified, person.version, location)
-
-
-def role_of(resource: dict[str, Any]) -> OrganizationRole:
+def role_of(resource: ResourceDocument) -> OrganizationRole:
     """The organization role a ``roles`` attribute carries: admin or member (the default)."""
     values = {str(role.get("value", "")).strip().lower() for role in resource.get("roles", [])}
     allowed = {role.value for role in OrganizationRole}
@@ -75,7 +75,7 @@ def role_of(resource: dict[str, Any]) -> OrganizationRole:
     return OrganizationRole.ADMIN if OrganizationRole.ADMIN.value in values else OrganizationRole.MEMBER
 
 
-def _with_canonical_roles(resource: dict[str, Any]) -> dict[str, Any]:
+def _with_canonical_roles(resource: ResourceDocument) -> ResourceDocument:
     """Store ``roles`` as sent, with each value in the lower case the role is matched in.
 
     The role entries keep their ``display``, ``type`` and ``primary`` (identical entries are
@@ -85,7 +85,7 @@ def _with_canonical_roles(resource: dict[str, Any]) -> dict[str, Any]:
     roles = resource.get("roles")
     if not roles:
         return {name: value for name, value in resource.items() if name != "roles"}
-    canonical: list[dict[str, Any]] = []
+    canonical: list[ResourceDocument] = []
     for role in roles:
         entry = {**role, "value": str(role.get("value", "")).strip().lower()}
         if entry not in canonical:  # "admin" and "Admin" sent together are one role
@@ -98,7 +98,7 @@ def _names_attribute(document: Any, name: str) -> bool:
     return isinstance(document, dict) and any(str(key).lower() == name.lower() for key in document)
 
 
-def _with_roles_of(current: Person, resource: dict[str, Any]) -> dict[str, Any]:
+def _with_roles_of(current: Person, resource: ResourceDocument) -> ResourceDocument:
     """A PUT that does not name ``roles`` keeps the user's roles.
 
     Roles carry the platform's authorization (an admin's right to manage tokens), not
@@ -111,7 +111,7 @@ def _with_roles_of(current: Person, resource: dict[str, Any]) -> dict[str, Any]:
 
 
 def person_from_resource(
-    resource: dict[str, Any],
+    resource: ResourceDocument,
     user_id: str,
     organization_uuid: str,
     created_at: datetime,
@@ -148,15 +148,13 @@ class UserService:
         person = self._people.get_person(principal.organization_uuid, user_id)
         if person is None:
             raise NotFound(f"User {user_id} not found")
-        activity.annotate(target_id=person.uuid, target_name=person.user_name)
+        activity_annotation.annotate(target_id=person.uuid, target_name=person.user_name)
         return person
 
-    def query(
-        self, principal: ScimPrincipal, query: ListQuery, location_of: Callable[[str], str]
-    ) -> ResultPage[Person]:
-        """Answer a list or search. Filters that name a key (userName, externalId, id, an
-        email, a group's id) are answered by lookups whose cost does not grow with the
-        organization; any other filter is evaluated over the organization's users."""
+    def query(self, principal: ScimPrincipal, query: ListQuery, base_url: str) -> ResultPage[Person]:
+        """Answer a list or search. Filters that name a key (``_FINDERS``, or a group's id)
+        are answered by lookups whose cost does not grow with the organization; any other
+        filter is evaluated over the organization's users."""
         organization = principal.organization_uuid
 
         def list_page(limit: int, after: str | None) -> Page[Person]:
@@ -165,37 +163,28 @@ class UserService:
         parsed = parse_filter(query.filter, USER_RESOURCE_TYPE) if query.filter else None
         if parsed is None:
             return page_of_listing(query, self._people.count_people(organization), list_page)
-        group_id = membership_filter_value(parsed, _GROUPS)
-        if group_id is not None:
-            member_ids = self._memberships.member_ids(organization, group_id)
-            if isinstance(parsed, Comparison):
-                # The filter is the membership alone: page the member ids (in id order, as
-                # stored) and read only the people of the page, whatever the group's size.
-                ids = page_of_selection([_Id(user_id) for user_id in member_ids], query)
-                people = self._people.get_people(organization, [item.uuid for item in ids.items])
-                return ResultPage(people, ids.total, ids.start_index, ids.next_cursor)
-            # The candidates are the group's members: their representation for the filter
-            # carries that one group (the only one the filter may test).
-            candidates: Iterable[Person] = self._people.get_people(organization, member_ids)
-            groups = [{"value": group_id, "type": "direct"}]
-        else:
-            candidates = lookup_candidates(
-                parsed,
-                {
-                    "userName": lambda name: found(self._people.find_person_by_user_name(organization, name)),
-                    "id": lambda user_id: found(self._people.get_person(organization, user_id)),
-                    "externalId": lambda value: self._people.find_people_by_external_id(organization, value),
-                    "emails.value": lambda email: self._people.find_people_by_email(organization, email),
-                },
-                list_page,
+        lookup = keyed_lookup(parsed, LOOKUP_KEYS)
+        group_id = membership_value(parsed, _GROUPS, lookup)
+        if group_id is None:
+            finders: dict[str, Finder[Person]] = {
+                path: functools.partial(find, self._people, organization) for path, find in _FINDERS.items()
+            }
+            found_people = candidates(lookup, finders, list_page)
+            return page_of_selection(
+                select_matching(parsed, found_people, lambda person: filterable_user(person, base_url)), query
             )
-            groups = []
-
-        def representation(person: Person) -> dict[str, Any]:
-            meta = user_meta(person, location_of(person.uuid))
-            return {**full_representation(person.resource, USER_RESOURCE_TYPE, person.uuid, meta), "groups": groups}
-
-        return page_of_selection(select_matching(parsed, candidates, representation), query)
+        member_ids = self._memberships.member_ids(organization, group_id)
+        if isinstance(parsed, Comparison):
+            # The filter is the membership alone: page the member ids (in id order, as
+            # stored) and read only the people of the page, whatever the group's size.
+            ids = page_of_selection([_Id(user_id) for user_id in member_ids], query)
+            people = self._people.get_people(organization, [item.uuid for item in ids.items])
+            return ResultPage(people, ids.total, ids.start_index, ids.next_cursor)
+        # The candidates are the group's members, each seen by the filter in that one group.
+        members = self._people.get_people(organization, member_ids)
+        return page_of_selection(
+            select_matching(parsed, members, lambda person: filterable_user(person, base_url, group_id)), query
+        )
 
     # ----------------------------------------------------------------- writes
     def create(self, principal: ScimPrincipal, document: Any) -> Person:
@@ -207,7 +196,7 @@ class UserService:
             self._people.create_person(person)
         except UserNameTaken as taken:
             raise Conflict(f"userName '{person.user_name}' is already taken in this organization") from taken
-        activity.annotate(target_id=person.uuid, target_name=person.user_name)
+        activity_annotation.annotate(target_id=person.uuid, target_name=person.user_name)
         return person
 
     def replace(self, principal: ScimPrincipal, user_id: str, document: Any, if_match: str | None) -> Person:
@@ -223,7 +212,7 @@ class UserService:
         """PATCH: all operations apply, in order, or none do."""
         operations = parse_operations(body, USER_RESOURCE_TYPE)
 
-        def patched(current: Person) -> dict[str, Any]:
+        def patched(current: Person) -> ResourceDocument:
             result = normalize_resource(
                 apply_operations(current.resource, operations, USER_RESOURCE_TYPE), USER_RESOURCE_TYPE
             )
@@ -233,19 +222,12 @@ class UserService:
         return self._update(principal, user_id, if_match, patched)
 
     def delete(self, principal: ScimPrincipal, user_id: str, if_match: str | None) -> None:
-        for attempt in range(WRITE_ATTEMPTS):
-            pause_before_retry(attempt)
-            current = self.get(principal, user_id)
-            check_precondition(current.version, if_match, "user")
-            try:
-                self._people.delete_person(current)
-            except VersionConflict:
-                if if_match is not None:
-                    raise PreconditionFailed("The user changed since the version given in If-Match") from None
-                continue
-            self._leave_groups(current)
-            return
-        raise StillChanging("The user kept changing; retry the request")
+        def delete(current: Person) -> Person:
+            self._people.delete_person(current)
+            return current
+
+        deleted = write_optimistically(lambda: self.get(principal, user_id), delete, if_match, "user")
+        self._leave_groups(deleted)
 
     def _leave_groups(self, person: Person) -> None:
         """After the person is gone: delete their memberships and count the change in each of
@@ -260,12 +242,9 @@ class UserService:
         principal: ScimPrincipal,
         user_id: str,
         if_match: str | None,
-        new_resource: Callable[[Person], dict[str, Any]],
+        new_resource: Callable[[Person], ResourceDocument],
     ) -> Person:
-        for attempt in range(WRITE_ATTEMPTS):
-            pause_before_retry(attempt)
-            current = self.get(principal, user_id)
-            check_precondition(current.version, if_match, "user")
+        def update(current: Person) -> Person:
             resource = new_resource(current)
             refuse_immutable_changes(current.resource, resource, USER_RESOURCE_TYPE)
             role_of(resource)  # an unknown role is a 400 before anything else is decided
@@ -277,13 +256,13 @@ class UserService:
             )
             if current.active != updated.active:
                 # Only the service knows the state before: the activity log says which way it went.
-                activity.annotate(action=Action.REACTIVATE_USER if updated.active else Action.DEACTIVATE_USER)
+                activity_annotation.annotate(
+                    action=Action.REACTIVATE_USER if updated.active else Action.DEACTIVATE_USER
+                )
             try:
                 self._people.replace_person(current, updated)
-                return updated
             except UserNameTaken as taken:
                 raise Conflict(f"userName '{updated.user_name}' is already taken in this organization") from taken
-            except VersionConflict:
-                if if_match is not None:
-                    raise PreconditionFailed("The user changed since the version given in If-Match") from None
-        raise StillChanging("The user kept changing; retry the request")
+            return updated
+
+        return write_optimistically(lambda: self.get(principal, user_id), update, if_match, "user")

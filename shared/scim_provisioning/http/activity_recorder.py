@@ -3,7 +3,7 @@
 
 It reads what the request and the answer already say (method, path, status, an error's
 scimType and detail) plus what the code that served it annotated
-(``scim_provisioning.activity``: the organization and token, the target's id and
+(``scim_provisioning.activity_annotation``: the organization and token, the target's id and
 userName/displayName, a refined action). It never stores a body, a password or a
 credential: request bodies are read only for whether a Groups PATCH's operations touch
 ``members``, answers only when they are errors. Writing is one PutItem after the answer is
@@ -18,8 +18,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from scim_provisioning import activity
-from scim_provisioning.activity import Action
+from scim_provisioning import activity_annotation
+from scim_provisioning.activity_annotation import Action, Annotation, derive_action, is_membership_patch
 from scim_provisioning.observability import logger
 
 SCIM_BASE = "/api/v1/scim/v2/"
@@ -32,7 +32,7 @@ def recorded(handler: Handler) -> Handler:
 
     @functools.wraps(handler)
     def record_around(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        annotation = activity.begin()
+        annotation = activity_annotation.begin()
         started = time.perf_counter()
         try:
             result = handler(event, context)
@@ -43,7 +43,7 @@ def recorded(handler: Handler) -> Handler:
                 logger.exception("Could not record the SCIM activity entry")
             return result
         finally:
-            activity.end()
+            activity_annotation.end()
 
     return record_around
 
@@ -82,7 +82,7 @@ def _first_text(document: Any, *names: str) -> str | None:
     return None
 
 
-def record(event: dict[str, Any], result: dict[str, Any], annotation: activity.Annotation, duration_ms: int) -> None:
+def record(event: dict[str, Any], result: dict[str, Any], annotation: Annotation, duration_ms: int) -> None:
     method = str(event.get("httpMethod", "")).upper()
     path = str(event.get("path", ""))
     status = int(result.get("statusCode", 0))
@@ -99,10 +99,8 @@ def record(event: dict[str, Any], result: dict[str, Any], annotation: activity.A
     elif annotation.action is not None:
         action = annotation.action
     else:
-        membership = (
-            resource_type == "Groups" and method == "PATCH" and activity.is_membership_patch(_request_body(event))
-        )
-        action = activity.derive_action(method, resource_type, path_id is not None, is_search, membership)
+        membership = resource_type == "Groups" and method == "PATCH" and is_membership_patch(_request_body(event))
+        action = derive_action(method, resource_type, path_id is not None, is_search, membership)
     failed = status >= 400
     # Only an error answer is read back (a small SCIM error body): a success can be megabytes
     # of users or members, and the services annotate its target instead.

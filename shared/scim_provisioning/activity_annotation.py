@@ -1,7 +1,7 @@
 """The SCIM activity log's vocabulary and its per-request annotation.
 
 One record per SCIM request (Users and Groups; discovery is unauthenticated and not
-recorded). The recorder around the SCIM handlers (``http/activity.py``) derives the action
+recorded). The recorder around the SCIM handlers (``http/activity_recorder.py``) derives the action
 from method + path + status by default; code that knows better says so through
 ``annotate`` while the request runs (the users service marks deactivate/reactivate, the
 authenticator names the organization and token a request acted for, even a refused one).

@@ -9,16 +9,10 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from scim_provisioning import runtime
+from scim_provisioning.http.admin_api import CreateTokenBody, RotateTokenBody, install_error_handlers, ok, parse_body
 from scim_provisioning.http.requests import RestResolver, header, json_object
-from scim_provisioning.http.token_api import (
-    CreateTokenBody,
-    RotateTokenBody,
-    install_error_handlers,
-    ok,
-    parse_body,
-    token_metadata,
-)
 from scim_provisioning.observability import logger, metrics
+from scim_provisioning.services.access_tokens import token_document
 from scim_provisioning.services.authentication import AdminPrincipal
 
 BASE = "/api/v1/scim/organization-access-tokens"
@@ -34,7 +28,7 @@ def _admin() -> AdminPrincipal:
 @app.get(BASE)
 def list_tokens() -> Response:
     admin = _admin()
-    return ok([token_metadata(token) for token in runtime.current().access_tokens.list(admin)])
+    return ok([token_document(token) for token in runtime.current().access_tokens.list(admin)])
 
 
 @app.post(BASE)
@@ -43,13 +37,13 @@ def create_token() -> Response:
     body = parse_body(CreateTokenBody, json_object(app))
     token, secret = runtime.current().access_tokens.create(admin, body.description, body.expiresAt)
     metrics.add_metric(name="ScimTokensCreated", unit="Count", value=1)
-    return ok(token_metadata(token, secret), status_code=201)
+    return ok(token_document(token, secret), status_code=201)
 
 
 @app.get(f"{BASE}/<token_uuid>")
 def get_token(token_uuid: str) -> Response:
     admin = _admin()
-    return ok(token_metadata(runtime.current().access_tokens.get(admin, token_uuid)))
+    return ok(token_document(runtime.current().access_tokens.get(admin, token_uuid)))
 
 
 @app.delete(f"{BASE}/<token_uuid>")
@@ -66,7 +60,7 @@ def rotate_token(token_uuid: str) -> Response:
     body = parse_body(RotateTokenBody, json_object(app))
     token, secret = runtime.current().access_tokens.rotate(admin, token_uuid, body.expiresAt)
     metrics.add_metric(name="ScimTokensRotated", unit="Count", value=1)
-    return ok(token_metadata(token, secret))
+    return ok(token_document(token, secret))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

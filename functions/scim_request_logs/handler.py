@@ -11,10 +11,10 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from scim_provisioning import runtime
+from scim_provisioning.http.admin_api import install_error_handlers, ok
 from scim_provisioning.http.requests import RestResolver, header
-from scim_provisioning.http.token_api import activity_entry, install_error_handlers, ok
 from scim_provisioning.observability import logger
-from scim_provisioning.services.activity_log import activity_query
+from scim_provisioning.services.activity_log import activity_query, entry_document
 
 BASE = "/api/v1/scim/request-logs"
 
@@ -27,7 +27,7 @@ def list_request_logs() -> Response:
     admin = runtime.current().authenticator.authenticate_admin(header(app, "Authorization"))
     query = activity_query(dict(app.current_event.query_string_parameters or {}))
     result = runtime.current().activity_log.list(admin, query)
-    return ok({"entries": [activity_entry(entry) for entry in result.entries], "nextCursor": result.next_cursor})
+    return ok({"entries": [entry_document(entry) for entry in result.entries], "nextCursor": result.next_cursor})
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

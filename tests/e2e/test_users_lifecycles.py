@@ -16,7 +16,7 @@ from urllib.parse import quote
 import pytest
 import requests
 
-from scim_provisioning.http.requests import MAX_BODY_BYTES
+from scim_provisioning.limits import MAX_BODY_BYTES
 from tests.e2e.conftest import REQUEST_TIMEOUT_SECONDS, SCIM_BASE_PATH, DevServer, mint_scim_token
 from tests.scim_samples import ENTERPRISE, ERROR_SCHEMA, LIST_RESPONSE, entra_user, okta_user, patch_op
 

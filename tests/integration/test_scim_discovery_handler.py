@@ -11,7 +11,7 @@ import pytest
 
 from devserver.dispatch import Dispatcher, HttpResponse
 from devserver.template import PROJECT_ROOT
-from scim_provisioning.http.requests import MAX_BODY_BYTES
+from scim_provisioning.limits import MAX_BODY_BYTES
 from scim_provisioning.runtime import Runtime
 from scim_provisioning.scim.listing import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from scim_provisioning.scim.schema import RESOURCE_TYPES, SCHEMAS

@@ -1,1 +1,1 @@
-"""The HTTP edge: request parsing and the two response dialects (token API envelope, SCIM)."""
+"""The HTTP edge: request parsing and the two response dialects (the admin APIs' envelope, SCIM)."""

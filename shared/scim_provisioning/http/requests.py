@@ -11,10 +11,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.event_handler.api_gateway import BaseProxyEvent, BaseRouter
 
 from scim_provisioning.errors import InvalidRequest, PayloadTooLarge
-
-# API Gateway itself refuses bodies over 10 MB; we refuse far earlier. Published in
-# ServiceProviderConfig (bulk.maxPayloadSize) and enforced for every route.
-MAX_BODY_BYTES = 1_048_576
+from scim_provisioning.limits import MAX_BODY_BYTES
 
 
 _events = threading.local()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from scim_provisioning.http.requests import MAX_BODY_BYTES
+from scim_provisioning.limits import MAX_BODY_BYTES
 from scim_provisioning.scim.listing import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, list_response
 from scim_provisioning.scim.schema import RESOURCE_TYPES, SCHEMAS, ResourceType, Schema
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
 
 from scim_provisioning.clock import Clock
 from scim_provisioning.credentials import digest, new_scim_token
@@ -17,7 +18,7 @@ from scim_provisioning.errors import InvalidRequest, NotFound
 from scim_provisioning.models import ScimTokenMetadata
 from scim_provisioning.repository.protocols import RotationConflict, ScimTokenStore
 from scim_provisioning.services.authentication import AdminPrincipal
-from scim_provisioning.timestamps import format_timestamp, truncate_to_millis
+from scim_provisioning.timestamps import format_optional, format_timestamp, truncate_to_millis
 
 ROTATION_INTERVAL = timedelta(hours=1)
 
@@ -26,6 +27,23 @@ EXPIRY_REQUIRED_FOR_ROTATION = "expiresAt is required: a rotated token must have
 NO_EXPIRY_CANNOT_ROTATE = "Token with no expiration date cannot be rotated"
 ROTATED_WITHIN_HOUR = "Token can only be rotated once per hour"
 TOKEN_NOT_FOUND = "SCIM access token not found"
+
+
+def token_document(token: ScimTokenMetadata, secret: str | None = None) -> dict[str, Any]:
+    """A token as the token API returns it and the settings page shows it (never the stored
+    digest); ``token`` (the secret) only in the answer that mints or rotates it."""
+    document: dict[str, Any] = {
+        "uuid": token.uuid,
+        "organizationUuid": token.organization_uuid,
+        "description": token.description,
+        "createdAt": format_timestamp(token.created_at),
+        "expiresAt": format_optional(token.expires_at),
+        "lastUsedAt": format_optional(token.last_used_at),
+        "rotatedAt": format_optional(token.rotated_at),
+    }
+    if secret is not None:
+        document["token"] = secret
+    return document
 
 
 def rotation_refusal(token: ScimTokenMetadata, now: datetime) -> InvalidRequest | None:

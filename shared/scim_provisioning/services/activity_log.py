@@ -3,16 +3,18 @@ read it back (newest first, filtered, paged by cursor)."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from scim_provisioning.activity_annotation import Action
 from scim_provisioning.clock import Clock
 from scim_provisioning.errors import InvalidRequest
 from scim_provisioning.models import ActivityEntry
 from scim_provisioning.repository.protocols import ActivityStore
-from scim_provisioning.scim.listing import decode_cursor, encode_cursor
 from scim_provisioning.services.authentication import AdminPrincipal
 from scim_provisioning.timestamps import format_timestamp, truncate_to_millis
 
@@ -33,6 +35,24 @@ def new_entry_id(moment: datetime) -> str:
 
 def _clip(value: str | None, length: int) -> str | None:
     return None if value is None else value[:length]
+
+
+def encode_cursor(sort_key: str) -> str:
+    """The cursor of a page that ends at the entry ``sort_key``: the key, base64url without
+    padding, so that a client treats it as opaque and it travels in a query string as is."""
+    return base64.urlsafe_b64encode(sort_key.encode("utf-8")).decode("ascii").rstrip("=")
+
+
+def decode_cursor(cursor: str) -> str | None:
+    """The sort key a cursor resumes after; None for the first page. Anything that is not a
+    cursor ``encode_cursor`` could have written is a 400."""
+    if not cursor:
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        return base64.b64decode(padded, altchars=b"-_", validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeError, ValueError) as error:
+        raise InvalidRequest("Invalid cursor") from error
 
 
 @dataclass(frozen=True)
@@ -68,6 +88,25 @@ def activity_query(parameters: dict[str, str]) -> ActivityQuery:
 class ActivityResult:
     entries: list[ActivityEntry]
     next_cursor: str | None
+
+
+def entry_document(entry: ActivityEntry) -> dict[str, Any]:
+    """An entry as the request-logs API returns it and the settings page shows it."""
+    return {
+        "id": entry.id,
+        "occurredAt": format_timestamp(entry.occurred_at),
+        "tokenUuid": entry.token_uuid,
+        "method": entry.method,
+        "path": entry.path,
+        "action": entry.action,
+        "status": entry.status,
+        "targetId": entry.target_id,
+        "targetName": entry.target_name,
+        "scimType": entry.scim_type,
+        "detail": entry.detail,
+        "requestId": entry.request_id,
+        "durationMs": entry.duration_ms,
+    }
 
 
 class ActivityLogService:

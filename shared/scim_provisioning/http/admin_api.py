@@ -1,6 +1,7 @@
-"""The token API's dialect: ``{"status": "ok", "results": …}`` on success and
-``{"status": "error", "error": {"statusCode", "name", "message"}}`` on failure, plus the
-request bodies it accepts and the metadata it returns (never a secret's digest)."""
+"""The admin APIs' dialect (the token API and the request-logs API): ``{"status": "ok",
+"results": …}`` on success and ``{"status": "error", "error": {"statusCode", "name",
+"message"}}`` on failure, plus the request bodies the token API accepts. What the results
+hold is the services' (``access_tokens.token_document``, ``activity_log.entry_document``)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,7 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from scim_provisioning.errors import InvalidRequest, ServiceError, ServiceUnavailable
-from scim_provisioning.models import ActivityEntry, ScimTokenMetadata
 from scim_provisioning.observability import logger
-from scim_provisioning.timestamps import format_optional, format_timestamp
 
 JSON = "application/json"
 _NO_STORE = {"Cache-Control": "no-store"}
@@ -51,41 +50,6 @@ def _problem(model: type[BaseModel], problem: Any) -> str:
     if problem["type"] == "extra_forbidden":
         return f"unknown field {where!r} (accepted: {', '.join(model.model_fields)})"
     return f"{where}: {problem['msg']}"
-
-
-def token_metadata(token: ScimTokenMetadata, secret: str | None = None) -> dict[str, Any]:
-    """The public shape of a token; ``token`` (the secret) only in the answer that mints it."""
-    document: dict[str, Any] = {
-        "uuid": token.uuid,
-        "organizationUuid": token.organization_uuid,
-        "description": token.description,
-        "createdAt": format_timestamp(token.created_at),
-        "expiresAt": format_optional(token.expires_at),
-        "lastUsedAt": format_optional(token.last_used_at),
-        "rotatedAt": format_optional(token.rotated_at),
-    }
-    if secret is not None:
-        document["token"] = secret
-    return document
-
-
-def activity_entry(entry: ActivityEntry) -> dict[str, Any]:
-    """The public shape of an activity-log entry (the request-logs API)."""
-    return {
-        "id": entry.id,
-        "occurredAt": format_timestamp(entry.occurred_at),
-        "tokenUuid": entry.token_uuid,
-        "method": entry.method,
-        "path": entry.path,
-        "action": entry.action,
-        "status": entry.status,
-        "targetId": entry.target_id,
-        "targetName": entry.target_name,
-        "scimType": entry.scim_type,
-        "detail": entry.detail,
-        "requestId": entry.request_id,
-        "durationMs": entry.duration_ms,
-    }
 
 
 def ok(results: Any, status_code: int = 200) -> Response:

@@ -98,7 +98,7 @@ class EmbeddedDynamoDB:
     @property
     def endpoint_url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     @property
     def changes(self) -> int:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import base64
 import json
 import threading
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, cast
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.event_handler.api_gateway import BaseProxyEvent, BaseRouter
@@ -13,6 +14,8 @@ from aws_lambda_powertools.event_handler.api_gateway import BaseProxyEvent, Base
 from scim_provisioning.errors import InvalidRequest, PayloadTooLarge
 from scim_provisioning.limits import MAX_BODY_BYTES
 
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
 _events = threading.local()
 
@@ -34,8 +37,8 @@ class RestResolver(APIGatewayRestResolver):
     def current_event(self, value: BaseProxyEvent) -> None:
         _events.event = value
 
-    def resolve(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
-        self.current_event = self._to_proxy_event(event)
+    def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+        self.current_event = self._to_proxy_event(dict(event))
         return super().resolve(event, context)
 
 
@@ -43,7 +46,7 @@ def stage_prefix(app: BaseRouter) -> str:
     """What precedes the routes' paths in the URL the client used: ``/prod`` on an
     execute-api host, nothing on a custom domain or the dev server. API Gateway's
     ``requestContext.path`` keeps the stage while ``path`` drops it: the prefix is their difference."""
-    event = app.current_event
+    event = cast("APIGatewayProxyEvent", app.current_event)  # what a REST resolver resolves
     full_path = event.request_context.path or event.path
     return full_path[: -len(event.path)] if full_path.endswith(event.path) else ""
 

@@ -126,7 +126,7 @@ class DynamoDBActivityStore:
             last = answer.get("LastEvaluatedKey")
             if last is None:
                 return ActivityPage(entries, None)
+            request["ExclusiveStartKey"] = last
             if len(entries) >= limit:
                 break
-            request["ExclusiveStartKey"] = last
-        return ActivityPage(entries, last["SK"]["S"])
+        return ActivityPage(entries, request["ExclusiveStartKey"]["SK"]["S"])

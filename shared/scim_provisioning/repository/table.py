@@ -145,7 +145,7 @@ def _translated_errors() -> Iterator[None]:
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code")
         if code in _CONDITION_CODES:
-            raise ConditionFailed(list(error.response.get("CancellationReasons", []))) from error
+            raise ConditionFailed([dict(reason) for reason in error.response.get("CancellationReasons", [])]) from error
         if code in _CAPACITY_CODES:
             raise ServiceUnavailable(f"DynamoDB refused {error.operation_name} for capacity after retries") from error
         raise

@@ -595,20 +595,20 @@ def _compare(actual: Any, operator: Operator, expected: ComparisonValue, attribu
     if left is None or right is None:
         return False
     if operator == "eq":
-        return left == right
+        return bool(left == right)
     if operator == "co":
-        return right in left
+        return bool(right in left)
     if operator == "sw":
-        return left.startswith(right)
+        return bool(left.startswith(right))
     if operator == "ew":
-        return left.endswith(right)
+        return bool(left.endswith(right))
     if operator == "gt":
-        return left > right
+        return bool(left > right)
     if operator == "ge":
-        return left >= right
+        return bool(left >= right)
     if operator == "lt":
-        return left < right
-    return left <= right
+        return bool(left < right)
+    return bool(left <= right)
 
 
 def _comparable(attribute: Attribute, value: Any) -> Any:

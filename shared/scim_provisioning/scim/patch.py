@@ -383,11 +383,12 @@ def _described_element(target: PatchPath, sub: Attribute | None, value: Any) -> 
     """The element an unmatched filter describes, for Entra's ``Add``/``Replace`` on
     ``emails[type eq "work"].value``: the filter's ``eq`` values, then the written value.
     The element must match the filter, so that the next operation on the same path finds it."""
-    described = equality_values(target.value_filter)
-    if described is None:
+    value_filter = target.value_filter
+    described = None if value_filter is None else equality_values(value_filter)
+    if value_filter is None or described is None:
         raise NoTarget(f"No value of '{target.path}' matches the filter")
     element = _without_nulls({**described, **({sub.name: value} if sub is not None else value)})
-    if not matches(target.value_filter, element):
+    if not matches(value_filter, element):
         raise InvalidRequest(f"The value written to '{target.path}' contradicts its filter")
     return element
 

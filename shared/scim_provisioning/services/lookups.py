@@ -15,9 +15,9 @@ from scim_provisioning.errors import InvalidFilter
 from scim_provisioning.models import ResourceDocument
 from scim_provisioning.scim.filter import Filter, equality_lookup, matches, tests_attribute
 from scim_provisioning.scim.schema import Attribute
-from scim_provisioning.services.paging import ListPage, scan_all
+from scim_provisioning.services.paging import Identified, ListPage, scan_all
 
-T = TypeVar("T")
+T = TypeVar("T", bound=Identified)
 
 Finder = Callable[[str], Iterable[T]]
 """Every resource whose looked-up attribute may equal the value (a key read or key query)."""
@@ -46,7 +46,7 @@ def membership_value(parsed: Filter, attribute: Attribute, lookup: tuple[str, st
     return lookup[1]
 
 
-def candidates(lookup: tuple[str, str] | None, finders: Mapping[str, Finder[T]], list_page: ListPage) -> Iterable[T]:
+def candidates(lookup: tuple[str, str] | None, finders: Mapping[str, Finder[T]], list_page: ListPage[T]) -> Iterable[T]:
     """The resources a filter can match: what the finder of its key lookup finds, else every
     resource of the listing (the caller still evaluates the whole filter on them)."""
     finder = None if lookup is None else finders.get(lookup[0])

@@ -1,4 +1,5 @@
-"""Reads ``template.yaml``: the table definitions and the API routes.
+"""Reads ``template.yaml``: the table definitions and the API routes (the OpenAPI paths of its
+``AWS::Serverless::Api``).
 
 The template is the single definition of both; the dev server, the tests and the admin CLI
 build what they need from it, so a new route or index needs no second edit anywhere."""
@@ -99,7 +100,7 @@ def create_table(client: Any, table_name: str, definition: TableDefinition | Non
 # ------------------------------------------------------------------------------ routes
 @dataclass(frozen=True)
 class Route:
-    """One API event of one function: what API Gateway would invoke for method + path."""
+    """One operation of the API: what API Gateway would invoke for method + path."""
 
     method: str  # GET, POST… or ANY
     resource: str  # the template's path, e.g. /api/v1/scim/v2/Users/{id}
@@ -128,24 +129,49 @@ class Route:
         return (literal, -greedy, self.method != "ANY")
 
 
+# OpenAPI operation keys API Gateway serves; ``x-amazon-apigateway-any-method`` is ANY.
+_METHODS = {"get", "put", "post", "delete", "options", "head", "patch"}
+ANY_METHOD_KEY = "x-amazon-apigateway-any-method"
+
+
+def _integrated_function(path: str, operation: dict[str, Any]) -> str:
+    """The logical id of the function an operation's Lambda proxy integration invokes.
+
+    The template writes each integration as ``!Sub [".../functions/${Alias}/invocations",
+    {Alias: !Ref <Function>.Alias}]``: the API invokes the function's ``live`` alias (what
+    CodeDeploy shifts), never ``$LATEST``. Anything else is a template error, said here."""
+    uri = operation.get("x-amazon-apigateway-integration", {}).get("uri")
+    substitution = uri.get("Fn::Sub") if isinstance(uri, dict) else None
+    if isinstance(substitution, list) and len(substitution) == 2:
+        for value in substitution[1].values():
+            reference = value.get("Ref") if isinstance(value, dict) else None
+            if isinstance(reference, str) and reference.endswith(".Alias"):
+                return reference.removesuffix(".Alias")
+    raise ValueError(f"{path}: the integration must invoke a function's alias (!Ref <Function>.Alias), not {uri!r}")
+
+
 def api_routes(template: dict[str, Any] | None = None) -> list[Route]:
+    """Every (method, path) of the template's APIs (their OpenAPI ``DefinitionBody``) with the
+    function that serves it, most specific first."""
     template = template or load_template()
     globals_ = template.get("Globals", {}).get("Function", {})
     routes = []
-    for logical_id, resource in _resources(template, "AWS::Serverless::Function").items():
-        properties = {**globals_, **resource["Properties"]}
-        for event in properties.get("Events", {}).values():
-            if event.get("Type") != "Api":
-                continue
-            routes.append(
-                Route(
-                    method=event["Properties"]["Method"].upper(),
-                    resource=event["Properties"]["Path"],
-                    function_logical_id=logical_id,
-                    code_uri=PROJECT_ROOT / properties["CodeUri"],
-                    handler=properties["Handler"],
+    for api in _resources(template, "AWS::Serverless::Api").values():
+        for path, operations in api["Properties"].get("DefinitionBody", {}).get("paths", {}).items():
+            for key, operation in operations.items():
+                if key != ANY_METHOD_KEY and key not in _METHODS:
+                    continue  # path-level OpenAPI fields (parameters, summary…)
+                logical_id = _integrated_function(path, operation)
+                properties = {**globals_, **template["Resources"][logical_id]["Properties"]}
+                routes.append(
+                    Route(
+                        method="ANY" if key == ANY_METHOD_KEY else key.upper(),
+                        resource=path,
+                        function_logical_id=logical_id,
+                        code_uri=PROJECT_ROOT / properties["CodeUri"],
+                        handler=properties["Handler"],
+                    )
                 )
-            )
     return sorted(routes, key=lambda route: route.specificity, reverse=True)
 
 

@@ -26,28 +26,26 @@ def route_for(method: str, path: str) -> tuple[str, str, dict[str, str]] | None:
     return route.function_logical_id, route.resource, parameters
 
 
-def template_with_routes(*events: tuple[str, str, str]) -> dict[str, Any]:
-    """A minimal template whose functions have the given (function, method, path) API events."""
+def template_with_routes(*operations: tuple[str, str, str]) -> dict[str, Any]:
+    """A minimal template whose API serves the given (function, method, path) operations, each
+    integrated with the function's alias as template.yaml writes it."""
     resources: dict[str, Any] = {}
-    for function, method, path in events:
-        resource = resources.setdefault(
-            function,
-            {
-                "Type": "AWS::Serverless::Function",
-                "Properties": {"CodeUri": f"functions/{function}/", "Handler": "handler.lambda_handler"},
-            },
-        )
-        event_name = f"Event{len(resource['Properties'].setdefault('Events', {}))}"
-        resource["Properties"]["Events"][event_name] = {
-            "Type": "Api",
-            "Properties": {"Path": path, "Method": method},
+    paths: dict[str, Any] = {}
+    for function, method, path in operations:
+        resources[function] = {
+            "Type": "AWS::Serverless::Function",
+            "Properties": {"CodeUri": f"functions/{function}/", "Handler": "handler.lambda_handler"},
         }
+        uri = {"Fn::Sub": [".../functions/${Alias}/invocations", {"Alias": {"Ref": f"{function}.Alias"}}]}
+        key = "x-amazon-apigateway-any-method" if method == "ANY" else method.lower()
+        paths.setdefault(path, {})[key] = {"x-amazon-apigateway-integration": {"type": "aws_proxy", "uri": uri}}
+    resources["Api"] = {"Type": "AWS::Serverless::Api", "Properties": {"DefinitionBody": {"paths": paths}}}
     return {"Resources": resources}
 
 
 # ------------------------------------------------------------------------------- routes
 def test_every_function_with_an_api_event_is_routed() -> None:
-    """Given template.yaml, when its routes are read, then each function's API events are there."""
+    """Given template.yaml, when its routes are read, then each function serves some of the API's paths."""
     functions = {route.function_logical_id for route in ROUTES}
 
     assert functions == {
@@ -76,6 +74,18 @@ def test_a_route_added_to_the_template_is_served_without_another_edit() -> None:
         "handler.lambda_handler",
         {"id": "42"},
     )
+
+
+def test_an_integration_that_bypasses_the_alias_is_refused() -> None:
+    """Given an operation integrated with the function itself (its $LATEST), when routes are read,
+    then the dev server refuses the template: deployed, that route would skip CodeDeploy's alias."""
+    template = template_with_routes(("ReportsFunction", "GET", "/api/v1/reports"))
+    operation = template["Resources"]["Api"]["Properties"]["DefinitionBody"]["paths"]["/api/v1/reports"]["get"]
+    direct = {"Fn::Sub": ".../functions/${ReportsFunction.Arn}/invocations"}
+    operation["x-amazon-apigateway-integration"]["uri"] = direct
+
+    with pytest.raises(ValueError, match="alias"):
+        api_routes(template)
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+CHECKOV_VENV := $(VENV)/checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-stamp
 STAGE ?= dev
 export SAM_CLI_TELEMETRY := 0
 
@@ -23,17 +25,25 @@ $(STAMP): requirements-dev.txt shared/requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
 
-venv: $(STAMP)
+# checkov pins a boto3 the runtime cannot use (requirements-checkov.txt): its own virtualenv.
+$(CHECKOV_STAMP): requirements-checkov.txt | $(STAMP)
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements-checkov.txt
+	touch $@
+
+venv: $(STAMP) $(CHECKOV_STAMP)
 
 dev: $(STAMP)
 	$(BIN)/python -m devserver
 
-lint: $(STAMP)
+lint: $(STAMP) $(CHECKOV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/cfn-lint template.yaml
 	$(BIN)/sam validate --lint
+	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml
 
 test: lint browser
 	$(BIN)/python -m pytest

@@ -16,7 +16,7 @@ ifeq ($(PY313),)
 PY313 := $(shell command -v python3.13 2>/dev/null)
 endif
 
-.PHONY: dev test lint unit integration e2e build deploy bench clean venv browser screenshots
+.PHONY: dev test lint unit integration e2e build deploy switch-table bench clean venv browser screenshots
 
 $(STAMP): requirements-dev.txt shared/requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -74,8 +74,16 @@ build: $(STAMP)
 	PATH="$(dir $(PY313)):$(CURDIR)/$(BIN):$$PATH" $(BIN)/sam build
 	$(PY313) -m compileall -q --invalidation-mode unchecked-hash .aws-sam/build
 
+# After `sam delete`, the stage's retained table is imported into a new stack first (ops/table.py:
+# nothing happens while the stack exists), so the deploy adopts the data instead of colliding.
 deploy: build
+	$(BIN)/python -m ops.table adopt --stage $(STAGE)
 	$(BIN)/sam deploy --config-env $(STAGE)
+
+# Onto a table restored from point-in-time recovery (docs/operations.md, "Restore the table").
+switch-table: $(STAMP)
+	@test -n "$(TABLE)" || { echo "usage: make switch-table STAGE=<stage> TABLE=<restored table>"; exit 1; }
+	$(BIN)/python -m ops.table switch --stage $(STAGE) --table $(TABLE)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

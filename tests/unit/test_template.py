@@ -7,19 +7,26 @@ parameters are set; the environment ``sam local invoke --env-vars`` can override
 from __future__ import annotations
 
 import ast
-import copy
 import json
 import re
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pytest
-from samtranslator.translator.transform import transform
 from samtranslator.yaml_helper import yaml_parse
 
 from devserver.template import PROJECT_ROOT, TEMPLATE_PATH
+from ops.table import references
 from scim_provisioning.config import LOCAL_TABLE_NAME
+from tests.cloudformation import (
+    cloudformation,
+    condition_holds,
+    deployed_resources,
+    of_type,
+    parameter_values,
+    sam_template,
+    sub_text,
+)
 
 SAM_LOCAL_ENV_FILE = PROJECT_ROOT / "events" / "env" / "local.json"
 CUSTOM_DOMAIN = {
@@ -34,106 +41,6 @@ OPTIONAL_RESOURCES = {
 }
 # Set by Lambda itself in every function's environment, never by the template.
 LAMBDA_RUNTIME_VARIABLES = {"AWS_REGION", "AWS_DEFAULT_REGION"}
-
-
-class _NoManagedPolicies:
-    """The translator asks IAM for managed policy ARNs only to expand policy names; this template
-    names none, so nothing needs loading (and no AWS account is reached)."""
-
-    def load(self) -> dict[str, str]:
-        return {}
-
-
-@cache
-def _sam_template() -> str:
-    return TEMPLATE_PATH.read_text(encoding="utf-8")
-
-
-@cache
-def _transformed(parameters: frozenset[tuple[str, str]]) -> dict[str, Any]:
-    template = yaml_parse(_sam_template())
-    for resource in template["Resources"].values():
-        properties = resource.get("Properties", {})
-        for key in ("CodeUri", "ContentUri"):  # what `sam package` does before the transform
-            if isinstance(properties.get(key), str):
-                properties[key] = f"s3://artifacts/{properties[key].strip('/')}.zip"
-    return transform(template, dict(parameters), _NoManagedPolicies())
-
-
-def cloudformation(**parameters: str) -> dict[str, Any]:
-    """The transformed template, as deployed with these parameter values (the others default)."""
-    return copy.deepcopy(_transformed(frozenset(parameters.items())))
-
-
-def parameter_values(template: dict[str, Any], overrides: dict[str, str]) -> dict[str, Any]:
-    defaults = {name: spec.get("Default") for name, spec in template["Parameters"].items()}
-    return {**defaults, **overrides}
-
-
-def condition_holds(template: dict[str, Any], name: str, parameters: dict[str, Any]) -> bool:
-    """Evaluate one of the template's Conditions the way CloudFormation does."""
-
-    def value(node: Any) -> Any:
-        if isinstance(node, dict) and set(node) == {"Ref"}:
-            return parameters[node["Ref"]]
-        return node
-
-    def holds(node: Any) -> bool:
-        ((function, arguments),) = node.items()
-        if function == "Condition":
-            return holds(template["Conditions"][arguments])
-        if function == "Fn::Equals":
-            return str(value(arguments[0])) == str(value(arguments[1]))
-        if function == "Fn::Not":
-            return not holds(arguments[0])
-        if function == "Fn::And":
-            return all(holds(argument) for argument in arguments)
-        if function == "Fn::Or":
-            return any(holds(argument) for argument in arguments)
-        raise AssertionError(f"unsupported condition function {function}")
-
-    return holds(template["Conditions"][name])
-
-
-def deployed_resources(**parameters: str) -> dict[str, dict[str, Any]]:
-    """The resources CloudFormation creates for these parameters: those without a Condition and
-    those whose Condition holds."""
-    template = cloudformation(**parameters)
-    values = parameter_values(template, parameters)
-    return {
-        logical_id: resource
-        for logical_id, resource in template["Resources"].items()
-        if "Condition" not in resource or condition_holds(template, resource["Condition"], values)
-    }
-
-
-def of_type(resources: dict[str, dict[str, Any]], resource_type: str) -> dict[str, dict[str, Any]]:
-    return {logical_id: resource for logical_id, resource in resources.items() if resource["Type"] == resource_type}
-
-
-def sub_text(value: Any) -> str:
-    """The template string of a Fn::Sub, in either of its two forms."""
-    substitution = value["Fn::Sub"]
-    return substitution[0] if isinstance(substitution, list) else substitution
-
-
-def references(node: Any) -> set[str]:
-    """Every logical id or parameter a piece of template refers to (Ref, GetAtt, ${…} in Sub)."""
-    found: set[str] = set()
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key == "Ref":
-                found.add(value)
-            elif key == "Fn::GetAtt":
-                found.add(value[0])
-            elif key == "Fn::Sub":
-                text = value[0] if isinstance(value, list) else value
-                found |= {name.split(".")[0] for name in re.findall(r"\$\{([^}!]+)\}", text)}
-            found |= references(value)
-    elif isinstance(node, list):
-        for item in node:
-            found |= references(item)
-    return found
 
 
 RESOURCES = deployed_resources()
@@ -402,7 +309,7 @@ def test_each_function_deploys_through_codedeploy_in_the_stages_style(stage: str
 def test_a_new_layer_version_alone_publishes_new_function_versions() -> None:
     """Given that the code lives in the shared layer, then every function publishes a version on
     any property change (AutoPublishAliasAllProperties), a new layer version included."""
-    sam = yaml_parse(_sam_template())
+    sam = yaml_parse(sam_template())
 
     for name, resource in sam["Resources"].items():
         if resource["Type"] == "AWS::Serverless::Function":
@@ -513,7 +420,7 @@ def variables_read_by_the_lambda_code() -> set[str]:
 
 
 def template_variables() -> dict[str, Any]:
-    sam = yaml_parse(_sam_template())
+    sam = yaml_parse(sam_template())
     return sam["Globals"]["Function"]["Environment"]["Variables"]
 
 

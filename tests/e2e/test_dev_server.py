@@ -22,7 +22,7 @@ import requests
 from moto.server import ThreadedMotoServer
 
 from scim_provisioning.config import LOCAL_TABLE_NAME
-from tests.e2e.conftest import KNOWN_API_KEY, REQUEST_TIMEOUT_SECONDS, DevServer, free_port
+from tests.e2e.helpers import KNOWN_API_KEY, REQUEST_TIMEOUT_SECONDS, DevServer, free_port
 
 pytestmark = pytest.mark.e2e
 

@@ -9,8 +9,7 @@ from urllib.parse import quote
 import pytest
 
 from devserver.bootstrap import LOCAL_ADMIN_EMAIL
-from tests.e2e.conftest import DevServer, mint_scim_token
-from tests.e2e.test_users_lifecycles import Scim, assert_scim_error, unique_name
+from tests.e2e.helpers import DevServer, Scim, assert_scim_error, mint_scim_token, unique_name
 from tests.scim_samples import entra_user, okta_user, patch_op
 
 pytestmark = pytest.mark.e2e

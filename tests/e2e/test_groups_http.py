@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.e2e.conftest import KNOWN_API_KEY, REQUEST_TIMEOUT_SECONDS, DevServer
+from tests.e2e.helpers import KNOWN_API_KEY, REQUEST_TIMEOUT_SECONDS, DevServer
 
 pytestmark = pytest.mark.e2e
 

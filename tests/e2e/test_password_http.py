@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import DevServer, mint_scim_token
-from tests.e2e.test_users_lifecycles import Scim
+from tests.e2e.helpers import DevServer, Scim, mint_scim_token
 from tests.scim_samples import entra_user, okta_user, patch_op
 
 pytestmark = pytest.mark.e2e

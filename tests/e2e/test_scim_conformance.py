@@ -14,7 +14,7 @@ import pytest
 from scim2_client.engines.httpx2 import SyncSCIMClient
 from scim2_tester import CheckResult, Status, check_server
 
-from tests.e2e.conftest import SCIM_BASE_PATH, DevServer, mint_scim_token
+from tests.e2e.helpers import SCIM_BASE_PATH, DevServer, mint_scim_token
 
 pytestmark = pytest.mark.e2e
 

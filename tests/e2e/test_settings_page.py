@@ -23,7 +23,7 @@ import requests
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, expect, sync_playwright
 
 from devserver.template import PROJECT_ROOT
-from tests.e2e.conftest import REQUEST_TIMEOUT_SECONDS, DevServer
+from tests.e2e.helpers import REQUEST_TIMEOUT_SECONDS, DevServer
 
 PAGE = "/settings/scim"
 USERS = "/api/v1/scim/v2/Users"

@@ -17,7 +17,7 @@ import requests
 from scim_provisioning.clock import SystemClock
 from scim_provisioning.repository.dynamodb import dynamodb_stores
 from scim_provisioning.services.organizations import OrganizationService
-from tests.e2e.conftest import REQUEST_TIMEOUT_SECONDS, DevServer
+from tests.e2e.helpers import REQUEST_TIMEOUT_SECONDS, DevServer
 
 pytestmark = pytest.mark.e2e
 

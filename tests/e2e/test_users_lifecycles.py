@@ -10,71 +10,28 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Callable
-from typing import Any
 from urllib.parse import quote
 
 import pytest
 import requests
 
 from scim_provisioning.limits import MAX_BODY_BYTES
-from tests.e2e.conftest import REQUEST_TIMEOUT_SECONDS, SCIM_BASE_PATH, DevServer, mint_scim_token
-from tests.scim_samples import ENTERPRISE, ERROR_SCHEMA, LIST_RESPONSE, entra_user, okta_user, patch_op
+from tests.e2e.helpers import (
+    SCIM_BASE_PATH,
+    DevServer,
+    Scim,
+    assert_scim_error,
+    mint_scim_token,
+    unique_name,
+)
+from tests.scim_samples import ENTERPRISE, entra_user, okta_user, patch_op
 
 pytestmark = pytest.mark.e2e
-
-SCIM_JSON = "application/scim+json"
-
-
-class Scim:
-    """An identity provider's connection: base URL plus ``Authorization: Bearer <token>``."""
-
-    def __init__(self, server: DevServer, token: str) -> None:
-        self.base = server.url(SCIM_BASE_PATH)
-        self.headers = {"Authorization": f"Bearer {token}", "Accept": SCIM_JSON, "Content-Type": SCIM_JSON}
-
-    def request(self, method: str, path: str, body: Any = None, **options: Any) -> requests.Response:
-        # A session per call: concurrent tests share no connection, as separate IdP workers don't.
-        return requests.request(
-            method,
-            self.base + path,
-            json=body,
-            headers={**self.headers, **options.pop("headers", {})},
-            timeout=REQUEST_TIMEOUT_SECONDS,
-            **options,
-        )
-
-    def ok(self, method: str, path: str, body: Any = None, status: int = 200) -> dict[str, Any]:
-        response = self.request(method, path, body)
-        assert response.status_code == status, response.text
-        assert response.headers["Content-Type"].startswith(SCIM_JSON)
-        return response.json()
-
-    def listed(self, query: str) -> dict[str, Any]:
-        """``GET /Users?<query>`` with the query string exactly as given (already encoded)."""
-        found = self.ok("GET", f"/Users?{query}")
-        assert found["schemas"] == [LIST_RESPONSE]
-        return found
-
-
-def assert_scim_error(response: requests.Response, status: int, scim_type: str | None = None) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["Content-Type"].startswith(SCIM_JSON)
-    error = response.json()
-    assert error["schemas"] == [ERROR_SCHEMA]
-    assert error["status"] == str(status)
-    if scim_type is not None:
-        assert error.get("scimType") == scim_type, error
-    return error
 
 
 @pytest.fixture(scope="module")
 def scim(dev_server: DevServer) -> Scim:
     return Scim(dev_server, mint_scim_token(dev_server, "Identity provider"))
-
-
-def unique_name(prefix: str) -> str:
-    """Each test provisions its own people: the module shares one organization."""
-    return f"{prefix}.{uuid.uuid4().hex[:8]}@acme.test"
 
 
 # ------------------------------------------------------------------------------ Okta

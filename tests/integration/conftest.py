@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import boto3
@@ -14,6 +13,7 @@ import pytest
 from moto import mock_aws
 
 from benchmarks.harness import FixedClock
+from devserver.dispatch import Dispatcher
 from devserver.moto_atomicity import make_moto_dynamodb_atomic
 from devserver.template import create_table
 from scim_provisioning import runtime
@@ -21,6 +21,7 @@ from scim_provisioning.repository.dynamodb import dynamodb_stores
 from scim_provisioning.repository.protocols import Stores
 from scim_provisioning.repository.table import Table
 from scim_provisioning.runtime import Runtime
+from tests.integration.helpers import AdminFixture, make_admin, scim_token
 
 
 @pytest.fixture(scope="package")
@@ -62,24 +63,19 @@ def app_runtime(stores: Stores, clock: FixedClock) -> Iterator[Runtime]:
     runtime.reset()
 
 
-@dataclass(frozen=True)
-class AdminFixture:
-    organization_uuid: str
-    user_uuid: str
-    api_key: str
-
-    @property
-    def authorization(self) -> str:
-        return f"ApiKey {self.api_key}"
-
-
-def make_admin(app_runtime: Runtime, name: str = "Acme", email: str = "admin@acme.test") -> AdminFixture:
-    organization, admin = app_runtime.organizations.create_organization(name, email, "Alex", "Admin")
-    _, secret = app_runtime.organizations.create_api_key(organization.uuid, admin.uuid, "test key")
-    return AdminFixture(organization.uuid, admin.uuid, secret)
-
-
 @pytest.fixture
 def admin(app_runtime: Runtime) -> AdminFixture:
     """An organization with one active admin holding one API key."""
     return make_admin(app_runtime)
+
+
+@pytest.fixture
+def api(app_runtime: Runtime) -> Dispatcher:
+    """The handlers of every function, called as API Gateway would, on this test's runtime."""
+    return Dispatcher()
+
+
+@pytest.fixture
+def token(app_runtime: Runtime, admin: AdminFixture) -> str:
+    """A SCIM bearer token of ``admin``'s organization, as the Authorization header carries it."""
+    return scim_token(app_runtime, admin)

@@ -18,7 +18,7 @@ from scim_provisioning.services.access_tokens import (
 )
 from scim_provisioning.services.authentication import AdminPrincipal
 from scim_provisioning.timestamps import format_timestamp
-from tests.integration.conftest import AdminFixture, make_admin
+from tests.integration.helpers import AdminFixture, make_admin
 
 
 def principal(admin: AdminFixture) -> AdminPrincipal:

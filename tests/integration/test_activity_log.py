@@ -12,7 +12,7 @@ import pytest
 from benchmarks.harness import FixedClock
 from devserver.dispatch import Dispatcher, HttpResponse
 from scim_provisioning.runtime import Runtime
-from tests.integration.conftest import AdminFixture, make_admin
+from tests.integration.helpers import AdminFixture, make_admin
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
 
@@ -22,11 +22,6 @@ LOGS = "/api/v1/scim/request-logs"
 TOKENS = "/api/v1/scim/organization-access-tokens"
 SCIM_JSON = "application/scim+json"
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
-
-
-@pytest.fixture
-def api(app_runtime: Runtime) -> Dispatcher:
-    return Dispatcher()
 
 
 def call(api: Dispatcher, method: str, target: str, authorization: str | None, body: Any = None) -> HttpResponse:

@@ -14,7 +14,7 @@ from scim_provisioning.models import OrganizationRole, Person
 from scim_provisioning.repository.protocols import UserNameTaken
 from scim_provisioning.runtime import Runtime
 from scim_provisioning.services.authentication import AdminPrincipal
-from tests.integration.conftest import AdminFixture
+from tests.integration.helpers import AdminFixture
 
 
 def add_person(app_runtime: Runtime, admin: AdminFixture, user_name: str, role: OrganizationRole) -> Person:

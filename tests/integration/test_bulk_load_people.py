@@ -3,18 +3,19 @@ the benchmark's numbers mean something only if what it loads is what POST would 
 
 from __future__ import annotations
 
-from benchmarks.harness import bulk_load_people
+from datetime import datetime
+
+from benchmarks.harness import FixedClock, bulk_load_people
 from scim_provisioning.models import OrganizationRole, Person
 from scim_provisioning.repository.protocols import Stores
 from scim_provisioning.repository.table import Table
 from scim_provisioning.runtime import Runtime
-from tests.conftest import TEST_NOW
-from tests.integration.conftest import make_admin
+from tests.integration.helpers import make_admin
 
 LOADED = 60  # more than two BatchWriteItem requests' worth of items
 
 
-def person(organization_uuid: str, number: int) -> Person:
+def person(organization_uuid: str, number: int, now: datetime) -> Person:
     user_name = f"seed{number:03d}@acme.test"
     return Person(
         uuid=f"00000000-0000-0000-0000-{number:012d}",
@@ -22,18 +23,18 @@ def person(organization_uuid: str, number: int) -> Person:
         user_name=user_name,
         active=True,
         role=OrganizationRole.MEMBER,
-        created_at=TEST_NOW,
-        last_modified=TEST_NOW,
+        created_at=now,
+        last_modified=now,
         resource={"userName": user_name, "externalId": f"ext-{number}", "emails": [{"value": user_name}]},
         external_id=f"ext-{number}",
     )
 
 
 def test_bulk_loaded_people_are_found_by_every_lookup_and_counted(
-    app_runtime: Runtime, stores: Stores, table: Table
+    app_runtime: Runtime, stores: Stores, table: Table, clock: FixedClock
 ) -> None:
     organization = make_admin(app_runtime).organization_uuid
-    people = [person(organization, number) for number in range(LOADED)]
+    people = [person(organization, number, clock.now()) for number in range(LOADED)]
 
     bulk_load_people(table, organization, people)
 

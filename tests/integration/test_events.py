@@ -17,7 +17,7 @@ from benchmarks.harness import FixedClock
 from devserver.events import LambdaContext
 from devserver.template import PROJECT_ROOT, Route, api_routes, match_route
 from scim_provisioning.runtime import Runtime
-from tests.integration.conftest import AdminFixture
+from tests.integration.helpers import AdminFixture
 
 # Handlers decorated with Powertools' log_metrics warn on every request that adds no metric
 # (all the 401s here); that says nothing about the events.

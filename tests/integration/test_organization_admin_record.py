@@ -15,25 +15,12 @@ from devserver.dispatch import Dispatcher
 from scim_provisioning.models import Organization, OrganizationRole, Person
 from scim_provisioning.repository.protocols import Stores
 from scim_provisioning.runtime import Runtime
-from tests.integration.conftest import AdminFixture
-from tests.integration.test_scim_users_handler import BASE, call, create, document, filter_query, listed, patch
+from tests.integration.helpers import BASE, AdminFixture, call, create, document, filter_query, listed, patch
 from tests.scim_samples import USER_SCHEMA, entra_user, okta_user
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
 
 ADMIN_EMAIL = "admin@acme.test"  # make_admin's
-
-
-@pytest.fixture
-def api(app_runtime: Runtime) -> Dispatcher:
-    return Dispatcher()
-
-
-@pytest.fixture
-def token(app_runtime: Runtime, admin: AdminFixture) -> str:
-    principal = app_runtime.authenticator.authenticate_admin(admin.authorization)
-    _, secret = app_runtime.access_tokens.create(principal, "Okta", None)
-    return f"Bearer {secret}"
 
 
 def the_admin(api: Dispatcher, token: str, expression: str) -> dict[str, Any]:

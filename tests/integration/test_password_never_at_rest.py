@@ -16,26 +16,13 @@ from devserver.dispatch import Dispatcher
 from scim_provisioning.models import OrganizationRole, Person
 from scim_provisioning.repository.protocols import Stores
 from scim_provisioning.runtime import Runtime
-from tests.integration.conftest import AdminFixture
-from tests.integration.test_scim_users_handler import BASE, call, create, scim_error
+from tests.integration.helpers import BASE, AdminFixture, call, create, scim_error
 from tests.scim_samples import entra_user, okta_user, patch_op
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
 
 CANARY = "Canary-Pa55word-7f3e9c"
 GROUPS = "/api/v1/scim/v2/Groups"
-
-
-@pytest.fixture
-def api(app_runtime: Runtime) -> Dispatcher:
-    return Dispatcher()
-
-
-@pytest.fixture
-def token(app_runtime: Runtime, admin: AdminFixture) -> str:
-    principal = app_runtime.authenticator.authenticate_admin(admin.authorization)
-    _, secret = app_runtime.access_tokens.create(principal, "Okta", None)
-    return f"Bearer {secret}"
 
 
 def stored_text(dynamodb_client: Any, table_name: str) -> str:

@@ -12,7 +12,6 @@ import pytest
 from devserver.dispatch import Dispatcher, HttpResponse
 from devserver.template import PROJECT_ROOT
 from scim_provisioning.limits import MAX_BODY_BYTES
-from scim_provisioning.runtime import Runtime
 from scim_provisioning.scim.listing import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from scim_provisioning.scim.schema import RESOURCE_TYPES, SCHEMAS
 
@@ -23,11 +22,6 @@ ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
 SPC_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
-
-
-@pytest.fixture
-def api(app_runtime: Runtime) -> Dispatcher:
-    return Dispatcher()
 
 
 def get(api: Dispatcher, path: str, method: str = "GET") -> HttpResponse:

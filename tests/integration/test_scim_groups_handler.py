@@ -14,18 +14,16 @@ from scim_provisioning.repository.table import Table
 from scim_provisioning.runtime import Runtime
 from scim_provisioning.scim import representation
 from scim_provisioning.services import groups as groups_service
-from tests.integration.conftest import make_admin
-from tests.integration.test_scim_users_handler import (
-    LIST_RESPONSE,
-    PATCH_OP,
+from tests.integration.helpers import (
     call,
     document,
     filter_query,
-    okta_user,
+    make_admin,
     run_in_threads,
     scim_error,
     scim_token,
 )
+from tests.scim_samples import LIST_RESPONSE, PATCH_OP, okta_user
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
 
@@ -34,16 +32,6 @@ USERS = "/api/v1/scim/v2/Users"
 GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
 ENTRA_GROUP_SCHEMA = "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"
 MISSING_USER = "7f5b1f43-0000-4000-8000-000000000000"
-
-
-@pytest.fixture
-def api(app_runtime: Runtime) -> Dispatcher:
-    return Dispatcher()
-
-
-@pytest.fixture
-def token(app_runtime: Runtime, admin: Any) -> str:
-    return scim_token(app_runtime, admin)
 
 
 def new_user(api: Dispatcher, token: str, name: str, display: str | None = None) -> str:

@@ -3,96 +3,36 @@
 from __future__ import annotations
 
 import json
-import threading
 import uuid
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 
-from devserver.dispatch import Dispatcher, HttpResponse
+from devserver.dispatch import Dispatcher
 from scim_provisioning.repository.protocols import Stores, VersionConflict
 from scim_provisioning.runtime import Runtime
 from scim_provisioning.services import versioning
-from tests.integration.conftest import AdminFixture, make_admin
-from tests.scim_samples import ENTERPRISE, ERROR_SCHEMA, LIST_RESPONSE, PATCH_OP, USER_SCHEMA, entra_user, okta_user
+from tests.integration.helpers import (
+    BASE,
+    SCIM_JSON,
+    AdminFixture,
+    call,
+    create,
+    document,
+    filter_query,
+    listed,
+    make_admin,
+    patch,
+    run_in_threads,
+    scim_error,
+    scim_token,
+)
+from tests.scim_samples import ENTERPRISE, LIST_RESPONSE, PATCH_OP, USER_SCHEMA, entra_user, okta_user
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
 
-BASE = "/api/v1/scim/v2/Users"
 TOKEN_API = "/api/v1/scim/organization-access-tokens"
-SCIM_JSON = "application/scim+json"
 SEARCH_REQUEST = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
-
-
-@pytest.fixture
-def api(app_runtime: Runtime) -> Dispatcher:
-    return Dispatcher()
-
-
-def scim_token(app_runtime: Runtime, admin: AdminFixture) -> str:
-    principal = app_runtime.authenticator.authenticate_admin(admin.authorization)
-    _, secret = app_runtime.access_tokens.create(principal, "Okta", None)
-    return f"Bearer {secret}"
-
-
-@pytest.fixture
-def token(app_runtime: Runtime, admin: AdminFixture) -> str:
-    return scim_token(app_runtime, admin)
-
-
-def call(
-    api: Dispatcher,
-    method: str,
-    target: str,
-    token: str | None,
-    body: Any = None,
-    headers: dict[str, str] | None = None,
-    content_type: str = SCIM_JSON,
-) -> HttpResponse:
-    sent = [("Content-Type", content_type), ("Accept", SCIM_JSON)]
-    if token is not None:
-        sent.append(("Authorization", token))
-    sent.extend((headers or {}).items())
-    payload = body if isinstance(body, str | None) else json.dumps(body)
-    return api.handle(method, target, sent, payload)
-
-
-def document(response: HttpResponse) -> dict[str, Any]:
-    assert response.header("Content-Type") == SCIM_JSON
-    return json.loads(response.body)
-
-
-def scim_error(response: HttpResponse, status: int, scim_type: str | None = None) -> dict[str, Any]:
-    assert response.status == status, response.body
-    error = document(response)
-    assert error["schemas"] == [ERROR_SCHEMA]
-    assert error["status"] == str(status)
-    if scim_type is not None:
-        assert error.get("scimType") == scim_type, error
-    return error
-
-
-def create(api: Dispatcher, token: str, body: dict[str, Any]) -> dict[str, Any]:
-    response = call(api, "POST", BASE, token, body)
-    assert response.status == 201, response.body
-    return document(response)
-
-
-def patch(api: Dispatcher, token: str, user_id: str, *operations: dict[str, Any]) -> HttpResponse:
-    return call(api, "PATCH", f"{BASE}/{user_id}", token, {"schemas": [PATCH_OP], "Operations": list(operations)})
-
-
-def listed(api: Dispatcher, token: str, query: str) -> dict[str, Any]:
-    response = call(api, "GET", f"{BASE}?{query}", token)
-    assert response.status == 200, response.body
-    result = document(response)
-    assert result["schemas"] == [LIST_RESPONSE]
-    return result
-
-
-def filter_query(expression: str) -> str:
-    return "filter=" + quote(expression)
 
 
 # ---------------------------------------------------------------------- CRUD
@@ -551,22 +491,6 @@ def test_demoted_or_deactivated_admin_loses_the_token_api(
 
 
 # ---------------------------------------------------------------------- concurrency
-def run_in_threads(calls: list[Any]) -> list[Any]:
-    results: list[Any] = [None] * len(calls)
-    barrier = threading.Barrier(len(calls))
-
-    def run(index: int) -> None:
-        barrier.wait()
-        results[index] = calls[index]()
-
-    threads = [threading.Thread(target=run, args=(index,)) for index in range(len(calls))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
-
-
 def test_concurrent_patches_all_land(api: Dispatcher, token: str):
     user = create(api, token, okta_user())
     emails = [f"alias{index}@acme.test" for index in range(10)]

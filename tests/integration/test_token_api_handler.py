@@ -15,7 +15,7 @@ from devserver.dispatch import Dispatcher, HttpResponse
 from scim_provisioning.models import OrganizationRole, Person
 from scim_provisioning.repository.table import Table
 from scim_provisioning.runtime import Runtime
-from tests.integration.conftest import AdminFixture
+from tests.integration.helpers import AdminFixture
 
 BASE = "/api/v1/scim/organization-access-tokens"
 ISO_MILLIS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
@@ -28,11 +28,6 @@ METADATA_FIELDS = {
     "lastUsedAt",
     "rotatedAt",
 }
-
-
-@pytest.fixture
-def api(app_runtime: Runtime) -> Dispatcher:
-    return Dispatcher()
 
 
 def call(api: Dispatcher, method: str, path: str, admin: AdminFixture | str | None, body: Any = None) -> HttpResponse:

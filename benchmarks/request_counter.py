@@ -2,7 +2,7 @@
 
 Request counts are what DynamoDB bills and throttles, and unlike wall time they are the same
 on every machine and on moto, so they can be asserted. The counter hooks the client's own
-event system (no wrapper around the repository), so it sees exactly the calls the real code
+event system (no wrapper around the stores), so it sees exactly the calls the real code
 makes; it also asks for ``ReturnConsumedCapacity=TOTAL`` and sums what comes back."""
 
 from __future__ import annotations

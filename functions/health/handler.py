@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # typing only: importing Powertools would cost ~70 ms of cold start
+if TYPE_CHECKING:  # typing only: importing Powertools at run time costs cold start (docs/cold-start.md)
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
 

@@ -18,7 +18,6 @@ API_KEY_PREFIX = "scimadm_"
 _RANDOM_BYTES = 16  # 128 bits, 32 lowercase hex characters
 
 SCIM_TOKEN_PATTERN = re.compile(r"^scim_[0-9a-f]{32}$")
-API_KEY_PATTERN = re.compile(r"^scimadm_[0-9a-f]{32}$")
 
 
 def new_scim_token() -> str:
@@ -36,7 +35,3 @@ def digest(secret: str) -> str:
 
 def is_well_formed_scim_token(value: str) -> bool:
     return SCIM_TOKEN_PATTERN.match(value) is not None
-
-
-def is_well_formed_api_key(value: str) -> bool:
-    return API_KEY_PATTERN.match(value) is not None

@@ -103,9 +103,5 @@ class MutabilityViolation(InvalidRequest):
     scim_type = "mutability"
 
 
-class InvalidVersion(InvalidRequest):
-    scim_type = "invalidVers"
-
-
 class TooMany(InvalidRequest):
     scim_type = "tooMany"

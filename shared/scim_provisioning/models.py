@@ -36,8 +36,8 @@ class Organization:
 class Person:
     """The one user record per person: SCIM-provisioned people and admins alike.
 
-    ``resource`` holds the SCIM attributes (issue #3 fills it); the fields beside it are the
-    ones the platform itself needs to decide who may do what."""
+    ``resource`` holds the SCIM attributes in canonical form; the fields beside it are the
+    ones the platform itself needs to decide who may do what, read from it."""
 
     uuid: str
     organization_uuid: str

@@ -290,9 +290,8 @@ class Table:
 
     def batch_write(self, requests: list[dict[str, Any]]) -> None:
         """Write ``PutRequest``/``DeleteRequest``s in BatchWriteItem requests of 25, up to
-        BATCH_WRITERS at a time: the 4,000 requests that delete a 100,000-member group's
-        memberships then take a few seconds instead of about a minute (longer than the
-        function's timeout)."""
+        BATCH_WRITERS at a time, so that deleting a 100,000-member group's memberships fits
+        the function's timeout (docs/decisions.md, "Deleting a large group")."""
         chunks = [requests[start : start + BATCH_WRITE_LIMIT] for start in range(0, len(requests), BATCH_WRITE_LIMIT)]
         if len(chunks) <= 1:
             for chunk in chunks:

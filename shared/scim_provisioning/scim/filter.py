@@ -7,7 +7,8 @@ unknown attribute, an operator its type does not take or a value of the wrong ty
 refused before anything is evaluated; evaluation can then never fail.
 
 The standard library only: this module is imported by every Lambda cold start, where
-scim2-models (the test oracle) would cost half a second.
+scim2-models (the test oracle) would cost more than the rest of the function
+(docs/decisions.md, "A lean SCIM core").
 
 Choices where RFC 7644 leaves room, or where what identity providers send is not the ABNF:
 

@@ -15,7 +15,6 @@ from typing import Any
 from scim_provisioning.errors import InvalidRequest
 
 LIST_RESPONSE_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
-SEARCH_REQUEST_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000  # ServiceProviderConfig filter.maxResults
 

@@ -124,10 +124,6 @@ class ResourceType:
     schema: Schema
     extensions: tuple[Schema, ...] = field(default=())
 
-    @property
-    def schema_ids(self) -> tuple[str, ...]:
-        return (self.schema.id, *(extension.id for extension in self.extensions))
-
     def to_document(self, location: str) -> dict[str, Any]:
         document: dict[str, Any] = {
             "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ResourceType"],

@@ -184,6 +184,8 @@ def test_the_admin_journey(page: Page, dev_server: DevServer, screenshots: Path)
     expect(row).to_have_count(1)
     token_uuid = row.get_attribute("data-uuid")
     assert token_uuid and token_uuid in row.inner_text()
+    # …minted by the signed-in admin, whose uuid the row names.
+    expect(row.locator('td[data-label="Created by"]')).to_have_text(re.compile(r"^[0-9a-f-]{36}$"))
 
     # The identity provider uses it.
     assert scim_get(dev_server, token) == 200

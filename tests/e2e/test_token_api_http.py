@@ -25,7 +25,16 @@ TOKENS = "/api/v1/scim/organization-access-tokens"
 SCIM_USERS = "/api/v1/scim/v2/Users"
 TOKEN_PATTERN = re.compile(r"^scim_[0-9a-f]{32}$")
 TIMESTAMP_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
-METADATA_FIELDS = {"uuid", "organizationUuid", "description", "createdAt", "expiresAt", "lastUsedAt", "rotatedAt"}
+METADATA_FIELDS = {
+    "uuid",
+    "organizationUuid",
+    "description",
+    "createdAt",
+    "expiresAt",
+    "lastUsedAt",
+    "rotatedAt",
+    "createdBy",
+}
 SCIM_ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
 
 

@@ -27,6 +27,7 @@ METADATA_FIELDS = {
     "expiresAt",
     "lastUsedAt",
     "rotatedAt",
+    "createdBy",
 }
 
 
@@ -66,6 +67,7 @@ def test_create_returns_metadata_and_the_token_once(api: Dispatcher, admin: Admi
     assert ISO_MILLIS.match(token["createdAt"])
     assert token["lastUsedAt"] is None and token["rotatedAt"] is None
     assert token["organizationUuid"] == admin.organization_uuid
+    assert token["createdBy"] == admin.user_uuid  # the admin whose API key minted it
 
     listed = results(call(api, "GET", BASE, admin))
     fetched = results(call(api, "GET", f"{BASE}/{token['uuid']}", admin))

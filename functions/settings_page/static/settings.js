@@ -143,6 +143,7 @@
       cell(row, "Expires", dateOnly(token.expiresAt));
       cell(row, "Last used", when(token.lastUsedAt));
       cell(row, "Last rotated", when(token.rotatedAt));
+      cell(row, "Created by", token.createdBy || "—", "mono");
       const actions = cell(row, "Actions", "", "actions");
       actions.append(
         button("Rotate", "secondary small", `Rotate ${token.description}`, () => openRotate(token)),

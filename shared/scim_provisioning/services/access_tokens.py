@@ -40,6 +40,7 @@ def token_document(token: ScimTokenMetadata, secret: str | None = None) -> dict[
         "expiresAt": format_optional(token.expires_at),
         "lastUsedAt": format_optional(token.last_used_at),
         "rotatedAt": format_optional(token.rotated_at),
+        "createdBy": token.created_by_user_uuid,
     }
     if secret is not None:
         document["token"] = secret

@@ -33,8 +33,8 @@ from scim_provisioning.scim.schema import (
     ResourceType,
     Schema,
 )
-from scim_provisioning.services.groups import LOOKUP_KEYS as GROUP_LOOKUP_KEYS
-from scim_provisioning.services.users import LOOKUP_KEYS as USER_LOOKUP_KEYS
+from scim_provisioning.services.groups import LOOKUPS as GROUP_LOOKUPS
+from scim_provisioning.services.users import LOOKUPS as USER_LOOKUPS
 from tests.scim_samples import stored_barbara
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
@@ -805,7 +805,7 @@ class TestEqualityLookup:
         ],
     )
     def test_user_lookups(self, text: str, lookup: tuple[str, str, str | None]) -> None:
-        assert equality_lookup(parse(text), USER_LOOKUP_KEYS) == lookup
+        assert equality_lookup(parse(text), USER_LOOKUPS.keys) == lookup
 
     @pytest.mark.parametrize(
         ("text", "lookup"),
@@ -819,7 +819,7 @@ class TestEqualityLookup:
         ],
     )
     def test_group_lookups(self, text: str, lookup: tuple[str, str, str | None]) -> None:
-        assert equality_lookup(parse_filter(text, GROUP_RESOURCE_TYPE), GROUP_LOOKUP_KEYS) == lookup
+        assert equality_lookup(parse_filter(text, GROUP_RESOURCE_TYPE), GROUP_LOOKUPS.keys) == lookup
 
     @pytest.mark.parametrize(
         "text",
@@ -845,11 +845,11 @@ class TestEqualityLookup:
         ],
     )
     def test_everything_else_is_a_scan(self, text: str) -> None:
-        assert equality_lookup(parse(text), USER_LOOKUP_KEYS) is None
+        assert equality_lookup(parse(text), USER_LOOKUPS.keys) is None
 
     def test_group_member_filter_other_than_value_is_a_scan(self) -> None:
         assert (
-            equality_lookup(parse_filter('members[display eq "Babs"]', GROUP_RESOURCE_TYPE), GROUP_LOOKUP_KEYS) is None
+            equality_lookup(parse_filter('members[display eq "Babs"]', GROUP_RESOURCE_TYPE), GROUP_LOOKUPS.keys) is None
         )
 
 

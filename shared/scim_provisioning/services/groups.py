@@ -11,7 +11,6 @@ group's version and lastModified, so its ETag changes with its members."""
 
 from __future__ import annotations
 
-import functools
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -23,8 +22,8 @@ from scim_provisioning import activity_annotation
 from scim_provisioning.clock import Clock
 from scim_provisioning.errors import Conflict, InvalidFilter, InvalidPath, InvalidRequest, NotFound
 from scim_provisioning.models import Group, Member, Person, ResourceDocument
-from scim_provisioning.repository.protocols import DisplayNameTaken, GroupStore, MembershipStore, Page, PeopleStore
-from scim_provisioning.scim.filter import equality_values, parse_filter
+from scim_provisioning.repository.protocols import DisplayNameTaken, GroupStore, MembershipStore, PeopleStore
+from scim_provisioning.scim.filter import Filter, equality_values
 from scim_provisioning.scim.groups import (
     MAX_MEMBERS_IN_WRITE_ANSWER,
     filterable_group,
@@ -36,15 +35,8 @@ from scim_provisioning.scim.patch import PatchOperation, apply_operations, parse
 from scim_provisioning.scim.resources import normalize_resource, refuse_immutable_changes, require_attributes
 from scim_provisioning.scim.schema import GROUP_RESOURCE_TYPE, GROUP_SCHEMA, MAX_MEMBERS_RETURNED, Attribute
 from scim_provisioning.services.authentication import ScimPrincipal
-from scim_provisioning.services.lookups import (
-    Finder,
-    candidates,
-    found,
-    keyed_lookup,
-    membership_value,
-    select_matching,
-)
-from scim_provisioning.services.paging import ResultPage, page_of_listing, page_of_selection
+from scim_provisioning.services.lookups import KeyedLookups, Listing, filtered_page, found
+from scim_provisioning.services.paging import ResultPage
 from scim_provisioning.services.versioning import write_optimistically
 from scim_provisioning.timestamps import truncate_to_millis
 
@@ -54,15 +46,17 @@ MEMBERSHIP_READERS = 10
 
 _MEMBERS = cast("Attribute", GROUP_SCHEMA.attribute("members"))
 
-# The filters answered by a key lookup instead of a scan: attribute path -> finder. With
-# ``members.value`` (the user's groups, a GSI1 query), this table is the only statement of
-# what a groups filter can look up (services/lookups.py).
-_FINDERS: dict[str, Callable[[GroupStore, str, str], Iterable[Group]]] = {
-    "displayName": lambda groups, organization, name: found(groups.find_group_by_display_name(organization, name)),
-    "id": lambda groups, organization, group_id: found(groups.get_group(organization, group_id)),
-    "externalId": lambda groups, organization, value: groups.find_groups_by_external_id(organization, value),
-}
-LOOKUP_KEYS = frozenset({*_FINDERS, f"{_MEMBERS.name}.value"})
+# The filters answered by a key lookup instead of a scan (services/lookups.py): these
+# finders, and ``members.value`` (the user's groups, a GSI1 query).
+LOOKUPS: KeyedLookups[GroupStore, Group] = KeyedLookups(
+    GROUP_RESOURCE_TYPE,
+    {
+        "displayName": lambda groups, organization, name: found(groups.find_group_by_display_name(organization, name)),
+        "id": lambda groups, organization, group_id: found(groups.get_group(organization, group_id)),
+        "externalId": lambda groups, organization, value: groups.find_groups_by_external_id(organization, value),
+    },
+    _MEMBERS,
+)
 
 
 def _display(person: Person) -> str:
@@ -223,30 +217,22 @@ class GroupService:
 
     def query(self, principal: ScimPrincipal, query: ListQuery, base_url: str) -> ResultPage[Group]:
         """Answer a list or search. displayName, externalId, id and members.value equality
-        are key lookups; any other filter is evaluated over the organization's groups."""
+        are key lookups (``LOOKUPS``); any other filter is evaluated over the organization's
+        groups."""
         organization = principal.organization_uuid
 
-        def list_page(limit: int, after: str | None) -> Page[Group]:
-            return self._groups.list_groups(organization, limit, after)
+        def of_user(parsed: Filter, user_id: str) -> ResultPage[Group]:
+            # The candidates are the user's groups, each seen by the filter with that one member.
+            group_ids = self._memberships.group_ids_of_user(organization, user_id)
+            user_groups = self._groups.get_groups(organization, group_ids) if group_ids else []
+            return filtered_page(parsed, query, user_groups, lambda group: filterable_group(group, base_url, user_id))
 
-        parsed = parse_filter(query.filter, GROUP_RESOURCE_TYPE) if query.filter else None
-        if parsed is None:
-            return page_of_listing(query, self._groups.count_groups(organization), list_page)
-        lookup = keyed_lookup(parsed, LOOKUP_KEYS)
-        user_id = membership_value(parsed, _MEMBERS, lookup)
-        if user_id is None:
-            finders: dict[str, Finder[Group]] = {
-                path: functools.partial(find, self._groups, organization) for path, find in _FINDERS.items()
-            }
-            found_groups = candidates(lookup, finders, list_page)
-            return page_of_selection(
-                select_matching(parsed, found_groups, lambda group: filterable_group(group, base_url)), query
-            )
-        # The candidates are the user's groups, each seen by the filter with that one member.
-        group_ids = self._memberships.group_ids_of_user(organization, user_id)
-        user_groups = self._groups.get_groups(organization, group_ids) if group_ids else []
-        return page_of_selection(
-            select_matching(parsed, user_groups, lambda group: filterable_group(group, base_url, user_id)), query
+        listing = Listing(
+            count=lambda: self._groups.count_groups(organization),
+            page=lambda limit, after: self._groups.list_groups(organization, limit, after),
+        )
+        return LOOKUPS.answer(
+            query, self._groups, organization, listing, lambda group: filterable_group(group, base_url), of_user
         )
 
     # ----------------------------------------------------------------- writes

@@ -1,56 +1,40 @@
-"""Which filters are key lookups, and the candidates a filter is evaluated on.
+"""Answering a list or search: which filters are key lookups, and the resources a filter is
+evaluated on.
 
-Each service keeps one table of finders, ``{canonical attribute path: finder}`` (for users:
-userName, id, externalId, emails.value), plus the membership attribute it answers by a key
-query (``groups.value``, ``members.value``). That table is the only statement of what a
-filter can look up by key: ``scim.filter.equality_lookup`` is asked with its keys, so a
-finder added here is used at once, and nothing else must be kept in step with it."""
+Each resource type has one registry of keyed lookups (``KeyedLookups``): its finder table,
+``{canonical attribute path: finder}`` (for users: userName, id, externalId, emails.value),
+and the membership attribute it answers by a key query (``groups.value``, ``members.value``).
+That registry is the only statement of what a filter can look up by key:
+``scim.filter.equality_lookup`` is asked with its keys, so a finder added to it is used at
+once, and nothing else must be kept in step with it. Any other filter is evaluated over the
+organization's resources, a page of the listing at a time."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Mapping
-from typing import TypeVar
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from scim_provisioning.errors import InvalidFilter
 from scim_provisioning.models import ResourceDocument
-from scim_provisioning.scim.filter import Filter, equality_lookup, matches, tests_attribute
-from scim_provisioning.scim.schema import Attribute
-from scim_provisioning.services.paging import Identified, ListPage, scan_all
+from scim_provisioning.scim.filter import Filter, equality_lookup, matches, parse_filter, tests_attribute
+from scim_provisioning.scim.listing import ListQuery
+from scim_provisioning.scim.schema import Attribute, ResourceType
+from scim_provisioning.services.paging import (
+    Identified,
+    ListPage,
+    ResultPage,
+    page_of_listing,
+    page_of_selection,
+    scan_all,
+)
 
 T = TypeVar("T", bound=Identified)
+S = TypeVar("S")
 
-Finder = Callable[[str], Iterable[T]]
-"""Every resource whose looked-up attribute may equal the value (a key read or key query)."""
-
-
-def keyed_lookup(parsed: Filter, keys: Collection[str]) -> tuple[str, str] | None:
-    """(path, value) of the first equality in ``parsed`` on one of ``keys``, if any."""
-    lookup = equality_lookup(parsed, keys)
-    return None if lookup is None else (lookup[0], lookup[1])
-
-
-def membership_value(parsed: Filter, attribute: Attribute, lookup: tuple[str, str] | None) -> str | None:
-    """The id a filter on memberships looks up (``members.value eq`` on groups,
-    ``groups.value eq`` on users), None when the filter does not test ``attribute``.
-
-    Memberships are items of their own, not part of the resource a filter is evaluated on:
-    a filter may test them only through that one equality, which is a key query. Anything
-    else on them would read every membership of the organization, so it is refused."""
-    if not tests_attribute(parsed, attribute):
-        return None
-    if lookup is None or lookup[0] != f"{attribute.name}.value":
-        raise InvalidFilter(
-            f"A filter on '{attribute.name}' must be '{attribute.name}.value eq \"<id>\"' "
-            "(optionally joined by 'and' to other conditions)"
-        )
-    return lookup[1]
-
-
-def candidates(lookup: tuple[str, str] | None, finders: Mapping[str, Finder[T]], list_page: ListPage[T]) -> Iterable[T]:
-    """The resources a filter can match: what the finder of its key lookup finds, else every
-    resource of the listing (the caller still evaluates the whole filter on them)."""
-    finder = None if lookup is None else finders.get(lookup[0])
-    return scan_all(list_page) if finder is None or lookup is None else finder(lookup[1])
+StoreFinder = Callable[[S, str, str], Iterable[T]]
+"""``finder(store, organization_uuid, value)``: every resource whose looked-up attribute may
+equal ``value``, by a key read or a key query."""
 
 
 def found(resource: T | None) -> list[T]:
@@ -58,6 +42,63 @@ def found(resource: T | None) -> list[T]:
     return [] if resource is None else [resource]
 
 
-def select_matching(parsed: Filter, resources: Iterable[T], document: Callable[[T], ResourceDocument]) -> list[T]:
-    """The resources whose SCIM document (``scim/users.filterable_user``, …) the filter matches."""
-    return [resource for resource in resources if matches(parsed, document(resource))]
+@dataclass(frozen=True)
+class Listing(Generic[T]):
+    """How one organization's resources of a type are counted and read in key order."""
+
+    count: Callable[[], int]
+    page: ListPage[T]
+
+
+@dataclass(frozen=True)
+class KeyedLookups(Generic[S, T]):
+    """A resource type's registry of keyed lookups (see the module doc)."""
+
+    resource_type: ResourceType
+    finders: Mapping[str, StoreFinder[S, T]]
+    membership: Attribute
+
+    @property
+    def keys(self) -> frozenset[str]:
+        return frozenset({*self.finders, f"{self.membership.name}.value"})
+
+    def answer(
+        self,
+        query: ListQuery,
+        store: S,
+        organization_uuid: str,
+        listing: Listing[T],
+        document: Callable[[T], ResourceDocument],
+        by_membership: Callable[[Filter, str], ResultPage[T]],
+    ) -> ResultPage[T]:
+        """One page of the answer to ``query``: the listing when there is no filter; else the
+        resources the filter matches among what its key lookup finds (or among all), each
+        seen as ``document(resource)``. A filter on the membership is answered by
+        ``by_membership(filter, member id)``."""
+        parsed = parse_filter(query.filter, self.resource_type) if query.filter else None
+        if parsed is None:
+            return page_of_listing(query, listing.count(), listing.page)
+        lookup = equality_lookup(parsed, self.keys)
+        if tests_attribute(parsed, self.membership):
+            # Memberships are items of their own, not part of the document a filter is
+            # evaluated on: a filter may test them only through the one equality that is a key
+            # query. Anything else on them would read every membership of the organization.
+            if lookup is None or lookup[0] != f"{self.membership.name}.value":
+                raise InvalidFilter(
+                    f"A filter on '{self.membership.name}' must be '{self.membership.name}.value eq \"<id>\"' "
+                    "(optionally joined by 'and' to other conditions)"
+                )
+            return by_membership(parsed, lookup[1])
+        finder = None if lookup is None else self.finders.get(lookup[0])
+        candidates = (
+            scan_all(listing.page) if finder is None or lookup is None else finder(store, organization_uuid, lookup[1])
+        )
+        return filtered_page(parsed, query, candidates, document)
+
+
+def filtered_page(
+    parsed: Filter, query: ListQuery, candidates: Iterable[T], document: Callable[[T], ResourceDocument]
+) -> ResultPage[T]:
+    """One page of the ``candidates`` whose SCIM document (``scim/users.filterable_user``, …)
+    the filter matches."""
+    return page_of_selection([resource for resource in candidates if matches(parsed, document(resource))], query)

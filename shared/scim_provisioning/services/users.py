@@ -6,9 +6,8 @@ request (so concurrent PATCHes all land, none is lost); with ``If-Match`` it ans
 
 from __future__ import annotations
 
-import functools
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -21,41 +20,35 @@ from scim_provisioning.models import OrganizationRole, Person, ResourceDocument
 from scim_provisioning.repository.protocols import (
     GroupStore,
     MembershipStore,
-    Page,
     PeopleStore,
     UserNameTaken,
 )
-from scim_provisioning.scim.filter import Comparison, parse_filter
+from scim_provisioning.scim.filter import Comparison, Filter
 from scim_provisioning.scim.listing import ListQuery
 from scim_provisioning.scim.patch import apply_operations, parse_operations
 from scim_provisioning.scim.resources import normalize_resource, refuse_immutable_changes, require_attributes
 from scim_provisioning.scim.schema import USER_RESOURCE_TYPE, USER_SCHEMA, Attribute
 from scim_provisioning.scim.users import filterable_user
 from scim_provisioning.services.authentication import ScimPrincipal
-from scim_provisioning.services.lookups import (
-    Finder,
-    candidates,
-    found,
-    keyed_lookup,
-    membership_value,
-    select_matching,
-)
-from scim_provisioning.services.paging import ResultPage, page_of_listing, page_of_selection
+from scim_provisioning.services.lookups import KeyedLookups, Listing, filtered_page, found
+from scim_provisioning.services.paging import ResultPage, page_of_selection
 from scim_provisioning.services.versioning import write_optimistically
 from scim_provisioning.timestamps import truncate_to_millis
 
 _GROUPS = cast("Attribute", USER_SCHEMA.attribute("groups"))
 
-# The filters answered by a key lookup instead of a scan: attribute path -> finder. With
-# ``groups.value`` (the user's memberships, a key query of the group's partition), this
-# table is the only statement of what a users filter can look up (services/lookups.py).
-_FINDERS: dict[str, Callable[[PeopleStore, str, str], Iterable[Person]]] = {
-    "userName": lambda people, organization, name: found(people.find_person_by_user_name(organization, name)),
-    "id": lambda people, organization, user_id: found(people.get_person(organization, user_id)),
-    "externalId": lambda people, organization, value: people.find_people_by_external_id(organization, value),
-    "emails.value": lambda people, organization, email: people.find_people_by_email(organization, email),
-}
-LOOKUP_KEYS = frozenset({*_FINDERS, f"{_GROUPS.name}.value"})
+# The filters answered by a key lookup instead of a scan (services/lookups.py): these
+# finders, and ``groups.value`` (the group's members, a key query of its partition).
+LOOKUPS: KeyedLookups[PeopleStore, Person] = KeyedLookups(
+    USER_RESOURCE_TYPE,
+    {
+        "userName": lambda people, organization, name: found(people.find_person_by_user_name(organization, name)),
+        "id": lambda people, organization, user_id: found(people.get_person(organization, user_id)),
+        "externalId": lambda people, organization, value: people.find_people_by_external_id(organization, value),
+        "emails.value": lambda people, organization, email: people.find_people_by_email(organization, email),
+    },
+    _GROUPS,
+)
 
 
 @dataclass(frozen=True)
@@ -152,38 +145,29 @@ class UserService:
         return person
 
     def query(self, principal: ScimPrincipal, query: ListQuery, base_url: str) -> ResultPage[Person]:
-        """Answer a list or search. Filters that name a key (``_FINDERS``, or a group's id)
-        are answered by lookups whose cost does not grow with the organization; any other
-        filter is evaluated over the organization's users."""
+        """Answer a list or search. Filters that name a key (``LOOKUPS``) are answered by
+        lookups whose cost does not grow with the organization; any other filter is evaluated
+        over the organization's users."""
         organization = principal.organization_uuid
 
-        def list_page(limit: int, after: str | None) -> Page[Person]:
-            return self._people.list_people(organization, limit, after)
+        def in_group(parsed: Filter, group_id: str) -> ResultPage[Person]:
+            member_ids = self._memberships.member_ids(organization, group_id)
+            if isinstance(parsed, Comparison):
+                # The filter is the membership alone: page the member ids (in id order, as
+                # stored) and read only the people of the page, whatever the group's size.
+                ids = page_of_selection([_Id(user_id) for user_id in member_ids], query)
+                people = self._people.get_people(organization, [item.uuid for item in ids.items])
+                return ResultPage(people, ids.total, ids.start_index, ids.next_cursor)
+            # The candidates are the group's members, each seen by the filter in that one group.
+            members = self._people.get_people(organization, member_ids)
+            return filtered_page(parsed, query, members, lambda person: filterable_user(person, base_url, group_id))
 
-        parsed = parse_filter(query.filter, USER_RESOURCE_TYPE) if query.filter else None
-        if parsed is None:
-            return page_of_listing(query, self._people.count_people(organization), list_page)
-        lookup = keyed_lookup(parsed, LOOKUP_KEYS)
-        group_id = membership_value(parsed, _GROUPS, lookup)
-        if group_id is None:
-            finders: dict[str, Finder[Person]] = {
-                path: functools.partial(find, self._people, organization) for path, find in _FINDERS.items()
-            }
-            found_people = candidates(lookup, finders, list_page)
-            return page_of_selection(
-                select_matching(parsed, found_people, lambda person: filterable_user(person, base_url)), query
-            )
-        member_ids = self._memberships.member_ids(organization, group_id)
-        if isinstance(parsed, Comparison):
-            # The filter is the membership alone: page the member ids (in id order, as
-            # stored) and read only the people of the page, whatever the group's size.
-            ids = page_of_selection([_Id(user_id) for user_id in member_ids], query)
-            people = self._people.get_people(organization, [item.uuid for item in ids.items])
-            return ResultPage(people, ids.total, ids.start_index, ids.next_cursor)
-        # The candidates are the group's members, each seen by the filter in that one group.
-        members = self._people.get_people(organization, member_ids)
-        return page_of_selection(
-            select_matching(parsed, members, lambda person: filterable_user(person, base_url, group_id)), query
+        listing = Listing(
+            count=lambda: self._people.count_people(organization),
+            page=lambda limit, after: self._people.list_people(organization, limit, after),
+        )
+        return LOOKUPS.answer(
+            query, self._people, organization, listing, lambda person: filterable_user(person, base_url), in_group
         )
 
     # ----------------------------------------------------------------- writes

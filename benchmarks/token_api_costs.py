@@ -25,6 +25,7 @@ from benchmarks import format_table
 from benchmarks.harness import FixedClock
 from benchmarks.request_counter import Ceiling, DynamoDBRequestCounter, Tally
 from devserver.dispatch import Dispatcher
+from devserver.moto_partitions import make_moto_dynamodb_partitioned
 from devserver.template import create_table
 from scim_provisioning import runtime
 from scim_provisioning.errors import Unauthenticated
@@ -198,6 +199,7 @@ def measure_all() -> list[Row]:
     # Handlers flush Powertools metrics on every request: keep the EMF lines and the
     # "no metrics to publish" warnings out of the report.
     os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
+    make_moto_dynamodb_partitioned()  # moto reading one partition, as the dev server's does
     with mock_aws(), warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="No application metrics to publish")
         client = boto3.client("dynamodb", region_name="us-east-1")

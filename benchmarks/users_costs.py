@@ -27,6 +27,7 @@ from benchmarks import format_table
 from benchmarks.harness import FixedClock, bulk_load_people
 from benchmarks.request_counter import Ceiling, DynamoDBRequestCounter, Tally
 from devserver.dispatch import Dispatcher
+from devserver.moto_partitions import make_moto_dynamodb_partitioned
 from devserver.template import create_table
 from scim_provisioning import runtime
 from scim_provisioning.models import OrganizationRole, Person
@@ -227,6 +228,7 @@ def _scenario(counter: DynamoDBRequestCounter, clock: FixedClock, large_size: in
 
 def measure_all(large_size: int = LARGE) -> Results:
     os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
+    make_moto_dynamodb_partitioned()  # moto reading one partition, as the dev server's does
     with mock_aws(), warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="No application metrics to publish")
         client = boto3.client("dynamodb", region_name="us-east-1")

@@ -1,5 +1,6 @@
 """Integration fixtures: the real stores and services on moto's in-process DynamoDB,
-with a fresh table per test built from template.yaml."""
+with a fresh table per test built from template.yaml, patched as the dev server patches it
+(requests serialized, queries reading one partition: devserver/moto_partitions.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from moto import mock_aws
 
 from benchmarks.harness import FixedClock
 from devserver.dispatch import Dispatcher
-from devserver.moto_atomicity import make_moto_dynamodb_atomic
+from devserver.moto_partitions import make_moto_dynamodb_partitioned
 from devserver.template import create_table
 from scim_provisioning import runtime
 from scim_provisioning.repository.dynamodb import dynamodb_stores
@@ -26,7 +27,7 @@ from tests.integration.helpers import AdminFixture, make_admin, scim_token
 
 @pytest.fixture(scope="package")
 def aws_mock() -> Iterator[None]:
-    make_moto_dynamodb_atomic()
+    make_moto_dynamodb_partitioned()
     with mock_aws():
         yield
 

@@ -95,7 +95,7 @@ class DevServer:
                 raise RuntimeError(f"dev server exited with {self.process.returncode}:\n{self.log()}")
             try:
                 healthy = requests.get(self.url("/api/v1/health"), timeout=2).status_code == 200
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not listening yet, or restoring data
                 healthy = False
             if healthy and "Ready" in self.log():
                 match = re.search(r"Admin API key:\s+(\S+)", self.log())

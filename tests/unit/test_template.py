@@ -91,36 +91,41 @@ def test_every_method_of_the_stage_is_throttled() -> None:
     assert all(setting.get("ThrottlingBurstLimit", 0) <= 500 for setting in settings), stage_id
 
 
-def test_each_function_has_one_invoke_permission_naming_the_stage() -> None:
-    """Given the transformed template, when the Lambda permissions are read, then each function
-    has exactly one, on its alias, for API Gateway, limited to the API's one stage; no
-    permission anywhere allows every stage."""
-    permissions = of_type(RESOURCES, "AWS::Lambda::Permission")
-
-    for function in FUNCTIONS:
-        (permission,) = [
-            permission
-            for permission in permissions.values()
-            if permission["Properties"]["FunctionName"] == {"Ref": f"{function}Aliaslive"}
-        ]
-        assert permission["Properties"]["Principal"] == "apigateway.amazonaws.com"
-        assert sub_text(permission["Properties"]["SourceArn"]).endswith(":${ScimApi}/${ScimApiStage}/*/*"), function
-    assert len(permissions) == len(FUNCTIONS)
-
-
-def test_the_api_invokes_each_function_through_its_live_alias() -> None:
-    """Given the API's OpenAPI body, when its integrations are read, then every operation invokes
-    a function's `live` alias (what CodeDeploy shifts), never the function itself."""
-    body = RESOURCES["ScimApi"]["Properties"]["Body"]
-    invoked = set()
-    for operations in body["paths"].values():
+def api_targets() -> set[str]:
+    """The logical ids the API's operations invoke (their integrations' ``${Alias}``)."""
+    targets = set()
+    for operations in RESOURCES["ScimApi"]["Properties"]["Body"]["paths"].values():
         for operation in operations.values():
             uri = operation["x-amazon-apigateway-integration"]["uri"]
             ((target,),) = [references(variable) for variable in uri["Fn::Sub"][1].values()]
-            invoked.add(target)
+            targets.add(target)
+    return targets
 
-    assert invoked == {f"{function}Aliaslive" for function in FUNCTIONS}
-    assert body["openapi"] == "3.0.1"
+
+def test_the_api_invokes_functions_through_their_live_alias() -> None:
+    """Given the API's OpenAPI body, when its integrations are read, then every operation invokes
+    a function's `live` alias (what CodeDeploy shifts), never the function itself; today every
+    function serves the API."""
+    targets = api_targets()
+
+    assert all(RESOURCES[target]["Type"] == "AWS::Lambda::Alias" for target in targets)
+    assert {RESOURCES[target]["Properties"]["FunctionName"]["Ref"] for target in targets} == set(FUNCTIONS)
+    assert RESOURCES["ScimApi"]["Properties"]["Body"]["openapi"] == "3.0.1"
+
+
+def test_each_function_the_api_invokes_has_one_permission_naming_the_stage() -> None:
+    """Given the transformed template, when the permissions granted to API Gateway are read, then
+    each alias the API invokes has exactly one, limited to the API's one stage; none anywhere
+    allows every stage."""
+    for_api_gateway = [
+        permission["Properties"]
+        for permission in of_type(RESOURCES, "AWS::Lambda::Permission").values()
+        if permission["Properties"]["Principal"] == "apigateway.amazonaws.com"
+    ]
+
+    assert sorted(permission["FunctionName"]["Ref"] for permission in for_api_gateway) == sorted(api_targets())
+    for permission in for_api_gateway:
+        assert sub_text(permission["SourceArn"]).endswith(":${ScimApi}/${ScimApiStage}/*/*"), permission
 
 
 # --------------------------------------------------------------- logs and tracing

@@ -68,7 +68,7 @@ def build_event(
     return {
         "resource": route.resource,
         "path": path,
-        "httpMethod": method.upper(),
+        "httpMethod": method,
         "headers": single_headers,
         "multiValueHeaders": multi_headers,
         "queryStringParameters": single_query,
@@ -78,7 +78,7 @@ def build_event(
         "requestContext": {
             "resourceId": uuid.uuid4().hex[:6],
             "resourcePath": route.resource,
-            "httpMethod": method.upper(),
+            "httpMethod": method,
             "extendedRequestId": uuid.uuid4().hex[:16],
             "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
             "path": f"{base_path}{path}",

@@ -14,6 +14,7 @@ import sys
 import time
 import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 from urllib.parse import urlsplit
 
 from devserver.dispatch import Dispatcher, HttpResponse
@@ -42,7 +43,13 @@ class ApiGatewayRequestHandler(BaseHTTPRequestHandler):
         elapsed_ms = (time.perf_counter() - started) * 1000
         sys.stderr.write(f"{self.command} {urlsplit(self.path).path} {response.status} {elapsed_ms:.1f} ms\n")
 
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _serve
+    def __getattr__(self, name: str) -> Any:
+        """``do_<method>`` for every method, however spelled (HEAD, TRACE, PROPFIND, get): each
+        goes to the template's routes like any other, so that the function answers it in its
+        API's dialect (a 405 with Allow) instead of http.server's HTML page 501."""
+        if name.startswith("do_"):
+            return self._serve
+        raise AttributeError(name)
 
     def _refuse(self, status: int, message: str) -> HttpResponse:
         """Answer without reading the body: the connection cannot be reused after that."""
@@ -83,7 +90,8 @@ class ApiGatewayRequestHandler(BaseHTTPRequestHandler):
         if self.close_connection:
             self.send_header("Connection", "close")
         self.end_headers()
-        self.wfile.write(response.body)
+        if self.command != "HEAD":  # a HEAD answer is its headers only (RFC 9110 §9.3.2)
+            self.wfile.write(response.body)
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         """Silenced: ``_serve`` logs each request once it is answered, without its query string."""

@@ -176,9 +176,10 @@ def api_routes(template: dict[str, Any] | None = None) -> list[Route]:
 
 
 def match_route(routes: list[Route], method: str, path: str) -> tuple[Route, dict[str, str]] | None:
-    """The route API Gateway would pick for this request, with its path parameters."""
+    """The route API Gateway would pick for this request, with its path parameters. Methods
+    are case-sensitive (RFC 9110 §9.1): ``get`` is no GET route's, only an ANY route's."""
     for route in routes:
-        if route.method not in (method.upper(), "ANY"):
+        if route.method not in (method, "ANY"):
             continue
         matched = route.pattern.match(path)
         if matched:

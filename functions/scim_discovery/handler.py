@@ -14,7 +14,6 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from scim_provisioning.http.requests import RestResolver
 from scim_provisioning.http.scim import (
     install_error_handlers,
-    refuse_method,
     scim_base_url,
     scim_error,
     scim_response,
@@ -23,7 +22,6 @@ from scim_provisioning.observability import logger
 from scim_provisioning.scim import discovery
 
 BASE = "/api/v1/scim/v2"
-OTHER_METHODS = ["POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 
 app = RestResolver()
 install_error_handlers(app)
@@ -72,18 +70,8 @@ def search_all_resource_types() -> Response:
     )
 
 
-@app.route(BASE, method=OTHER_METHODS)
-@app.route(f"{BASE}/ServiceProviderConfig", method=OTHER_METHODS)
-@app.route(f"{BASE}/Schemas", method=OTHER_METHODS)
-@app.route(f"{BASE}/Schemas/<schema_id>", method=OTHER_METHODS)
-@app.route(f"{BASE}/ResourceTypes", method=OTHER_METHODS)
-@app.route(f"{BASE}/ResourceTypes/<resource_type_id>", method=OTHER_METHODS)
-def not_allowed(**_: str) -> Response:
-    return refuse_method(app)
-
-
-# Anything else under the SCIM base (the template's /{proxy+}) falls through to the resolver's
-# not-found handler, which install_error_handlers makes a SCIM 404.
+# Any other method of these paths is a SCIM 405 with Allow, and any other path under the SCIM
+# base (handed over by the template's /{proxy+} route) a SCIM 404: install_error_handlers.
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

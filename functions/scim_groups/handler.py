@@ -18,7 +18,6 @@ from scim_provisioning.http.scim import (
     install_error_handlers,
     matches_etag,
     query_parameters,
-    refuse_unserved_methods,
     requested_attributes,
     scim_base_url,
     scim_response,
@@ -36,8 +35,7 @@ SEARCH = f"{BASE}/.search"
 ITEM = f"{BASE}/<group_id>"
 
 app = RestResolver()
-install_error_handlers(app)
-refuse_unserved_methods(app, BASE, ITEM)
+install_error_handlers(app, authenticated=True)
 
 
 # ------------------------------------------------------------------ shaping
@@ -75,8 +73,8 @@ def _list(principal: ScimPrincipal, query: ListQuery) -> Response:
 
 
 # ------------------------------------------------------------------ routes
-# Static routes are tried before dynamic ones, but ``<group_id>`` would also match ".search":
-# refuse_unserved_methods routes every other method of /.search, so none reaches the item routes.
+# ``<group_id>`` also matches ".search": the resolver (RestResolver) lets the literal /.search
+# hide it, so every other method of /.search is a 405, never an item route.
 @app.post(SEARCH)
 def search_groups() -> Response:
     principal = authenticate(app)

@@ -17,7 +17,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from scim_provisioning.http.requests import RestResolver, stage_prefix
+from scim_provisioning.http.requests import RestResolver, method_not_allowed_detail, stage_prefix
 from scim_provisioning.observability import logger
 
 PAGE = "/settings/scim"
@@ -70,7 +70,12 @@ def asset(name: str) -> Response:
 
 @app.not_found
 def not_found(_: Exception) -> Response:
-    return _text(404, "text/plain; charset=utf-8", "Not found", "no-store")
+    allowed = app.allowed_methods()
+    if not allowed:
+        return _text(404, "text/plain; charset=utf-8", "Not found", "no-store")
+    refusal = _text(405, "text/plain; charset=utf-8", method_not_allowed_detail(app, allowed), "no-store")
+    refusal.headers["Allow"] = ", ".join(allowed)
+    return refusal
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

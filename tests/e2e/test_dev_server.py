@@ -22,7 +22,7 @@ import requests
 from moto.server import ThreadedMotoServer
 
 from scim_provisioning.config import LOCAL_TABLE_NAME
-from tests.e2e.helpers import KNOWN_API_KEY, REQUEST_TIMEOUT_SECONDS, DevServer, free_port
+from tests.e2e.helpers import KNOWN_API_KEY, REQUEST_TIMEOUT_SECONDS, DevServer, free_port, mint_scim_token
 
 pytestmark = pytest.mark.e2e
 
@@ -152,6 +152,57 @@ def test_connections_are_kept_alive(dev_server: DevServer) -> None:
         response = connection.getresponse()
         assert response.status == 200
         assert response.read() == b'{"status": "ok"}'
+    connection.close()
+
+
+SCIM_ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("HEAD", SCIM_USERS, "GET, POST"),
+        ("TRACE", SCIM_USERS, "GET, POST"),
+        ("get", "/api/v1/scim/v2/Users/.search", "POST"),
+        ("PROPFIND", "/api/v1/scim/v2/Schemas", "GET"),
+        ("HEAD", TOKENS, "GET, POST"),
+        ("TRACE", f"{TOKENS}/5c3f/rotate", "PATCH"),
+        ("delete", "/api/v1/scim/request-logs", "GET"),
+        ("BREW", "/api/v1/scim/request-logs", "GET"),
+        ("POST", "/settings/scim", "GET"),
+    ],
+)
+def test_any_method_on_a_known_path_is_a_405_in_its_apis_dialect(
+    dev_server: DevServer, method: str, path: str, allow: str
+) -> None:
+    """Given a path the template routes, when a method it does not serve arrives (HEAD, TRACE, an
+    unknown or a lower-case one, as a client may send it), then the function answers 405 with
+    Allow in its API's dialect (a SCIM error, the admin APIs' envelope, plain text for the page),
+    never http.server's HTML 501; a HEAD answer has no body and the connection stays usable."""
+    headers = {"Authorization": f"ApiKey {KNOWN_API_KEY}"}
+    if path.startswith("/api/v1/scim/v2/"):
+        headers = {"Authorization": f"Bearer {mint_scim_token(dev_server, 'methods')}"}
+    connection = http.client.HTTPConnection("127.0.0.1", dev_server.port, timeout=REQUEST_TIMEOUT_SECONDS)
+
+    connection.request(method, path, headers=headers)
+    response = connection.getresponse()
+    body = response.read()
+
+    assert response.status == 405, body
+    assert response.getheader("Allow") == allow
+    content_type = response.getheader("Content-Type")
+    assert "html" not in content_type
+    if method == "HEAD":
+        assert body == b"" and int(response.getheader("Content-Length")) > 0
+    elif path.startswith("/api/v1/scim/v2/"):
+        assert content_type.startswith("application/scim+json")
+        assert json.loads(body)["schemas"] == [SCIM_ERROR]
+    elif path.startswith("/api/"):
+        assert json.loads(body)["error"]["statusCode"] == 405
+    else:
+        assert content_type.startswith("text/plain")
+    connection.request("GET", "/api/v1/health")
+    assert connection.getresponse().read() == b'{"status": "ok"}'
     connection.close()
 
 

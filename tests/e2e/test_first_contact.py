@@ -4,12 +4,21 @@ SCIM user that Okta and Entra find and link, and the rest of the lifecycle must 
 
 from __future__ import annotations
 
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import pytest
+import requests
 
 from devserver.bootstrap import LOCAL_ADMIN_EMAIL
-from tests.e2e.helpers import DevServer, Scim, assert_scim_error, mint_scim_token, unique_name
+from tests.e2e.helpers import (
+    REQUEST_TIMEOUT_SECONDS,
+    SCIM_BASE_PATH,
+    DevServer,
+    Scim,
+    assert_scim_error,
+    mint_scim_token,
+    unique_name,
+)
 from tests.scim_samples import entra_user, okta_user, patch_op
 
 pytestmark = pytest.mark.e2e
@@ -18,6 +27,9 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def scim(dev_server: DevServer) -> Scim:
     return Scim(dev_server, mint_scim_token(dev_server, "First contact"))
+
+
+GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
 
 
 def lookup(user_name: str) -> str:
@@ -111,3 +123,42 @@ def test_a_body_that_is_not_utf8_is_a_scim_400(scim: Scim, path: str) -> None:
 
     error = assert_scim_error(response, 400, "invalidSyntax")
     assert "not UTF-8" in error["detail"]
+
+
+def test_a_client_appending_paths_to_the_documented_base_url_is_served(dev_server: DevServer, scim: Scim) -> None:
+    """Given the SCIM base URL as documented and printed (ending with /) and a client that
+    appends /Users and /Groups to it (so every path has a doubled slash), when it runs Okta's
+    first steps over HTTP, then each request is served as with one slash, and the locations it
+    is handed back have no doubled slash."""
+    base = dev_server.url(SCIM_BASE_PATH + "/")
+    client = requests.Session()
+    client.headers.update(scim.headers)
+    user_name = unique_name("trailing-slash")
+
+    looked_up = client.get(f"{base}/Users?{lookup(user_name)}", timeout=REQUEST_TIMEOUT_SECONDS)
+    created = client.post(f"{base}/Users", json=okta_user(user_name), timeout=REQUEST_TIMEOUT_SECONDS)
+    user = created.json()
+    fetched = client.get(f"{base}/Users/{user['id']}", timeout=REQUEST_TIMEOUT_SECONDS)
+    group = client.post(
+        f"{base}/Groups",
+        json={"schemas": [GROUP_SCHEMA], "displayName": unique_name("group"), "members": [{"value": user["id"]}]},
+        timeout=REQUEST_TIMEOUT_SECONDS,
+    )
+    unauthenticated = requests.get(f"{base}/Users", timeout=REQUEST_TIMEOUT_SECONDS)
+
+    assert "//Users" in created.request.url
+    assert (looked_up.status_code, looked_up.json()["totalResults"]) == (200, 0)
+    assert created.status_code == 201, created.text
+    assert created.headers["Location"] == user["meta"]["location"]
+    assert urlsplit(user["meta"]["location"]).path == f"{SCIM_BASE_PATH}/Users/{user['id']}"
+    assert fetched.status_code == 200 and fetched.json()["userName"] == user_name
+    assert group.status_code == 201, group.text
+    assert [member["value"] for member in group.json()["members"]] == [user["id"]]
+    assert_scim_error(unauthenticated, 401)  # the SCIM route's answer, not API Gateway's 403
+
+
+def test_a_method_a_scim_path_does_not_serve_is_a_405_with_allow(scim: Scim) -> None:
+    response = scim.request("PUT", "/Users", {})
+
+    assert_scim_error(response, 405)
+    assert response.headers["Allow"] == "GET, POST"

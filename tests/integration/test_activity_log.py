@@ -189,6 +189,45 @@ def test_the_log_is_organization_scoped_and_admin_only(api: Dispatcher, admin: A
     assert json.loads(refused.body)["status"] == "error"
 
 
+def test_a_refused_method_is_one_entry_like_any_request(api: Dispatcher, admin: AdminFixture):
+    """Given a token, when a method /Users/{id} does not serve arrives, then its 405 is logged for
+    the organization, with the method as sent."""
+    bearer = f"Bearer {new_token(api, admin)['token']}"
+
+    assert call(api, "TRACE", f"{USERS}/2819c223", bearer).status == 405
+
+    (entry,) = logs(api, admin)["entries"]
+    assert (entry["method"], entry["path"], entry["status"]) == ("TRACE", f"{USERS}/2819c223", 405)
+
+
+def test_a_request_with_a_doubled_slash_is_logged_under_its_collapsed_path(api: Dispatcher, admin: AdminFixture):
+    bearer = f"Bearer {new_token(api, admin)['token']}"
+
+    assert call(api, "GET", USERS.replace("/Users", "//Users"), bearer).status == 200
+
+    (entry,) = logs(api, admin)["entries"]
+    assert (entry["action"], entry["path"]) == ("list", USERS)
+
+
+@pytest.mark.parametrize(("method", "allow"), [("POST", "GET"), ("DELETE", "GET"), ("HEAD", "GET"), ("get", "GET")])
+def test_a_method_the_log_does_not_serve_is_405_in_its_envelope(
+    api: Dispatcher, admin: AdminFixture, method: str, allow: str
+):
+    """Given the request-logs path, when a method other than GET arrives, then 405 with Allow in
+    the admin API's envelope."""
+    response = call(api, method, LOGS, admin.authorization)
+
+    assert response.status == 405
+    assert response.header("Allow") == allow
+    document = json.loads(response.body)
+    assert document["status"] == "error"
+    assert document["error"] == {
+        "statusCode": 405,
+        "name": "MethodNotAllowedError",
+        "message": f"{method} is not supported on {LOGS}; use GET",
+    }
+
+
 def test_filters_and_cursor_pages(api: Dispatcher, admin: AdminFixture, clock: FixedClock):
     bearer = f"Bearer {new_token(api, admin)['token']}"
     for index in range(7):

@@ -28,6 +28,7 @@ EVENT_FILES = sorted(path.name for path in EVENTS_DIR.glob("*.json"))
 ROUTES = api_routes()
 SCIM_ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
 SCIM_JSON = "application/scim+json"
+UNKNOWN_SCIM_PATH_EVENT = "scim_users_unknown_path.json"
 
 
 def load_event(file_name: str) -> dict[str, Any]:
@@ -123,17 +124,17 @@ def test_event_gets_a_well_formed_answer_from_its_handler(file_name: str, app_ru
     assert_well_formed(response)
     if route.function_logical_id in ("AccessTokensFunction", "ScimRequestLogsFunction"):
         assert_token_api_401(response)
+    elif file_name == UNKNOWN_SCIM_PATH_EVENT:
+        # The Users function's greedy route: a path nothing serves is discovery's SCIM 404.
+        assert response["statusCode"] == 404
+        assert SCIM_ERROR_SCHEMA in json.loads(response["body"])["schemas"]
     elif route.function_logical_id in ("ScimUsersFunction", "ScimGroupsFunction"):
         assert_scim_401(response)
         assert header_of(response, "WWW-Authenticate") == 'Bearer realm="SCIM"'
     elif route.function_logical_id == "ScimDiscoveryFunction":
         assert header_of(response, "Content-Type") == SCIM_JSON
-        if route.resource.endswith("{proxy+}"):
-            assert response["statusCode"] == 404
-            assert SCIM_ERROR_SCHEMA in json.loads(response["body"])["schemas"]
-        else:
-            assert response["statusCode"] == 200, response["body"]
-            assert SCIM_ERROR_SCHEMA not in json.loads(response["body"])["schemas"]
+        assert response["statusCode"] == 200, response["body"]
+        assert SCIM_ERROR_SCHEMA not in json.loads(response["body"])["schemas"]
     else:
         assert route.function_logical_id in ("HealthFunction", "SettingsPageFunction")
         assert response["statusCode"] == 200
@@ -171,7 +172,9 @@ def test_token_event_works_end_to_end_with_a_real_api_key(
 
 
 USERS_EVENT_FILES = [
-    name for name in EVENT_FILES if serving_route(load_event(name)).function_logical_id == "ScimUsersFunction"
+    name
+    for name in EVENT_FILES
+    if serving_route(load_event(name)).function_logical_id == "ScimUsersFunction" and name != UNKNOWN_SCIM_PATH_EVENT
 ]
 USERS_EVENT_STATUS = {"GET": 200, "POST": 201, "PUT": 200, "PATCH": 200, "DELETE": 204}
 
@@ -200,3 +203,23 @@ def test_users_event_works_end_to_end_with_a_real_scim_token(file_name: str, app
     assert header_of(response, "Content-Type") == SCIM_JSON
     expected = 200 if event["resource"].endswith("/.search") else USERS_EVENT_STATUS[event["httpMethod"]]
     assert response["statusCode"] == expected, response["body"]
+
+
+def test_the_doubled_slash_event_lists_users_with_a_real_scim_token(app_runtime: Runtime, admin: AdminFixture):
+    """Given the event of ``GET …/v2//Users?filter=…`` (a client that appended /Users to the base
+    URL's trailing slash) with a real token, when the greedy route's function serves it, then it is
+    the Users list, with locations under the collapsed path."""
+    principal = app_runtime.authenticator.authenticate_admin(admin.authorization)
+    _, secret = app_runtime.access_tokens.create(principal, "Okta", None)
+    scim = app_runtime.authenticator.authenticate_scim(f"Bearer {secret}")
+    app_runtime.users.create(scim, {"userName": "jane.doe@example.com", "displayName": "Jane Doe"})
+    event = load_event("scim_users_doubled_slash.json")
+    event = json.loads(json.dumps(event).replace(event["headers"]["Authorization"], f"Bearer {secret}"))
+
+    response = invoke(event)
+
+    assert response["statusCode"] == 200, response["body"]
+    (user,) = json.loads(response["body"])["Resources"]
+    assert user["meta"]["location"] == (
+        f"https://abc123.execute-api.us-east-1.amazonaws.com/dev/api/v1/scim/v2/Users/{user['id']}"
+    )

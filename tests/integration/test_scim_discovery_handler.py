@@ -124,6 +124,21 @@ def test_unknown_scim_paths_are_a_scim_404(api: Dispatcher):
     scim_error(get(api, f"{BASE}/Bulk", "POST"), 404)
 
 
+@pytest.mark.parametrize(
+    "path", ["/", "//ServiceProviderConfig", "//Schemas", f"//Schemas/{USER_SCHEMA}", "//ResourceTypes//User"]
+)
+def test_a_doubled_slash_after_the_base_url_is_served_like_a_single_one(api: Dispatcher, path: str):
+    """Given the base URL's trailing slash and a client appending a discovery path, when the
+    doubled slash reaches the template's greedy route, then the same document as with one slash."""
+    single = f"{BASE}{path}".replace("//", "/")
+
+    assert ok(get(api, f"{BASE}{path}")) == ok(get(api, single))
+
+
+def test_an_unknown_path_with_a_doubled_slash_is_a_scim_404(api: Dispatcher):
+    scim_error(get(api, f"{BASE}//Bulk"), 404)
+
+
 def test_a_search_at_the_root_is_a_scim_501(api: Dispatcher):
     # RFC 7644 §3.4.3 makes a search over every resource type optional; we answer that we
     # do not do it rather than 404, which would read as a wrong base URL
@@ -132,13 +147,18 @@ def test_a_search_at_the_root_is_a_scim_501(api: Dispatcher):
     assert "/Users/.search" in error["detail"]
 
 
-@pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE"])
+@pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE", "get"])
 @pytest.mark.parametrize(
     "path",
     ["", "/ServiceProviderConfig", "/Schemas", f"/Schemas/{USER_SCHEMA}", "/ResourceTypes", "/ResourceTypes/User"],
 )
-def test_other_methods_are_a_scim_405(api: Dispatcher, method: str, path: str):
-    scim_error(get(api, f"{BASE}{path}", method), 405)
+def test_other_methods_are_a_scim_405_with_allow(api: Dispatcher, method: str, path: str):
+    """Given a discovery path, when any method but GET arrives (methods are case-sensitive), then
+    a SCIM 405 with Allow: GET, without authentication like the GET itself."""
+    response = get(api, f"{BASE}{path}", method)
+
+    scim_error(response, 405)
+    assert response.header("Allow") == "GET"
 
 
 def test_discovery_does_not_import_boto3():

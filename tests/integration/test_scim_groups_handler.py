@@ -593,6 +593,25 @@ def test_cursor_paging(api: Dispatcher, token: str):
     scim_error(call(api, "GET", f"{GROUPS}?cursor=%%%&count=2", token), 400, "invalidCursor")
 
 
+def test_a_doubled_slash_after_the_base_url_reaches_the_groups_routes(api: Dispatcher, token: str):
+    """Given a client that appends /Groups to the base URL's trailing slash, when it creates,
+    reads and patches a group, then each is served as on the single-slash path."""
+    doubled = GROUPS.replace("/Groups", "//Groups")
+    member = new_user(api, token, "member")
+    created = call(api, "POST", doubled, token, {"schemas": [GROUP_SCHEMA], "displayName": "Doubled"})
+    assert created.status == 201, created.body
+    group = document(created)
+    operation = {"op": "add", "path": "members", "value": [{"value": member}]}
+
+    patched = call(api, "PATCH", f"{doubled}/{group['id']}", token, {"schemas": [PATCH_OP], "Operations": [operation]})
+    fetched = call(api, "GET", f"{doubled}/{group['id']}", token)
+
+    assert created.header("Location") == group["meta"]["location"]
+    assert "//Groups" not in group["meta"]["location"]
+    assert patched.status == 200, patched.body
+    assert member_ids(document(fetched)) == {member}
+
+
 def test_a_group_body_that_is_not_utf8_is_400_invalid_syntax(api: Dispatcher, token: str):
     """Given a group and a PATCH body in Latin-1, when it is sent, then 400 invalidSyntax."""
     group = new_group(api, token)
@@ -604,9 +623,18 @@ def test_a_group_body_that_is_not_utf8_is_400_invalid_syntax(api: Dispatcher, to
     scim_error(response, 400, "invalidSyntax")
 
 
-def test_unsupported_methods_are_405(api: Dispatcher, token: str):
-    scim_error(call(api, "DELETE", GROUPS, token), 405)
-    scim_error(call(api, "GET", f"{GROUPS}/.search", token), 405)
+def test_unsupported_methods_are_405_with_allow(api: Dispatcher, token: str):
+    group = new_group(api, token)
+    for method, path, allow in [
+        ("DELETE", GROUPS, "GET, POST"),
+        ("HEAD", GROUPS, "GET, POST"),
+        ("GET", f"{GROUPS}/.search", "POST"),
+        ("POST", f"{GROUPS}/{group['id']}", "DELETE, GET, PATCH, PUT"),
+        ("patch", f"{GROUPS}/{group['id']}", "DELETE, GET, PATCH, PUT"),
+    ]:
+        response = call(api, method, path, token)
+        scim_error(response, 405)
+        assert response.header("Allow") == allow, (method, path)
 
 
 # ---------------------------------------------------------------------- concurrency

@@ -193,18 +193,94 @@ def test_every_route_requires_a_valid_bearer_token(api: Dispatcher, token: str):
             assert response.header("WWW-Authenticate") == 'Bearer realm="SCIM"'
 
 
-def test_methods_a_path_does_not_support_are_405(api: Dispatcher, token: str):
+ITEM_METHODS = "DELETE, GET, PATCH, PUT"
+
+
+@pytest.mark.parametrize(
+    ("method", "target", "allow"),
+    [
+        ("PUT", BASE, "GET, POST"),
+        ("PATCH", BASE, "GET, POST"),
+        ("DELETE", BASE, "GET, POST"),
+        ("HEAD", BASE, "GET, POST"),
+        ("OPTIONS", BASE, "GET, POST"),
+        ("TRACE", BASE, "GET, POST"),
+        ("PROPFIND", BASE, "GET, POST"),
+        ("get", BASE, "GET, POST"),
+        ("GET", f"{BASE}/.search", "POST"),
+        ("PUT", f"{BASE}/.search", "POST"),
+        ("DELETE", f"{BASE}/.search", "POST"),
+        ("post", f"{BASE}/.search", "POST"),
+        ("POST", f"{BASE}/{{id}}", ITEM_METHODS),
+        ("HEAD", f"{BASE}/{{id}}", ITEM_METHODS),
+        ("delete", f"{BASE}/{{id}}", ITEM_METHODS),
+    ],
+)
+def test_methods_a_path_does_not_support_are_405_with_allow(
+    api: Dispatcher, token: str, method: str, target: str, allow: str
+):
+    """Given a Users path, when a method it does not serve arrives (HEAD, TRACE, an unknown or a
+    lower-case one: methods are case-sensitive), then a SCIM 405 whose Allow header lists the
+    methods it does serve."""
     user = create(api, token, okta_user())
-    for method, target in [
-        ("PUT", BASE),
-        ("PATCH", BASE),
-        ("DELETE", BASE),
-        ("GET", f"{BASE}/.search"),
-        ("PUT", f"{BASE}/.search"),
-        ("DELETE", f"{BASE}/.search"),
-        ("POST", f"{BASE}/{user['id']}"),
-    ]:
-        scim_error(call(api, method, target, token, {}), 405)
+    path = target.format(id=user["id"])
+
+    response = call(api, method, path, token, {})
+
+    error = scim_error(response, 405)
+    assert response.header("Allow") == allow
+    assert error["detail"] == f"{method} is not supported on {path}; use {allow}"
+
+
+def test_an_unserved_method_without_a_token_is_401(api: Dispatcher):
+    """Given no bearer token, when a method /Users does not serve arrives, then 401, as for the
+    served ones: a 405 is answered only to a client that may use the API."""
+    scim_error(call(api, "DELETE", BASE, None), 401)
+
+
+# ------------------------------------------------------- paths as clients build them
+DOUBLED = "/api/v1/scim/v2//Users"  # the documented base URL ends with /, the client appends /Users
+
+
+def test_a_doubled_slash_after_the_base_url_reaches_the_users_routes(api: Dispatcher, token: str):
+    """Given a client that appends /Users to the base URL's trailing slash, when it runs an Okta
+    sequence through the template's routes (the doubled slash matches only the greedy route),
+    then every request is served as on the single-slash path, with locations without //."""
+    created = call(api, "POST", DOUBLED, token, okta_user("doubled@acme.test"))
+    assert created.status == 201, created.body
+    user = document(created)
+    assert user["meta"]["location"].endswith(f"127.0.0.1:3000/api/v1/scim/v2/Users/{user['id']}")
+    assert created.header("Location") == user["meta"]["location"]
+
+    lookup = 'userName eq "doubled@acme.test"'
+    found = call(api, "GET", f"{DOUBLED}?{filter_query(lookup)}", token)
+    searched = call(
+        api,
+        "POST",
+        f"{DOUBLED}/.search",
+        token,
+        {"schemas": [SEARCH_REQUEST], "filter": lookup},
+    )
+    fetched = call(api, "GET", f"{DOUBLED}//{user['id']}", token)
+    patched = call(
+        api,
+        "PATCH",
+        f"{DOUBLED}/{user['id']}",
+        token,
+        {"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "active", "value": False}]},
+    )
+    refused = call(api, "PUT", DOUBLED, token, {})
+    deleted = call(api, "DELETE", f"{DOUBLED}/{user['id']}", token)
+
+    assert [r["id"] for r in document(found)["Resources"]] == [user["id"]]
+    assert [r["id"] for r in document(searched)["Resources"]] == [user["id"]]
+    assert document(fetched)["id"] == user["id"]
+    assert document(patched)["active"] is False
+    scim_error(refused, 405)
+    assert refused.header("Allow") == "GET, POST"
+    assert deleted.status == 204
+    scim_error(call(api, "GET", f"{DOUBLED}/{user['id']}", token), 404)
+    scim_error(call(api, "GET", DOUBLED, None), 401)
 
 
 # ---------------------------------------------------------------------- Okta

@@ -43,3 +43,14 @@ def test_assets_are_a_fixed_list():
         path = f"/settings/scim/assets/{name}"
         refused = invoke("settings_page_asset.json", path=path, pathParameters={"file": name})
         assert refused["statusCode"] == 404, name
+
+
+def test_a_method_other_than_get_is_405_with_allow():
+    """Given the page and an asset, when another method arrives, then 405 with Allow: GET."""
+    for file_name in ("settings_page.json", "settings_page_asset.json"):
+        for method in ("POST", "HEAD", "get"):
+            refused = invoke(file_name, httpMethod=method)
+
+            assert refused["statusCode"] == 405, (file_name, method)
+            assert header(refused, "Allow") == "GET"
+            assert header(refused, "Content-Type").startswith("text/plain")

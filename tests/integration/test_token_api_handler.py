@@ -123,6 +123,35 @@ def test_a_body_that_is_not_utf8_is_400_in_the_envelope(api: Dispatcher, admin: 
     assert error["name"] == "ParameterError" and "not UTF-8" in error["message"]
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("PUT", BASE, "GET, POST"),
+        ("DELETE", BASE, "GET, POST"),
+        ("HEAD", BASE, "GET, POST"),
+        ("post", BASE, "GET, POST"),
+        ("POST", f"{BASE}/5c3f", "DELETE, GET"),
+        ("PATCH", f"{BASE}/5c3f", "DELETE, GET"),
+        ("TRACE", f"{BASE}/5c3f", "DELETE, GET"),
+        ("GET", f"{BASE}/5c3f/rotate", "PATCH"),
+        ("POST", f"{BASE}/5c3f/rotate", "PATCH"),
+        ("PROPFIND", f"{BASE}/5c3f/rotate", "PATCH"),
+    ],
+)
+def test_a_method_a_path_does_not_serve_is_405_with_allow(
+    api: Dispatcher, admin: AdminFixture, method: str, path: str, allow: str
+):
+    """Given a token API path, when a method it does not serve arrives (HEAD, TRACE, an unknown
+    or a lower-case one), then 405 with the methods it serves in Allow, in the error envelope."""
+    response = call(api, method, path, admin)
+
+    assert response.status == 405
+    assert response.header("Allow") == allow
+    error = error_of(response)
+    assert error["name"] == "MethodNotAllowedError"
+    assert error["message"] == f"{method} is not supported on {path}; use {allow}"
+
+
 def test_rotate_answers_new_token_and_old_one_fails(api: Dispatcher, admin: AdminFixture):
     token = results(call(api, "POST", BASE, admin, {"description": "Okta", "expiresAt": "2027-01-01T00:00:00.000Z"}))
     rotated = call(api, "PATCH", f"{BASE}/{token['uuid']}/rotate", admin, {"expiresAt": "2027-02-01T00:00:00.000Z"})

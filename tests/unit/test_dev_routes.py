@@ -103,9 +103,9 @@ def test_an_integration_that_bypasses_the_alias_is_refused() -> None:
         ),
         (
             "/api/v1/scim/v2/Users/2819c223/extra",
-            ("ScimDiscoveryFunction", "/api/v1/scim/v2/{proxy+}", {"proxy": "Users/2819c223/extra"}),
+            ("ScimUsersFunction", "/api/v1/scim/v2/{proxy+}", {"proxy": "Users/2819c223/extra"}),
         ),
-        ("/api/v1/scim/v2/Bulk", ("ScimDiscoveryFunction", "/api/v1/scim/v2/{proxy+}", {"proxy": "Bulk"})),
+        ("/api/v1/scim/v2/Bulk", ("ScimUsersFunction", "/api/v1/scim/v2/{proxy+}", {"proxy": "Bulk"})),
     ],
     ids=["literal-over-parameter", "parameter", "parameter-with-colons", "greedy-over-deeper-paths", "greedy"],
 )
@@ -129,21 +129,56 @@ def test_an_exact_method_beats_any_on_the_same_path() -> None:
 
 
 @pytest.mark.parametrize(
-    ("method", "path", "function"),
+    ("method", "function"),
+    [("GET", "ReadFunction"), ("get", "CatchAllFunction"), ("TRACE", "CatchAllFunction"), ("HEAD", "CatchAllFunction")],
+)
+def test_methods_are_matched_exactly_unless_the_route_takes_any(method: str, function: str) -> None:
+    """Given a GET route and an ANY route on one path, when a method arrives, then only GET, spelled
+    exactly, goes to the GET route (methods are case-sensitive) and every other method to ANY."""
+    routes = api_routes(template_with_routes(("CatchAllFunction", "ANY", "/items"), ("ReadFunction", "GET", "/items")))
+
+    matched = match_route(routes, method, "/items")
+
+    assert matched is not None and matched[0].function_logical_id == function
+
+
+def test_a_method_no_route_declares_gets_api_gateways_own_answer() -> None:
+    """Given a path with only a GET route, when another method arrives, then no function runs."""
+    routes = api_routes(template_with_routes(("ReadFunction", "GET", "/items")))
+
+    assert match_route(routes, "get", "/items") is None
+    assert match_route(routes, "POST", "/items") is None
+
+
+def test_every_route_of_the_template_takes_any_method() -> None:
+    """Given template.yaml, when its API routes are read, then each takes ANY method except the
+    health probe: API Gateway hands every method to the function, which answers an unserved one
+    with a 405 and Allow in its API's dialect, where API Gateway alone answers 403 "Missing
+    Authentication Token" (which reads like a credential problem)."""
+    exact = [(route.method, route.resource) for route in ROUTES if route.method != "ANY"]
+
+    assert exact == [("GET", "/api/v1/health")]
+
+
+@pytest.mark.parametrize(
+    ("path", "proxy"),
     [
-        ("GET", "/api/v1/health", "HealthFunction"),
-        ("POST", "/api/v1/health", None),
-        ("delete", "/api/v1/scim/v2/Users", "ScimUsersFunction"),
-        ("PATCH", "/api/v1/scim/organization-access-tokens/5c3f", None),
-        ("PATCH", "/api/v1/scim/organization-access-tokens/5c3f/rotate", "AccessTokensFunction"),
+        ("/api/v1/scim/v2//Users", "/Users"),
+        ("/api/v1/scim/v2//Users/2819c223", "/Users/2819c223"),
+        ("/api/v1/scim/v2/Groups//2819c223", "Groups//2819c223"),
+        ("/api/v1/scim/v2//", "/"),
     ],
 )
-def test_methods_are_matched_exactly_unless_the_route_takes_any(method: str, path: str, function: str | None) -> None:
-    """Given routes with exact methods and ANY routes, when a method arrives, then only a route
-    declaring it (or ANY) matches, case-insensitively."""
-    matched = route_for(method, path)
-
-    assert (None if matched is None else matched[0]) == function
+def test_a_doubled_slash_under_the_scim_base_goes_to_the_function_that_collapses_it(path: str, proxy: str) -> None:
+    """Given the SCIM base URL as documented (ending with /) and a client appending /Users to it,
+    when the path with its doubled slash is routed as the template says (on AWS as here), then it
+    reaches the greedy route, whose function collapses the slashes and serves the result with the
+    Users, Groups or discovery handler (functions/scim_paths), never API Gateway's 403."""
+    for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+        assert route_for(method, path) == ("ScimUsersFunction", "/api/v1/scim/v2/{proxy+}", {"proxy": proxy})
+    (greedy,) = [route for route in ROUTES if route.resource == "/api/v1/scim/v2/{proxy+}"]
+    assert (greedy.method, greedy.handler) == ("ANY", "scim_paths.handler.lambda_handler")
+    assert (greedy.code_uri / "scim_paths" / "handler.py").is_file()
 
 
 @pytest.mark.parametrize(

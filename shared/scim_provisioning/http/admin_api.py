@@ -8,11 +8,12 @@ from __future__ import annotations
 import json
 from typing import Any, TypeVar
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from scim_provisioning.errors import InvalidRequest, ServiceError, ServiceUnavailable
+from scim_provisioning.http.requests import RestResolver, method_not_allowed_detail
 from scim_provisioning.observability import logger
 
 JSON = "application/json"
@@ -75,8 +76,9 @@ def error_response(status_code: int, name: str, message: str, *, retry_after_sec
     )
 
 
-def install_error_handlers(app: APIGatewayRestResolver) -> None:
-    """Every failure of a token API route leaves as the error envelope, never as a bare 500."""
+def install_error_handlers(app: RestResolver) -> None:
+    """Every failure of a token API route leaves as the error envelope, never as a bare 500; a
+    method the path does not serve is a 405 with ``Allow``."""
 
     @app.exception_handler(ServiceError)
     def _service_error(error: ServiceError) -> Response:
@@ -86,7 +88,12 @@ def install_error_handlers(app: APIGatewayRestResolver) -> None:
 
     @app.not_found
     def _not_found(_: NotFoundError) -> Response:
-        return error_response(404, "NotFoundError", "No such route")
+        allowed = app.allowed_methods()
+        if not allowed:
+            return error_response(404, "NotFoundError", "No such route")
+        refusal = error_response(405, "MethodNotAllowedError", method_not_allowed_detail(app, allowed))
+        refusal.headers["Allow"] = ", ".join(allowed)
+        return refusal
 
     @app.exception_handler(Exception)
     def _unexpected(error: Exception) -> Response:

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, cast
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
-from aws_lambda_powertools.event_handler.api_gateway import BaseProxyEvent, BaseRouter
+from aws_lambda_powertools.event_handler.api_gateway import BaseProxyEvent, BaseRouter, ResponseBuilder
 
 from scim_provisioning.errors import InvalidRequest, PayloadTooLarge
 from scim_provisioning.limits import MAX_BODY_BYTES
@@ -21,13 +21,19 @@ _events = threading.local()
 
 
 class RestResolver(APIGatewayRestResolver):
-    """Powertools' REST resolver with the current event kept per thread.
+    """Powertools' REST resolver with the current event kept per thread, and exact methods.
 
     Powertools stores the event being resolved on the ``BaseRouter`` class, shared by every
     resolver of the process. Lambda serves one request per process at a time, so that is
     harmless there; the dev server and the tests serve concurrent requests in threads, where
     one request would read another's body. Reads of ``current_event`` go through this
-    property (the class attribute Powertools assigns is shadowed), set before resolving."""
+    property (the class attribute Powertools assigns is shadowed), set before resolving.
+
+    A request is routed only when its method, spelled exactly, is one the function serves on
+    that path (``allowed_methods``); anything else (HEAD, TRACE, an unknown or lower-case
+    method, GET on ``/.search``) goes to the not-found handler, which each API's dialect turns
+    into a 405 with ``Allow`` (or a 404 when the path is not served at all). Powertools alone
+    would upper-case ``get`` into GET and hand GET ``…/Users/.search`` to ``…/Users/<id>``."""
 
     @property  # type: ignore[override]
     def current_event(self) -> BaseProxyEvent:
@@ -40,6 +46,29 @@ class RestResolver(APIGatewayRestResolver):
     def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
         self.current_event = self._to_proxy_event(dict(event))
         return super().resolve(event, context)
+
+    def _resolve(self) -> ResponseBuilder:
+        event = self.current_event
+        if event.http_method not in self.allowed_methods():
+            return self._handle_not_found(method=event.http_method, path=event.path)
+        return super()._resolve()
+
+    def allowed_methods(self) -> list[str]:
+        """The methods this function serves on the request's path (a 405's ``Allow``), none when
+        it serves no such path. Literal routes hide the parameterised ones that also match, as
+        in Powertools' routing: ``…/Users/.search`` is not ``…/Users/<user_id>``."""
+        path = self.current_event.path
+        for routes in (self._static_routes, self._dynamic_routes):
+            methods = sorted({route.method for route in routes if route.rule.match(path)})
+            if methods:
+                return methods
+        return []
+
+
+def method_not_allowed_detail(app: RestResolver, allowed: list[str]) -> str:
+    """What a 405 says, in every dialect."""
+    event = app.current_event
+    return f"{event.http_method} is not supported on {event.path}; use {', '.join(allowed)}"
 
 
 def stage_prefix(app: BaseRouter) -> str:

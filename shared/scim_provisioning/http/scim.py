@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 
 from scim_provisioning.errors import ServiceError, ServiceUnavailable
-from scim_provisioning.http.requests import header, stage_prefix
+from scim_provisioning.http.requests import RestResolver, header, method_not_allowed_detail, stage_prefix
 from scim_provisioning.observability import logger
 from scim_provisioning.services.authentication import ScimPrincipal
 
@@ -41,8 +41,12 @@ def scim_error(
     return scim_response(status_code, document, headers)
 
 
-def install_error_handlers(app: APIGatewayRestResolver) -> None:
-    """Every failure of a SCIM route leaves as a SCIM error body, never as a bare 500."""
+def install_error_handlers(app: RestResolver, *, authenticated: bool = False) -> None:
+    """Every failure of a SCIM route leaves as a SCIM error body, never as a bare 500.
+
+    A method the path does not serve is RFC 7644 §3.12's 405, with ``Allow``. On
+    ``authenticated`` routes (Users, Groups) it comes after authentication, like the served
+    methods: without a valid token it is a 401, and with one it is recorded in the activity log."""
 
     @app.exception_handler(ServiceError)
     def _service_error(error: ServiceError) -> Response:
@@ -54,7 +58,14 @@ def install_error_handlers(app: APIGatewayRestResolver) -> None:
 
     @app.not_found
     def _not_found(_: NotFoundError) -> Response:
-        return scim_error(404, f"No SCIM resource at {app.current_event.path}")
+        allowed = app.allowed_methods()
+        if not allowed:
+            return scim_error(404, f"No SCIM resource at {app.current_event.path}")
+        if authenticated:
+            authenticate(app)
+        refusal = scim_error(405, method_not_allowed_detail(app, allowed))
+        refusal.headers["Allow"] = ", ".join(allowed)
+        return refusal
 
     @app.exception_handler(Exception)
     def _unexpected(error: Exception) -> Response:
@@ -69,31 +80,6 @@ def authenticate(app: APIGatewayRestResolver) -> ScimPrincipal:
     from scim_provisioning import runtime
 
     return runtime.current().authenticator.authenticate_scim(header(app, "Authorization"))
-
-
-class MethodNotAllowed(ServiceError):
-    status = 405
-    name = "MethodNotAllowed"
-
-
-def refuse_method(app: APIGatewayRestResolver) -> Response:
-    """RFC 7644 §3.12: a method the endpoint does not support is a 405 with a SCIM body."""
-    raise MethodNotAllowed(f"{app.current_event.http_method} is not supported on {app.current_event.path}")
-
-
-def refuse_unserved_methods(app: APIGatewayRestResolver, base: str, item: str) -> None:
-    """Route every method a SCIM resource endpoint does not serve to RFC 7644 §3.12's 405
-    (after authentication, like the served ones): ``/.search`` takes only POST, the collection
-    GET and POST, an item (``item``, e.g. ``…/Users/<user_id>``) GET, PUT, PATCH and DELETE.
-    Every method of ``/.search`` is routed here, so none of them reaches the item routes."""
-
-    def refused(**_: str) -> Response:
-        authenticate(app)
-        return refuse_method(app)
-
-    app.route(f"{base}/.search", method=["GET", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])(refused)
-    app.route(base, method=["PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])(refused)
-    app.route(item, method=["POST", "HEAD", "OPTIONS"])(refused)
 
 
 def scim_base_url(app: APIGatewayRestResolver) -> str:

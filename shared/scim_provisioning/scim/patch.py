@@ -49,6 +49,7 @@ from dataclasses import dataclass
 from typing import Any, Final, Literal, cast
 
 from scim_provisioning.errors import InvalidPath, InvalidRequest, InvalidSyntax, MutabilityViolation, NoTarget
+from scim_provisioning.models import ResourceDocument
 from scim_provisioning.scim.filter import PatchPath, equality_values, matches, parse_patch_path
 from scim_provisioning.scim.paths import ResolvedPath, UnknownAttribute, resolve, schema_for_urn
 from scim_provisioning.scim.schema import Attribute, Mutability, ResourceType, Schema
@@ -309,8 +310,8 @@ def _sub_attribute(target: PatchPath) -> Attribute | None:
 
 # --------------------------------------------------------------------------- applying
 def apply_operations(
-    resource: dict[str, Any], operations: Sequence[PatchOperation], resource_type: ResourceType
-) -> dict[str, Any]:
+    resource: ResourceDocument, operations: Sequence[PatchOperation], resource_type: ResourceType
+) -> ResourceDocument:
     """The resource after the operations, in order (RFC 7644 §3.5.2).
 
     Returns a new dict and never touches ``resource``, so a failing operation leaves the

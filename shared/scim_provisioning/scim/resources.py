@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from scim_provisioning.errors import InvalidRequest, InvalidSyntax, MutabilityViolation
+from scim_provisioning.models import ResourceDocument
 from scim_provisioning.scim.paths import UnknownAttribute, resolve, split_schema_prefix
 from scim_provisioning.scim.schema import (
     COMMON_ATTRIBUTES,
@@ -122,7 +123,7 @@ def _kept(attribute: Attribute) -> bool:
     return attribute.mutability is not Mutability.WRITE_ONLY
 
 
-def normalize_resource(document: Any, resource_type: ResourceType) -> dict[str, Any]:
+def normalize_resource(document: Any, resource_type: ResourceType) -> ResourceDocument:
     """Canonical form of a client's full resource (POST, PUT, the result of a PATCH).
 
     Read-only attributes that clients echo back (Okta's ``id``/``meta``/``groups`` on PUT) are
@@ -188,13 +189,13 @@ def _put(resource: dict[str, Any], container_key: str | None, name: str, value: 
         resource.pop(container_key, None)
 
 
-def require_attributes(resource: dict[str, Any], resource_type: ResourceType) -> None:
+def require_attributes(resource: ResourceDocument, resource_type: ResourceType) -> None:
     for attribute in resource_type.schema.attributes:
         if attribute.required and attribute.name not in resource:
             raise _invalid(f"Attribute '{attribute.name}' is required")
 
 
-def refuse_immutable_changes(before: dict[str, Any], after: dict[str, Any], resource_type: ResourceType) -> None:
+def refuse_immutable_changes(before: ResourceDocument, after: ResourceDocument, resource_type: ResourceType) -> None:
     """Immutable attributes may be set once, never changed (RFC 7643 §2.2)."""
     for schema in (resource_type.schema, *resource_type.extensions):
         old_container = before if schema is resource_type.schema else before.get(schema.id, {})
@@ -289,11 +290,11 @@ def _project_complex(
 
 
 def project(
-    document: dict[str, Any],
+    document: ResourceDocument,
     resource_type: ResourceType,
     attributes: list[str] | None = None,
     excluded: list[str] | None = None,
-) -> dict[str, Any]:
+) -> ResourceDocument:
     """Shape a full representation for the client: ``returned`` rules first, then the
     request's ``attributes`` (only these, plus ``returned: always``) or ``excludedAttributes``."""
     shaped: dict[str, Any] = {"schemas": document["schemas"]}
@@ -329,8 +330,8 @@ def project(
 
 
 def full_representation(
-    resource: dict[str, Any], resource_type: ResourceType, resource_id: str, meta: dict[str, Any]
-) -> dict[str, Any]:
+    resource: ResourceDocument, resource_type: ResourceType, resource_id: str, meta: dict[str, Any]
+) -> ResourceDocument:
     """The stored resource with the service's own attributes added, before projection."""
     document = copy.deepcopy(resource)
     document["id"] = resource_id

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
 
 from scim_provisioning.clock import Clock
 from scim_provisioning.credentials import digest, new_api_key
 from scim_provisioning.errors import Conflict, InvalidRequest, NotFound
-from scim_provisioning.models import ApiKeyMetadata, Organization, OrganizationRole, Person
+from scim_provisioning.models import ApiKeyMetadata, Organization, OrganizationRole, Person, ResourceDocument
 from scim_provisioning.repository.protocols import (
     ApiKeyStore,
     OrganizationStore,
@@ -23,7 +22,7 @@ from scim_provisioning.services.users import person_from_resource
 from scim_provisioning.timestamps import truncate_to_millis
 
 
-def admin_resource(email: str, given_name: str, family_name: str) -> dict[str, Any]:
+def admin_resource(email: str, given_name: str, family_name: str) -> ResourceDocument:
     """The SCIM User of an organization's first admin, in canonical form: what Okta or Entra
     would have created for them (userName = work email, name, displayName, active), plus the
     admin role. Checked by the same schema rules as any SCIM write."""

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from scim_provisioning.clock import Clock
-from scim_provisioning.models import OrganizationRole, Person
+from scim_provisioning.models import OrganizationRole, Person, ResourceDocument
 from scim_provisioning.repository.protocols import PeopleStore, VersionConflict
 from scim_provisioning.scim.resources import normalize_resource
 from scim_provisioning.scim.schema import USER_RESOURCE_TYPE, Mutability
@@ -32,7 +32,7 @@ LEGACY_ADMIN_RECORD = "legacy admin record"
 PASSWORD_AT_REST = "password at rest"
 
 
-def _complete_legacy_admin(person: Person) -> dict[str, Any]:
+def _complete_legacy_admin(person: Person) -> ResourceDocument:
     if "userName" in person.resource:
         return person.resource
     completed: dict[str, Any] = {**person.resource, "userName": person.user_name, "active": person.active}
@@ -48,7 +48,7 @@ _WRITE_ONLY_NAMES = frozenset(
 )
 
 
-def _without_password(person: Person) -> dict[str, Any]:
+def _without_password(person: Person) -> ResourceDocument:
     if _WRITE_ONLY_NAMES.isdisjoint(person.resource):
         return person.resource
     return {name: value for name, value in person.resource.items() if name not in _WRITE_ONLY_NAMES}
@@ -56,7 +56,7 @@ def _without_password(person: Person) -> dict[str, Any]:
 
 # Applied in this order to each person; each returns the resource unchanged when it has
 # nothing to repair.
-_PERSON_REPAIRS: tuple[tuple[str, Callable[[Person], dict[str, Any]]], ...] = (
+_PERSON_REPAIRS: tuple[tuple[str, Callable[[Person], ResourceDocument]], ...] = (
     (LEGACY_ADMIN_RECORD, _complete_legacy_admin),
     (PASSWORD_AT_REST, _without_password),
 )

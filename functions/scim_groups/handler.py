@@ -24,9 +24,9 @@ from scim_provisioning.http.scim import (
 )
 from scim_provisioning.models import Group, Member
 from scim_provisioning.observability import logger, metrics
-from scim_provisioning.scim.groups import group_answer, group_location, too_many_members, too_many_members_in_page
+from scim_provisioning.scim.groups import group_answer, too_many_members, too_many_members_in_page
 from scim_provisioning.scim.listing import ListQuery, list_query, list_response
-from scim_provisioning.scim.representation import MAX_RESPONSE_BYTES, Selection, etag, within_response_limit
+from scim_provisioning.scim.representation import MAX_RESPONSE_BYTES, Selection, etag, location, within_response_limit
 from scim_provisioning.scim.schema import GROUP_RESOURCE_TYPE
 from scim_provisioning.services.authentication import ScimPrincipal
 
@@ -43,14 +43,15 @@ def _selection() -> Selection:
     return Selection.of(GROUP_RESOURCE_TYPE, *requested_attributes(app))
 
 
-def _group_response(group: Group, status_code: int = 200, *, location: bool = False) -> Response:
-    """The answer to a write: members included unless excluded or the group is large."""
+def _group_response(group: Group, *, created: bool = False) -> Response:
+    """The answer to a write (201 with its ``Location`` when it created the group): members
+    included unless excluded or the group is large."""
     base_url, selection = scim_base_url(app), _selection()
     members = runtime.current().groups.members_if_small(group) if selection.returns("members") else None
     headers = {"ETag": etag(group.version)}
-    if location:
-        headers["Location"] = group_location(base_url, group.uuid)
-    return scim_response(status_code, group_answer(group, base_url, members, selection), headers)
+    if created:
+        headers["Location"] = location(GROUP_RESOURCE_TYPE, base_url, group.uuid)
+    return scim_response(201 if created else 200, group_answer(group, base_url, members, selection), headers)
 
 
 def _list(principal: ScimPrincipal, query: ListQuery) -> Response:
@@ -92,7 +93,7 @@ def create_group() -> Response:
     principal = authenticate(app)
     group = runtime.current().groups.create(principal, json_object(app))
     metrics.add_metric(name="ScimGroupsCreated", unit="Count", value=1)
-    return _group_response(group, 201, location=True)
+    return _group_response(group, created=True)
 
 
 @app.get(ITEM)

@@ -24,9 +24,9 @@ from scim_provisioning.http.scim import (
 from scim_provisioning.models import Group, Person
 from scim_provisioning.observability import logger, metrics
 from scim_provisioning.scim.listing import ListQuery, list_query, list_response
-from scim_provisioning.scim.representation import Selection, etag
+from scim_provisioning.scim.representation import Selection, etag, location
 from scim_provisioning.scim.schema import USER_RESOURCE_TYPE
-from scim_provisioning.scim.users import user_answer, user_location
+from scim_provisioning.scim.users import user_answer
 from scim_provisioning.services.authentication import ScimPrincipal
 
 BASE = "/api/v1/scim/v2/Users"
@@ -45,7 +45,7 @@ def _user_response(person: Person, *, created: bool = False) -> Response:
     selection = Selection.of(USER_RESOURCE_TYPE, *requested_attributes(app))
     headers = {"ETag": etag(person.version)}
     if created:
-        headers["Location"] = user_location(base_url, person.uuid)
+        headers["Location"] = location(USER_RESOURCE_TYPE, base_url, person.uuid)
     groups: list[Group] = []
     if selection.returns("groups") and not created:
         groups = runtime.current().groups.groups_of([person])[person.uuid]

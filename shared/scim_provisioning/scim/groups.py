@@ -12,8 +12,7 @@ from typing import Any
 
 from scim_provisioning.errors import TooMany
 from scim_provisioning.models import Group, Member, ResourceDocument
-from scim_provisioning.scim.representation import Selection, resource_meta
-from scim_provisioning.scim.resources import full_representation
+from scim_provisioning.scim.representation import Selection, location, resource_document
 from scim_provisioning.scim.schema import GROUP_RESOURCE_TYPE, USER_RESOURCE_TYPE
 
 # Answers to POST, PUT and PATCH carry the members only up to this many, so that an IdP's
@@ -21,14 +20,8 @@ from scim_provisioning.scim.schema import GROUP_RESOURCE_TYPE, USER_RESOURCE_TYP
 MAX_MEMBERS_IN_WRITE_ANSWER = 100
 
 
-def group_location(base_url: str, group_id: str) -> str:
-    return f"{base_url}{GROUP_RESOURCE_TYPE.endpoint}/{group_id}"
-
-
 def _group_resource(group: Group, base_url: str, members: list[dict[str, Any]]) -> ResourceDocument:
-    location = group_location(base_url, group.uuid)
-    meta = resource_meta(GROUP_RESOURCE_TYPE, group.created_at, group.last_modified, group.version, location)
-    document = full_representation(group.resource, GROUP_RESOURCE_TYPE, group.uuid, meta)
+    document = resource_document(GROUP_RESOURCE_TYPE, group, base_url)
     if members:
         document["members"] = members
     return document
@@ -38,9 +31,13 @@ def group_answer(
     group: Group, base_url: str, members: Sequence[Member] | None, selection: Selection
 ) -> ResourceDocument:
     """The group as answered; ``members`` None when the answer omits them."""
-    users = f"{base_url}{USER_RESOURCE_TYPE.endpoint}"
     entries = [
-        {"value": member.user_id, "$ref": f"{users}/{member.user_id}", "display": member.display, "type": "User"}
+        {
+            "value": member.user_id,
+            "$ref": location(USER_RESOURCE_TYPE, base_url, member.user_id),
+            "display": member.display,
+            "type": "User",
+        }
         for member in members or ()
     ]
     return selection.shape(_group_resource(group, base_url, entries))

@@ -7,11 +7,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from scim_provisioning.errors import ServiceError
 from scim_provisioning.models import ResourceDocument
-from scim_provisioning.scim.resources import is_returned, parse_attribute_list, project
+from scim_provisioning.scim.resources import full_representation, is_returned, parse_attribute_list, project
 from scim_provisioning.scim.schema import ResourceType
 from scim_provisioning.timestamps import format_timestamp
 
@@ -25,16 +25,37 @@ def etag(version: int) -> str:
     return f'W/"{version}"'
 
 
-def resource_meta(
-    resource_type: ResourceType, created: datetime, last_modified: datetime, version: int, location: str
-) -> dict[str, Any]:
-    return {
+class Versioned(Protocol):
+    """A stored resource (a ``Person``, a ``Group``) as its document needs it."""
+
+    @property
+    def uuid(self) -> str: ...
+    @property
+    def resource(self) -> ResourceDocument: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def last_modified(self) -> datetime: ...
+    @property
+    def version(self) -> int: ...
+
+
+def location(resource_type: ResourceType, base_url: str, resource_id: str) -> str:
+    """``meta.location`` and a ``Location`` header: the resource's URL as the client reached us."""
+    return f"{base_url}{resource_type.endpoint}/{resource_id}"
+
+
+def resource_document(resource_type: ResourceType, stored: Versioned, base_url: str) -> ResourceDocument:
+    """The stored resource with ``id``, ``schemas`` and ``meta``: the full representation,
+    before the resource's own read-only attributes are added and the answer is shaped."""
+    meta = {
         "resourceType": resource_type.name,
-        "created": format_timestamp(created),
-        "lastModified": format_timestamp(last_modified),
-        "location": location,
-        "version": etag(version),
+        "created": format_timestamp(stored.created_at),
+        "lastModified": format_timestamp(stored.last_modified),
+        "location": location(resource_type, base_url, stored.uuid),
+        "version": etag(stored.version),
     }
+    return full_representation(stored.resource, resource_type, stored.uuid, meta)
 
 
 @dataclass(frozen=True)

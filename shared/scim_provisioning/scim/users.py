@@ -11,19 +11,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from scim_provisioning.models import Group, Person, ResourceDocument
-from scim_provisioning.scim.representation import Selection, resource_meta
-from scim_provisioning.scim.resources import full_representation
+from scim_provisioning.scim.representation import Selection, location, resource_document
 from scim_provisioning.scim.schema import GROUP_RESOURCE_TYPE, USER_RESOURCE_TYPE
 
 
-def user_location(base_url: str, user_id: str) -> str:
-    return f"{base_url}{USER_RESOURCE_TYPE.endpoint}/{user_id}"
-
-
 def _user_resource(person: Person, base_url: str, groups: list[dict[str, Any]]) -> ResourceDocument:
-    location = user_location(base_url, person.uuid)
-    meta = resource_meta(USER_RESOURCE_TYPE, person.created_at, person.last_modified, person.version, location)
-    document = full_representation(person.resource, USER_RESOURCE_TYPE, person.uuid, meta)
+    document = resource_document(USER_RESOURCE_TYPE, person, base_url)
     if groups:
         document["groups"] = groups
     return document
@@ -34,7 +27,7 @@ def user_answer(person: Person, base_url: str, groups: Sequence[Group], selectio
     entries = [
         {
             "value": group.uuid,
-            "$ref": f"{base_url}{GROUP_RESOURCE_TYPE.endpoint}/{group.uuid}",
+            "$ref": location(GROUP_RESOURCE_TYPE, base_url, group.uuid),
             "display": group.display_name,
             "type": "direct",
         }

@@ -38,7 +38,7 @@ def user_answer(person: Person, base_url: str, groups: Sequence[Group], selectio
 
 def filterable_user(person: Person, base_url: str, group_id: str | None = None) -> ResourceDocument:
     """The user a filter is evaluated on. A filter may test a membership only through
-    ``groups.value eq "<id>"`` (``services/lookups.membership_value``), answered by a key
+    ``groups.value eq "<id>"`` (``services/lookups.KeyedLookups``), answered by a key
     query: ``group_id`` is that group, the only one the filter can see."""
     groups = [] if group_id is None else [{"value": group_id, "type": "direct"}]
     return _user_resource(person, base_url, groups)

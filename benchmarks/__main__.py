@@ -1,7 +1,9 @@
-"""``make bench``: prints the DynamoDB request tables (token API, SCIM Users, SCIM Groups), the dev
-server at 10,000 users, and the cold-start tables.
+"""``make bench``: prints the DynamoDB request tables (token API, SCIM Users, SCIM Groups), the
+sequential depth of issue 11's operations, the dev server at 10,000 users, and the cold-start
+tables.
 
-Exits 1 when an operation makes more DynamoDB requests than its ceiling allows, or
+Exits 1 when an operation makes more DynamoDB requests than its ceiling allows, or its
+sequential depth exceeds its ceiling, or
 when a Users lookup or cursor page costs more at 100,000 users than at 10, or a one-member
 change costs more in a group of 100,000 than in one of 10, or when the dev server at 10,000
 users fails a request or takes 2 s or more for a list page of 100 with groups (a budget far
@@ -13,7 +15,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from benchmarks import cold_start, devserver_scale, groups_costs, token_api_costs, users_costs
+from benchmarks import cold_start, depth, devserver_scale, groups_costs, token_api_costs, users_costs
 
 
 def main() -> int:
@@ -43,10 +45,13 @@ def main() -> int:
     print(users_costs.report(users), end="\n\n", flush=True)
     group_rows, group_failures = groups_costs.measure_all(options.group_size)
     print(groups_costs.report(group_rows), end="\n\n", flush=True)
+    depth_rows = depth.measure_all()
+    print(depth.report(depth_rows), end="\n\n", flush=True)
     scale = devserver_scale.measure(options.dev_server_users)
     print(devserver_scale.report(scale), end="\n\n", flush=True)
     print(cold_start.report())
-    exceeded = [row.operation for row in rows if row.exceeded] + users.failures + group_failures + scale.failures
+    exceeded = [row.operation for row in rows if row.exceeded] + users.failures + group_failures
+    exceeded += depth.failures(depth_rows) + scale.failures
     if exceeded:
         print(f"\nBenchmark checks failed: {', '.join(exceeded)}", file=sys.stderr)
         return 1

@@ -1,0 +1,428 @@
+"""Sequential DynamoDB depth per operation: how many round trips happen one after another
+before the answer leaves (issue 11).
+
+On AWS a DynamoDB round trip costs 3-8 ms, so an operation's latency is set by its longest
+chain of requests that wait for each other, not by how many it sends. Here every request goes
+through ``devserver.dynamodb_proxy.DynamoDBProxy``, which holds it for ``DELAY_SECONDS`` and
+records its operation, start and end (``time.monotonic``). The service runs in this process as
+the dev server runs it (its handlers behind ``DevHttpServer``, its DynamoDB client built from
+the environment, pointed at the proxy), over the embedded DynamoDB, with a clock standing still
+so that the token's once-a-minute ``lastUsedAt`` stamp (written on a warm-up request) never
+lands in a measured one.
+
+For each operation and round: the proxy is cleared, the HTTP request is sent and its answer
+read; then the depth is the longest chain of requests, each starting after the previous ended,
+among those that ended before the answer was received (``sequential_depth``). Requests that
+end after the answer (bookkeeping moved off the response path) are counted apart.
+
+Two cross-checks from wall times (medians of ``ROUNDS`` rounds, printed, not asserted):
+``(wall with delay - wall without) / delay`` and ``(wall with twice the delay - wall with
+delay) / delay``. Both equal the depth when requests cost nothing but their delay. The first
+comes out low for operations that fan out: without a delay, moto's own time (it serves one
+request at a time) adds up along the fan-out, with one it hides behind the other requests'
+delays; the second compares two runs where it hides alike.
+
+Asserted (``make bench`` exits 1 above them): each row's requests before the answer and its
+depth, at ceilings set to the highest measured when this benchmark was written (a fan-out
+through a thread pool varies by a link or two with how its tasks fall on the threads); the
+issue's floors are printed beside them."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import os
+import statistics
+import threading
+import time
+import uuid
+import warnings
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+import requests
+
+from benchmarks import format_table
+from benchmarks.harness import FixedClock, bulk_load_people
+from devserver.dispatch import Dispatcher
+from devserver.dynamodb_proxy import DynamoDBProxy, Exchange
+from devserver.embedded_dynamodb import EmbeddedDynamoDB
+from devserver.environment import apply_lambda_environment, provide_aws_defaults
+from devserver.server import DevHttpServer
+from devserver.template import create_table
+from scim_provisioning import runtime
+from scim_provisioning.models import OrganizationRole, Person
+from scim_provisioning.repository.memberships import DynamoDBMembershipStore
+from scim_provisioning.repository.table import Table
+
+TABLE_NAME = "scim-provisioning-depth-bench"
+DELAY_SECONDS = 0.05
+ROUNDS = 3
+SETTLE_SECONDS = 0.3  # quiet time after an answer before its bookkeeping counts as done
+SCIM = "/api/v1/scim/v2"
+SCIM_JSON = "application/scim+json"
+USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
+PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+PAGE = 100
+LARGE_ADD = 1_000
+GROUPS_OF_DELETED_USER = 50
+
+# DynamoDB's data-plane operations: anything else through the proxy (a stream poller's
+# GetRecords, DescribeTable) is not part of a request's work.
+DATA_OPERATIONS = frozenset(
+    {
+        "GetItem",
+        "PutItem",
+        "UpdateItem",
+        "DeleteItem",
+        "Query",
+        "Scan",
+        "BatchGetItem",
+        "BatchWriteItem",
+        "TransactGetItems",
+        "TransactWriteItems",
+    }
+)
+
+
+# ------------------------------------------------------------------------------ the calculation
+def sequential_depth(intervals: Iterable[tuple[float, float]]) -> int:
+    """The most intervals in a chain where each starts at or after the previous one's end."""
+    ordered = sorted(intervals)
+    longest: list[int] = []
+    for index, (start, _) in enumerate(ordered):
+        before = [longest[earlier] for earlier in range(index) if ordered[earlier][1] <= start]
+        longest.append(1 + max(before, default=0))
+    return max(longest, default=0)
+
+
+def is_activity_write(exchange: Exchange) -> bool:
+    """The activity log's entry: a write into an ``ORG#…#ACTIVITY`` partition."""
+    if exchange.operation == "PutItem":
+        items = [exchange.request().get("Item", {})]
+    elif exchange.operation == "BatchWriteItem":
+        writes = [write for table in exchange.request().get("RequestItems", {}).values() for write in table]
+        items = [write.get("PutRequest", {}).get("Item", {}) for write in writes]
+    else:
+        return False
+    return any(item.get("PK", {}).get("S", "").endswith("#ACTIVITY") for item in items)
+
+
+@dataclass(frozen=True)
+class Observation:
+    """One operation, once: what the proxy saw and how long the client waited."""
+
+    before_answer: list[Exchange]
+    after_answer: list[Exchange]
+    wall_seconds: float
+
+    @property
+    def depth(self) -> int:
+        return sequential_depth((e.started, e.ended) for e in self.before_answer)
+
+    @property
+    def activity_in_chain(self) -> bool:
+        """Whether the activity write before the answer lengthens the chain."""
+        others = [(e.started, e.ended) for e in self.before_answer if not is_activity_write(e)]
+        return sequential_depth(others) < self.depth
+
+
+def observe(proxy: DynamoDBProxy, send: Callable[[], None]) -> Observation:
+    proxy.clear()
+    started = time.monotonic()
+    send()
+    answered = time.monotonic()
+    seen = -1
+    while seen != len(proxy.exchanges()):  # until the proxy has been quiet for SETTLE_SECONDS
+        seen = len(proxy.exchanges())
+        time.sleep(SETTLE_SECONDS)
+    exchanges = [e for e in proxy.exchanges() if e.operation in DATA_OPERATIONS and e.started >= started]
+    return Observation(
+        [e for e in exchanges if e.ended <= answered],
+        [e for e in exchanges if e.ended > answered],
+        answered - started,
+    )
+
+
+# ------------------------------------------------------------------------------ the rows
+@dataclass(frozen=True)
+class Ceiling:
+    requests: int
+    depth: int
+
+
+@dataclass(frozen=True)
+class Operation:
+    """A row of issue 11's table. ``prepare(k)`` readies the k-th run (not measured) and
+    returns what ``send`` needs; each run gets fresh targets, so every run does the same work."""
+
+    name: str
+    floor: str
+    ceiling: Ceiling
+    prepare: Callable[[int], Any]
+    send: Callable[[Any], None]
+
+
+DELAYS = (DELAY_SECONDS, 0.0, 2 * DELAY_SECONDS)  # each round runs every row at each delay
+
+
+@dataclass
+class Row:
+    operation: Operation
+    observations: dict[float, list[Observation]] = field(default_factory=lambda: {delay: [] for delay in DELAYS})
+
+    @property
+    def delayed(self) -> list[Observation]:
+        return self.observations[DELAY_SECONDS]
+
+    @property
+    def requests(self) -> int:
+        return max(len(o.before_answer) for o in self.delayed)
+
+    @property
+    def after_answer(self) -> int:
+        return max(len(o.after_answer) for o in self.delayed)
+
+    @property
+    def depth(self) -> int:
+        return max(o.depth for o in self.delayed)
+
+    def _wall(self, delay: float) -> float:
+        return statistics.median(o.wall_seconds for o in self.observations[delay])
+
+    @property
+    def estimate_from_zero(self) -> float:
+        return (self._wall(DELAY_SECONDS) - self._wall(0.0)) / DELAY_SECONDS
+
+    @property
+    def estimate_from_delay(self) -> float:
+        return (self._wall(2 * DELAY_SECONDS) - self._wall(DELAY_SECONDS)) / DELAY_SECONDS
+
+    @property
+    def activity_in_chain(self) -> bool:
+        return any(o.activity_in_chain for o in self.delayed)
+
+    @property
+    def exceeded(self) -> bool:
+        return self.requests > self.operation.ceiling.requests or self.depth > self.operation.ceiling.depth
+
+
+class _Service:
+    """The service over HTTP, its DynamoDB behind the proxy, and a direct table for setup."""
+
+    def __init__(self, database: EmbeddedDynamoDB, proxy: DynamoDBProxy) -> None:
+        provide_aws_defaults()
+        direct = boto3.client("dynamodb", endpoint_url=database.endpoint_url, region_name="us-east-1")
+        create_table(direct, TABLE_NAME)
+        self.table = Table(direct, TABLE_NAME)
+        self.memberships = DynamoDBMembershipStore(self.table)
+        apply_lambda_environment(TABLE_NAME, proxy.endpoint_url)
+        current = runtime.configure(clock=FixedClock())
+        self.clock = current.clock
+        organization, admin = current.organizations.create_organization("Depth", "admin@depth.test", "Depth", "Admin")
+        self.organization = organization.uuid
+        _, api_key = current.organizations.create_api_key(organization.uuid, admin.uuid, "depth")
+        principal = current.authenticator.authenticate_admin(f"ApiKey {api_key}")
+        _, secret = current.access_tokens.create(principal, "depth", None)
+        self.http = DevHttpServer(("127.0.0.1", 0), Dispatcher())
+        threading.Thread(target=self.http.serve_forever, name="depth-http", daemon=True).start()
+        host, port = self.http.server_address[:2]
+        self.base = f"http://{host!s}:{port}{SCIM}"
+        self.session = requests.Session()  # one connection: the handlers stay warm in its thread
+        self.session.headers.update({"Authorization": f"Bearer {secret}", "Content-Type": SCIM_JSON})
+
+    def stop(self) -> None:
+        self.http.shutdown()
+        self.http.server_close()
+
+    def call(self, method: str, path: str, body: Any = None, expected: int = 200) -> Any:
+        response = self.session.request(method, self.base + path, data=None if body is None else json.dumps(body))
+        if response.status_code != expected:
+            raise RuntimeError(f"{method} {path}: {response.status_code} {response.text[:300]}")
+        return response.json() if response.content else None
+
+    def people(self, count: int, prefix: str) -> list[str]:
+        """``count`` users stored as a POST stores them; their ids."""
+        now = self.clock.now()
+        people = [
+            Person(
+                uuid=str(uuid.uuid4()),
+                organization_uuid=self.organization,
+                user_name=f"{prefix}{number:05d}@depth.test",
+                active=True,
+                role=OrganizationRole.MEMBER,
+                created_at=now,
+                last_modified=now,
+                resource={"schemas": [USER_SCHEMA], "userName": f"{prefix}{number:05d}@depth.test", "active": True},
+            )
+            for number in range(count)
+        ]
+        bulk_load_people(self.table, self.organization, people)
+        return [person.uuid for person in people]
+
+    def group(self, name: str) -> str:
+        return str(self.call("POST", "/Groups", {"displayName": name}, expected=201)["id"])
+
+
+def _add(user_ids: Sequence[str]) -> dict[str, Any]:
+    return {
+        "schemas": [PATCH_OP],
+        "Operations": [{"op": "add", "path": "members", "value": [{"value": u} for u in user_ids]}],
+    }
+
+
+def _operations(service: _Service, runs: int) -> list[Operation]:
+    """Issue 11's rows with their data: a page of 100 users each in two groups, 50 groups."""
+    listed = sorted(service.people(PAGE + 20, "listed"))
+    groups = [service.group(f"Group {number:02d}") for number in range(GROUPS_OF_DELETED_USER)]
+    for group in groups[:2]:
+        service.memberships.add_members(service.organization, group, listed)
+    spare = service.people(runs, "spare")
+    pool = service.people(LARGE_ADD, "pool")
+    leaving = service.people(runs, "leaving")
+    deactivated = service.people(runs, "inactive")
+
+    def delete_prepared(run: int) -> str:
+        for group in groups:
+            service.memberships.add_members(service.organization, group, [leaving[run]])
+        return leaving[run]
+
+    def new_user(run: int) -> dict[str, Any]:
+        return {"schemas": [USER_SCHEMA], "userName": f"new{run:03d}-{uuid.uuid4().hex[:6]}@depth.test"}
+
+    deactivate = {"schemas": [PATCH_OP], "Operations": [{"op": "replace", "value": {"active": False}}]}
+    members_off = "?excludedAttributes=members"
+    return [
+        Operation(
+            "POST /Users",
+            "2 (auth, then the transaction)",
+            Ceiling(requests=3, depth=3),
+            new_user,
+            lambda body: service.call("POST", "/Users", body, expected=201),
+        ),
+        Operation(
+            "GET /Users/{id} (in 2 groups)",
+            "2 (auth, then the person and its groups side by side)",
+            Ceiling(requests=5, depth=5),
+            lambda run: listed[0],
+            lambda user: service.call("GET", f"/Users/{user}"),
+        ),
+        Operation(
+            "filter userName eq",
+            "3",
+            Ceiling(requests=6, depth=6),
+            lambda run: "/Users?filter=userName%20eq%20%22listed00001@depth.test%22",
+            lambda path: service.call("GET", path),
+        ),
+        Operation(
+            "PATCH /Users active false",
+            "3",
+            Ceiling(requests=5, depth=5),
+            lambda run: deactivated[run],
+            lambda user: service.call("PATCH", f"/Users/{user}", deactivate),
+        ),
+        Operation(
+            "PATCH group, add 1 member",
+            "3-4",
+            Ceiling(requests=8, depth=8),
+            lambda run: (groups[10], spare[run]),
+            lambda target: service.call("PATCH", f"/Groups/{target[0]}", _add([target[1]])),
+        ),
+        Operation(
+            f"PATCH group, add {LARGE_ADD:,} members",
+            "≤ 6",
+            Ceiling(requests=54, depth=22),  # 20-22 measured: how the 40 batch writes fall on 10 threads
+            lambda run: service.group(f"Large {run}"),
+            lambda group: service.call("PATCH", f"/Groups/{group}{members_off}", _add(pool)),
+        ),
+        Operation(
+            f"GET /Users?count={PAGE} (with groups)",
+            "≤ 4",
+            Ceiling(requests=105, depth=21),  # 19-20 measured: how the 100 queries fall on 10 threads
+            lambda run: None,
+            lambda _: service.call("GET", f"/Users?count={PAGE}"),
+        ),
+        Operation(
+            f"DELETE a user in {GROUPS_OF_DELETED_USER} groups",
+            "≤ 5",
+            Ceiling(requests=57, depth=56),
+            delete_prepared,
+            lambda user: service.call("DELETE", f"/Users/{user}", expected=204),
+        ),
+    ]
+
+
+def _restore_environment(saved: dict[str, str]) -> None:
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+def measure_all() -> list[Row]:
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
+    with contextlib.ExitStack() as cleanup:  # undone in reverse: environment, DynamoDB, proxy, service
+        cleanup.callback(_restore_environment, dict(os.environ))  # the service's is set for this run only
+        database = EmbeddedDynamoDB("127.0.0.1", 0).start()
+        cleanup.callback(database.stop)
+        proxy = DynamoDBProxy(database.endpoint_url).start()
+        cleanup.callback(proxy.stop)
+        service = _Service(database, proxy)
+        cleanup.callback(service.stop)
+        cleanup.callback(runtime.reset)
+        runs = len(DELAYS) * ROUNDS
+        operations = _operations(service, runs)
+        service.call("GET", "/Users?count=1")  # the token's lastUsedAt stamp, once (the clock stands still)
+        rows = [Row(operation) for operation in operations]
+        for run in range(runs):
+            delay = DELAYS[run % len(DELAYS)]  # interleaved, so load on the machine falls on all alike
+            for row in rows:
+                target = row.operation.prepare(run)
+                proxy.delay_seconds = delay
+                observation = observe(proxy, functools.partial(row.operation.send, target))
+                proxy.delay_seconds = 0.0
+                row.observations[delay].append(observation)
+        return rows
+
+
+def report(rows: list[Row]) -> str:
+    table = format_table(
+        [
+            "operation",
+            "requests before answer (+ after)",
+            "depth",
+            "(wall - wall at 0) / delay",
+            "(wall at 2x - wall) / delay",
+            "activity write in chain",
+            "ceiling req/depth",
+            "floor (issue 11)",
+            "check",
+        ],
+        [
+            [
+                row.operation.name,
+                f"{row.requests} (+{row.after_answer})",
+                str(row.depth),
+                f"{row.estimate_from_zero:.1f}",
+                f"{row.estimate_from_delay:.1f}",
+                "yes" if row.activity_in_chain else "no",
+                f"{row.operation.ceiling.requests}/{row.operation.ceiling.depth}",
+                row.operation.floor,
+                "EXCEEDED" if row.exceeded else "ok",
+            ]
+            for row in rows
+        ],
+    )
+    return (
+        f"Sequential DynamoDB depth per operation (each request held {DELAY_SECONDS * 1000:.0f} ms by a proxy;\n"
+        f"the service over HTTP in this process, its handlers as the dev server runs them; {ROUNDS} rounds).\n"
+        "depth: the longest chain of requests each starting after the previous ended, among those\n"
+        "that ended before the answer. Asserted: requests before the answer and depth at or under\n"
+        "their ceilings.\n"
+        f"{table}"
+    )
+
+
+def failures(rows: list[Row]) -> list[str]:
+    return [f"{row.operation.name}: {row.requests} requests, depth {row.depth}" for row in rows if row.exceeded]

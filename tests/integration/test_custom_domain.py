@@ -7,7 +7,7 @@ import json
 
 from devserver.dispatch import Dispatcher
 from scim_provisioning.runtime import Runtime
-from tests.integration.conftest import AdminFixture
+from tests.integration.helpers import AdminFixture
 from tests.scim_samples import okta_user
 
 DOMAIN = "scim.example.com"

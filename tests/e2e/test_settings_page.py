@@ -14,7 +14,8 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from tests.e2e.helpers import REQUEST_TIMEOUT_SECONDS, DevServer
 PAGE = "/settings/scim"
 USERS = "/api/v1/scim/v2/Users"
 SCIM_TOKEN = re.compile(r"^scim_[0-9a-f]{32}$")
+SOON_MS = 2000  # how long one look at a refreshed table waits before Refresh is clicked again
 ROTATION_REFUSED = re.compile(
     r"^Token can only be rotated once per hour; next rotation possible after \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$"
 )
@@ -95,6 +97,23 @@ def sign_in(page: Page, dev_server: DevServer) -> None:
     page.get_by_role("button", name="Sign in").click()
     expect(page.locator("#console")).to_be_visible()
     expect(page.locator("#activity-status")).not_to_be_empty()  # the log's first page is in
+
+
+def refresh_until(page: Page, *expectations: Callable[[], None], timeout_seconds: float = 20) -> None:
+    """Click Refresh until every expectation holds. What the page shows after a SCIM request (its
+    activity-log entry, the token's last use) is written beside the request, not necessarily
+    before its answer leaves: one refresh may come too early, so the check is repeated, never
+    slept on. Each expectation waits briefly for the refreshed tables (``SOON_MS``)."""
+    deadline = time.monotonic() + timeout_seconds
+    while True:
+        page.get_by_role("button", name="Refresh").click()
+        try:
+            for expectation in expectations:
+                expectation()
+            return
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
 
 
 def clipboard(page: Page) -> str:
@@ -191,11 +210,13 @@ def test_the_admin_journey(page: Page, dev_server: DevServer, screenshots: Path)
     assert scim_get(dev_server, token) == 200
     assert scim_create_user(dev_server, token, "jane.doe@example.com") == 201
     assert scim_create_user(dev_server, token, "Jane.Doe@example.com") == 409  # userName is case-insensitive
-    page.get_by_role("button", name="Refresh").click()
-    expect(row.locator('td[data-label="Last used"]')).not_to_have_text("—")
     newest = page.locator("#activity-table tbody tr").first
+    refresh_until(
+        page,
+        lambda: expect(row.locator('td[data-label="Last used"]')).not_to_have_text("—", timeout=SOON_MS),
+        lambda: expect(newest).to_contain_text("409", timeout=SOON_MS),
+    )
     expect(newest).to_contain_text("create_user")
-    expect(newest).to_contain_text("409")
     expect(newest).to_contain_text("uniqueness")
     expect(page.locator("#activity-table tbody tr").nth(1)).to_contain_text("jane.doe@example.com")
 
@@ -225,7 +246,7 @@ def test_the_admin_journey(page: Page, dev_server: DevServer, screenshots: Path)
     assert scim_get(dev_server, rotated) == 200
     page.get_by_label("Failures only").check()
     failure = page.locator("#activity-table tbody tr").first
-    expect(failure).to_contain_text("auth_failure")
+    refresh_until(page, lambda: expect(failure).to_contain_text("auth_failure", timeout=SOON_MS))
     expect(failure).to_contain_text("401")
     expect(failure).to_contain_text(token_uuid)
     expect(failure).to_contain_text("rotated or revoked")
@@ -244,9 +265,9 @@ def test_the_admin_journey(page: Page, dev_server: DevServer, screenshots: Path)
     expect(page.locator("#tokens-status")).to_have_text('Token "Okta SCIM token" revoked.')
     assert scim_get(dev_server, rotated) == 401
     page.get_by_label("Action").select_option("")
-    latest = page.locator("#activity-table tbody tr").first
-    expect(latest).to_contain_text("auth_failure")  # the revoked token's request, just made
-    expect(page.locator("#activity-table tbody tr")).to_have_count(6)  # the journey made six SCIM requests
+    # The revoked token's request, just made, is the newest of the six SCIM requests of the journey.
+    refresh_until(page, lambda: expect(page.locator("#activity-table tbody tr")).to_have_count(6, timeout=SOON_MS))
+    expect(page.locator("#activity-table tbody tr").first).to_contain_text("auth_failure")
     page.screenshot(path=screenshots / "08-after-revoke.png", full_page=True)
 
 

@@ -87,6 +87,18 @@
     $(id).textContent = message;
   }
 
+  // Answers can arrive out of order (Refresh clicked, then a filter changed…): each call of a
+  // loader takes a turn, and only the latest turn's answer is shown, never an older one over it.
+  function turns() {
+    let latest = 0;
+    return () => {
+      const mine = ++latest;
+      return () => mine === latest;
+    };
+  }
+  const tokensTurn = turns();
+  const activityTurn = turns();
+
   // ---------------------------------------------------------------- sign-in
   function showConsole(signedIn) {
     $("sign-in").hidden = signedIn;
@@ -155,10 +167,12 @@
   }
 
   async function reloadTokens() {
+    const isLatest = tokensTurn();
     try {
-      renderTokens(await api("GET", tokensApi));
+      const tokens = await api("GET", tokensApi);
+      if (isLatest()) renderTokens(tokens);
     } catch (error) {
-      if (!handleAuthLoss(error)) say("tokens-status", error.message);
+      if (isLatest() && !handleAuthLoss(error)) say("tokens-status", error.message);
     }
   }
 
@@ -271,8 +285,10 @@
     if (cursor) query.set("cursor", cursor);
     if ($("failures-only").checked) query.set("status", "failure");
     if ($("action-filter").value) query.set("action", $("action-filter").value);
+    const isLatest = activityTurn();
     try {
       const results = await api("GET", `${logsApi}?${query}`);
+      if (!isLatest()) return;
       activityCursor = cursor;
       activityNext = results.nextCursor;
       renderActivity(results.entries);
@@ -285,7 +301,7 @@
           : `${results.entries.length} request(s) shown${activityNext ? "; more on the next page" : ""}.`,
       );
     } catch (error) {
-      if (!handleAuthLoss(error)) say("activity-status", error.message);
+      if (isLatest() && !handleAuthLoss(error)) say("activity-status", error.message);
     }
   }
 

@@ -2,8 +2,9 @@
 
 Serves every route of template.yaml over HTTP (``devserver.server``), backed by an embedded
 DynamoDB whose data survives restarts (``devserver.embedded_dynamodb``) or by any
-DynamoDB-compatible endpoint, and makes sure a local admin with an API key exists
-(``devserver.bootstrap``).
+DynamoDB-compatible endpoint, delivers the requests' activity records to the activity ingest
+as CloudWatch Logs would (``devserver.log_subscription``), and makes sure a local admin with
+an API key exists (``devserver.bootstrap``).
 
 Environment:
   HOST, PORT                 where the API listens (127.0.0.1:3000)
@@ -37,6 +38,7 @@ from devserver.bootstrap import LOCAL_ADMIN_EMAIL, LocalAdmin, ensure_local_admi
 from devserver.dispatch import Dispatcher
 from devserver.embedded_dynamodb import EmbeddedDynamoDB, TableSnapshot
 from devserver.environment import apply_lambda_environment, provide_aws_defaults
+from devserver.log_subscription import LocalLogSubscription
 from devserver.server import DevHttpServer
 from devserver.template import PROJECT_ROOT, create_table
 from scim_provisioning import runtime
@@ -233,7 +235,7 @@ def _wait_for_stop(stop_requested: threading.Event, snapshot: TableSnapshot | No
 def run(settings: DevSettings, stop_requested: threading.Event) -> None:
     region = provide_aws_defaults()
     http_server = _bind_http_server(settings)
-    with contextlib.ExitStack() as on_exit:  # undone in reverse: HTTP, save, DynamoDB, socket
+    with contextlib.ExitStack() as on_exit:  # undone in reverse: HTTP, activity, save, DynamoDB, socket
         on_exit.callback(http_server.server_close)
         snapshot = None
         if settings.dynamodb_endpoint_url is None:
@@ -244,6 +246,9 @@ def run(settings: DevSettings, stop_requested: threading.Event) -> None:
         apply_lambda_environment(LOCAL_TABLE_NAME, endpoint_url)
         runtime.reset()  # the handlers' runtime is built from the environment just set
         admin = ensure_local_admin(runtime.current(), _bootstrap_record_path(settings), settings.requested_api_key)
+        # Activity records reach the ingest as CloudWatch Logs would deliver them; stopped after
+        # the HTTP server, so that the last requests' entries are written before the table is saved.
+        on_exit.callback(LocalLogSubscription().install().stop)
 
         threading.Thread(target=http_server.serve_forever, name="http", daemon=True).start()
         on_exit.callback(http_server.shutdown)

@@ -11,7 +11,7 @@ import base64
 import importlib.util
 import threading
 from dataclasses import dataclass, field
-from types import ModuleType
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -43,6 +43,17 @@ def _response_from_result(result: dict[str, Any]) -> HttpResponse:
     return HttpResponse(status=int(result["statusCode"]), headers=headers, body=payload)
 
 
+def load_handler(code_uri: Path, handler: str, module_name: str) -> Any:
+    """A fresh copy of a function's handler (``module.function`` under ``code_uri``, as the
+    template says), loaded as ``module_name``: as Lambda loads it, from the function's files."""
+    module_path, function_name = handler.rsplit(".", 1)
+    spec = importlib.util.spec_from_file_location(module_name, code_uri / f"{module_path.replace('.', '/')}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return getattr(module, function_name)
+
+
 @dataclass
 class Dispatcher:
     routes: list[Route] = field(default_factory=api_routes)
@@ -50,20 +61,13 @@ class Dispatcher:
     _local: threading.local = field(default_factory=threading.local)
 
     def _handler(self, route: Route) -> Any:
-        modules: dict[str, ModuleType] = self._local.__dict__.setdefault("modules", {})
-        module_name, function_name = route.handler.rsplit(".", 1)
-        key = f"{route.function_logical_id}.{module_name}"
-        module = modules.get(key)
-        if module is None:
-            source = route.code_uri / f"{module_name.replace('.', '/')}.py"
-            spec = importlib.util.spec_from_file_location(
-                f"_local_lambda_{threading.get_ident()}_{route.function_logical_id}", source
+        handlers: dict[str, Any] = self._local.__dict__.setdefault("handlers", {})
+        key = f"{route.function_logical_id}.{route.handler}"
+        if key not in handlers:
+            handlers[key] = load_handler(
+                route.code_uri, route.handler, f"_local_lambda_{threading.get_ident()}_{route.function_logical_id}"
             )
-            assert spec is not None and spec.loader is not None
-            module = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(module)
-            modules[key] = module
-        return getattr(module, function_name)
+        return handlers[key]
 
     def handle(
         self,

@@ -150,26 +150,40 @@ def _integrated_function(path: str, operation: dict[str, Any]) -> str:
     raise ValueError(f"{path}: the integration must invoke a function's alias (!Ref <Function>.Alias), not {uri!r}")
 
 
+@dataclass(frozen=True)
+class FunctionCode:
+    """Where a function's handler is: ``handler`` (module.function) relative to ``code_uri``."""
+
+    logical_id: str
+    code_uri: Path
+    handler: str
+
+
+def function_code(logical_id: str, template: dict[str, Any] | None = None) -> FunctionCode:
+    template = template or load_template()
+    globals_ = template.get("Globals", {}).get("Function", {})
+    properties = {**globals_, **template["Resources"][logical_id]["Properties"]}
+    return FunctionCode(logical_id, PROJECT_ROOT / properties["CodeUri"], properties["Handler"])
+
+
 def api_routes(template: dict[str, Any] | None = None) -> list[Route]:
     """Every (method, path) of the template's APIs (their OpenAPI ``DefinitionBody``) with the
     function that serves it, most specific first."""
     template = template or load_template()
-    globals_ = template.get("Globals", {}).get("Function", {})
     routes = []
     for api in _resources(template, "AWS::Serverless::Api").values():
         for path, operations in api["Properties"].get("DefinitionBody", {}).get("paths", {}).items():
             for key, operation in operations.items():
                 if key != ANY_METHOD_KEY and key not in _METHODS:
                     continue  # path-level OpenAPI fields (parameters, summary…)
-                logical_id = _integrated_function(path, operation)
-                properties = {**globals_, **template["Resources"][logical_id]["Properties"]}
+                code = function_code(_integrated_function(path, operation), template)
                 routes.append(
                     Route(
                         method="ANY" if key == ANY_METHOD_KEY else key.upper(),
                         resource=path,
-                        function_logical_id=logical_id,
-                        code_uri=PROJECT_ROOT / properties["CodeUri"],
-                        handler=properties["Handler"],
+                        function_logical_id=code.logical_id,
+                        code_uri=code.code_uri,
+                        handler=code.handler,
                     )
                 )
     return sorted(routes, key=lambda route: route.specificity, reverse=True)
@@ -185,3 +199,38 @@ def match_route(routes: list[Route], method: str, path: str) -> tuple[Route, dic
         if matched:
             return route, matched.groupdict()
     return None
+
+
+# ------------------------------------------------------------------ log subscriptions
+@dataclass(frozen=True)
+class LogSubscription:
+    """The template's CloudWatch Logs subscription filters: the one filter pattern they share,
+    the function they deliver to, and the functions whose log groups they watch."""
+
+    filter_pattern: str
+    destination: FunctionCode
+    sources: frozenset[str]  # logical ids of the functions whose log groups are subscribed
+
+
+def _function_logging_to(template: dict[str, Any], log_group: str) -> str:
+    for logical_id, resource in _resources(template, "AWS::Serverless::Function").items():
+        if resource["Properties"].get("LoggingConfig", {}).get("LogGroup") == {"Ref": log_group}:
+            return logical_id
+    raise ValueError(f"no function logs to {log_group}")
+
+
+def log_subscription(template: dict[str, Any] | None = None) -> LogSubscription:
+    """What the dev server plays for CloudWatch Logs (``devserver.log_subscription``). The
+    filters must agree on pattern and destination: one ingest, one kind of record."""
+    template = template or load_template()
+    filters = _resources(template, "AWS::Logs::SubscriptionFilter").values()
+    patterns = {resource["Properties"]["FilterPattern"] for resource in filters}
+    # Each delivers to a function's `live` alias: ``!Ref <Function>.Alias``.
+    destinations = {resource["Properties"]["DestinationArn"]["Ref"].removesuffix(".Alias") for resource in filters}
+    if len(patterns) != 1 or len(destinations) != 1:
+        raise ValueError(f"subscription filters disagree: patterns {patterns}, destinations {destinations}")
+    return LogSubscription(
+        filter_pattern=patterns.pop(),
+        destination=function_code(destinations.pop(), template),
+        sources=frozenset(_function_logging_to(template, r["Properties"]["LogGroupName"]["Ref"]) for r in filters),
+    )

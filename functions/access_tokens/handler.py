@@ -9,6 +9,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from scim_provisioning import runtime
+from scim_provisioning.http.activity_recorder import recorded_admin
 from scim_provisioning.http.admin_api import CreateTokenBody, RotateTokenBody, install_error_handlers, ok, parse_body
 from scim_provisioning.http.requests import RestResolver, header, json_object
 from scim_provisioning.observability import logger, metrics
@@ -65,5 +66,6 @@ def rotate_token(token_uuid: str) -> Response:
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @metrics.log_metrics
+@recorded_admin
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)

@@ -11,6 +11,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from scim_provisioning import runtime
+from scim_provisioning.http.activity_recorder import recorded_admin
 from scim_provisioning.http.admin_api import install_error_handlers, ok
 from scim_provisioning.http.requests import RestResolver, header
 from scim_provisioning.observability import logger
@@ -31,5 +32,6 @@ def list_request_logs() -> Response:
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@recorded_admin
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)

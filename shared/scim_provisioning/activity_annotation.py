@@ -1,10 +1,11 @@
-"""The SCIM activity log's vocabulary and its per-request annotation.
+"""The activity log's vocabulary and its per-request annotation.
 
-One record per SCIM request (Users and Groups; discovery is unauthenticated and not
-recorded). The recorder around the SCIM handlers (``http/activity_recorder.py``) derives the action
-from method + path + status by default; code that knows better says so through
-``annotate`` while the request runs (the users service marks deactivate/reactivate, the
-authenticator names the organization and token a request acted for, even a refused one).
+One activity record per SCIM request (Users and Groups; discovery is unauthenticated and not
+recorded) and per admin-API request (``activity_records.py``). The recorder around the
+handlers (``http/activity_recorder.py``) derives a SCIM request's action from method + path +
+status by default; code that knows better says so through ``annotate`` while the request runs
+(the users service marks deactivate/reactivate, the authenticator names the organization and
+credential a request acted for, even a refused one, and whether it accepted the credential).
 
 The annotation lives in a ContextVar: Lambda serves one request per process, the dev server
 one per thread, and each thread has its own context, so requests never see each other's."""
@@ -15,6 +16,8 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
+
+from scim_provisioning.models import CredentialKind
 
 
 class Action(StrEnum):
@@ -37,7 +40,9 @@ class Annotation:
     """What the code serving a request learned that the recorder cannot see in the event."""
 
     organization_uuid: str | None = None
-    token_uuid: str | None = None
+    credential_kind: CredentialKind | None = None  # a SCIM token or an API key
+    credential_uuid: str | None = None  # the token's or the key's uuid, never its secret
+    authenticated: bool = False  # the credential was accepted: its lastUsedAt is stamped
     action: Action | None = None
     target_id: str | None = None
     target_name: str | None = None

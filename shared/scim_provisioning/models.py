@@ -87,7 +87,6 @@ class Credential:
     owner_uuid: str  # the SCIM token's or the API key's uuid
     user_uuid: str | None  # the admin an API key belongs to
     expires_at: datetime | None
-    last_used_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -141,3 +140,34 @@ class ActivityEntry:
 class ActivityPage:
     entries: list[ActivityEntry]
     next_after: str | None  # the sort key to resume after; None at the end
+
+
+@dataclass(frozen=True)
+class TokenHourCounts:
+    """A SCIM token's requests in one hour (UTC), as the activity ingest counted them."""
+
+    hour: datetime  # the hour's start
+    requests: int
+    failures_4xx: int  # the identity provider's failures (bad requests, dead tokens…)
+    failures_5xx: int  # the service's failures
+
+
+@dataclass(frozen=True)
+class TokenError:
+    """The most recent failed request made with a token."""
+
+    occurred_at: datetime
+    status: int
+    scim_type: str | None
+    detail: str | None
+
+
+@dataclass(frozen=True)
+class TokenHealth:
+    """What the activity ingest keeps per SCIM token for its health: hourly counts (the hours
+    asked for that had requests, oldest first), the last success and the last error."""
+
+    token_uuid: str
+    hours: list[TokenHourCounts]
+    last_success_at: datetime | None
+    last_error: TokenError | None

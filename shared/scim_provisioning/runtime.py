@@ -16,6 +16,7 @@ from scim_provisioning.config import DEFAULT_ACTIVITY_LOG_RETENTION_DAYS, Settin
 from scim_provisioning.repository.dynamodb import stores_from_settings
 from scim_provisioning.repository.protocols import Stores
 from scim_provisioning.services.access_tokens import AccessTokenService
+from scim_provisioning.services.activity_ingest import ActivityIngestService
 from scim_provisioning.services.activity_log import ActivityLogService
 from scim_provisioning.services.authentication import Authenticator
 from scim_provisioning.services.groups import GroupService
@@ -41,7 +42,13 @@ class Runtime:
 
     @cached_property
     def activity_log(self) -> ActivityLogService:
-        return ActivityLogService(self.stores.activity, self.clock, self.activity_retention)
+        return ActivityLogService(self.stores.activity)
+
+    @cached_property
+    def activity_ingest(self) -> ActivityIngestService:
+        return ActivityIngestService(
+            self.stores.activity, self.stores.token_health, self.stores.credentials, self.activity_retention
+        )
 
     @cached_property
     def organizations(self) -> OrganizationService:

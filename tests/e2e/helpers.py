@@ -22,6 +22,7 @@ import requests
 
 from devserver.template import PROJECT_ROOT
 from scim_provisioning.config import LOCAL_TABLE_NAME
+from tests.polling import eventually
 from tests.scim_samples import ERROR_SCHEMA, LIST_RESPONSE
 
 STARTUP_TIMEOUT_SECONDS = 60
@@ -153,6 +154,35 @@ def start_dev_server(
 
 SCIM_BASE_PATH = "/api/v1/scim/v2"
 TOKEN_API_PATH = "/api/v1/scim/organization-access-tokens"
+REQUEST_LOGS_PATH = "/api/v1/scim/request-logs"
+
+
+def activity_entries(server: DevServer, query: str = "") -> list[dict[str, Any]]:
+    """The first page of the admin's activity log (``query`` as given, e.g. ``?status=failure``)."""
+    response = requests.get(
+        server.url(REQUEST_LOGS_PATH + query), headers=server.admin_headers, timeout=REQUEST_TIMEOUT_SECONDS
+    )
+    assert response.status_code == 200, response.text
+    return response.json()["results"]["entries"]
+
+
+def token_last_used(server: DevServer, token_uuid: str) -> str | None:
+    """The token's ``lastUsedAt`` once the activity ingest stamped it (None at the deadline)."""
+
+    def read() -> str | None:
+        response = requests.get(
+            server.url(f"{TOKEN_API_PATH}/{token_uuid}"), headers=server.admin_headers, timeout=REQUEST_TIMEOUT_SECONDS
+        )
+        assert response.status_code == 200, response.text
+        return response.json()["results"]["lastUsedAt"]
+
+    return eventually(read, lambda last_used: last_used is not None)
+
+
+def logged_activity(server: DevServer, count: int, query: str = "") -> list[dict[str, Any]]:
+    """The log's first page once the activity ingest wrote ``count`` entries to it (or the
+    deadline passed): entries are written after the answers, a moment later."""
+    return eventually(lambda: activity_entries(server, query), lambda entries: len(entries) >= count)
 
 
 def mint_scim_token(server: DevServer, description: str) -> str:

@@ -15,6 +15,7 @@ from moto import mock_aws
 
 from benchmarks.harness import FixedClock
 from devserver.dispatch import Dispatcher
+from devserver.log_subscription import LocalLogSubscription
 from devserver.moto_partitions import make_moto_dynamodb_partitioned
 from devserver.template import create_table
 from scim_provisioning import runtime
@@ -80,3 +81,13 @@ def api(app_runtime: Runtime) -> Dispatcher:
 def token(app_runtime: Runtime, admin: AdminFixture) -> str:
     """A SCIM bearer token of ``admin``'s organization, as the Authorization header carries it."""
     return scim_token(app_runtime, admin)
+
+
+@pytest.fixture
+def activity_ingest(app_runtime: Runtime) -> Iterator[LocalLogSubscription]:
+    """Activity records delivered to the ingest handler in the background, as on the dev server
+    (``devserver.log_subscription``); without it they go to standard output, as in Lambda, and
+    nothing is written. Tests read what it writes with ``tests.polling.eventually``."""
+    subscription = LocalLogSubscription().install()
+    yield subscription
+    subscription.stop()

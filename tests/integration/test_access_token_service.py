@@ -139,27 +139,3 @@ def test_concurrent_rotations_have_exactly_one_winner(app_runtime: Runtime, admi
         {"rotated": 1, f"{ROTATED_WITHIN_HOUR}; next rotation possible after {possible_at}": 7}
     )
     app_runtime.authenticator.authenticate_scim(f"Bearer {secrets[0]}")
-
-
-def test_last_used_is_written_at_most_once_a_minute(app_runtime: Runtime, admin: AdminFixture, clock, stores):
-    token, secret = app_runtime.access_tokens.create(principal(admin), "Okta", None)
-    writes: list[object] = []
-    original = stores.credentials.record_credential_use
-
-    def counting(*args, **kwargs):
-        writes.append(args)
-        return original(*args, **kwargs)
-
-    stores.credentials.record_credential_use = counting  # type: ignore[method-assign]
-    for _ in range(5):
-        app_runtime.authenticator.authenticate_scim(f"Bearer {secret}")
-    clock.advance(seconds=59)
-    app_runtime.authenticator.authenticate_scim(f"Bearer {secret}")
-    assert len(writes) == 1
-    assert app_runtime.access_tokens.get(principal(admin), token.uuid).last_used_at == clock.now() - timedelta(
-        seconds=59
-    )
-    clock.advance(seconds=1)
-    app_runtime.authenticator.authenticate_scim(f"Bearer {secret}")
-    assert len(writes) == 2
-    assert app_runtime.access_tokens.get(principal(admin), token.uuid).last_used_at == clock.now()

@@ -17,6 +17,7 @@ from samtranslator.yaml_helper import yaml_parse
 
 from devserver.template import PROJECT_ROOT, TEMPLATE_PATH
 from ops.table import references
+from scim_provisioning.activity_records import FILTER_PATTERN
 from scim_provisioning.config import LOCAL_TABLE_NAME
 from tests.cloudformation import (
     cloudformation,
@@ -102,14 +103,20 @@ def api_targets() -> set[str]:
     return targets
 
 
+# Functions no API route invokes: CloudWatch Logs invokes the activity ingest.
+NON_API_FUNCTIONS = {"ActivityIngestFunction"}
+
+
 def test_the_api_invokes_functions_through_their_live_alias() -> None:
     """Given the API's OpenAPI body, when its integrations are read, then every operation invokes
-    a function's `live` alias (what CodeDeploy shifts), never the function itself; today every
-    function serves the API."""
+    a function's `live` alias (what CodeDeploy shifts), never the function itself; every function
+    but the activity ingest serves the API."""
     targets = api_targets()
 
     assert all(RESOURCES[target]["Type"] == "AWS::Lambda::Alias" for target in targets)
-    assert {RESOURCES[target]["Properties"]["FunctionName"]["Ref"] for target in targets} == set(FUNCTIONS)
+    assert {RESOURCES[target]["Properties"]["FunctionName"]["Ref"] for target in targets} == (
+        set(FUNCTIONS) - NON_API_FUNCTIONS
+    )
     assert RESOURCES["ScimApi"]["Properties"]["Body"]["openapi"] == "3.0.1"
 
 
@@ -221,6 +228,95 @@ def test_the_auth_failure_metric_filters_read_fields_the_access_log_writes() -> 
             read |= {dimension["Value"].removeprefix("$.") for dimension in transformation.get("Dimensions", [])}
         assert properties["LogGroupName"] == {"Ref": "ApiAccessLogGroup"}, logical_id
         assert read <= written, (logical_id, read - written)
+
+
+# ------------------------------------------------------------- activity ingest
+SUBSCRIBED_FUNCTIONS = {"ScimUsersFunction", "ScimGroupsFunction", "AccessTokensFunction", "ScimRequestLogsFunction"}
+
+
+def log_group_of(function: str) -> str:
+    return FUNCTIONS[function]["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+
+
+def test_every_scim_and_admin_log_group_delivers_activity_records_to_the_ingest_alias() -> None:
+    """Given the subscription filters, then each SCIM and admin function's log group has one,
+    matching the records the layer writes (activity_records.FILTER_PATTERN) and delivering to
+    the ingest's `live` alias; the ingest's own log group is not subscribed (no loop)."""
+    filters = of_type(RESOURCES, "AWS::Logs::SubscriptionFilter").values()
+    subscribed = {subscription["Properties"]["LogGroupName"]["Ref"] for subscription in filters}
+
+    assert subscribed == {log_group_of(function) for function in SUBSCRIBED_FUNCTIONS}
+    assert len(filters) == len(subscribed)
+    assert log_group_of("ActivityIngestFunction") not in subscribed
+    for subscription in filters:
+        assert subscription["Properties"]["FilterPattern"] == FILTER_PATTERN
+        assert subscription["Properties"]["DestinationArn"] == {"Ref": "ActivityIngestFunctionAliaslive"}
+
+
+def test_cloudwatch_logs_may_invoke_the_ingest_for_exactly_the_subscribed_log_groups() -> None:
+    """Given the permissions granted to CloudWatch Logs, then there is one per subscribed log
+    group, naming that log group and this account, on the ingest's alias; each subscription is
+    created after its permission (CloudWatch tests the invocation when the filter is created)."""
+    permissions = {
+        logical_id: permission
+        for logical_id, permission in of_type(RESOURCES, "AWS::Lambda::Permission").items()
+        if permission["Properties"]["Principal"] == "logs.amazonaws.com"
+    }
+    granted = {permission["Properties"]["SourceArn"]["Fn::GetAtt"][0] for permission in permissions.values()}
+
+    assert granted == {log_group_of(function) for function in SUBSCRIBED_FUNCTIONS}
+    for permission in permissions.values():
+        assert permission["Properties"]["FunctionName"] == {"Ref": "ActivityIngestFunctionAliaslive"}
+        assert permission["Properties"]["SourceAccount"] == {"Ref": "AWS::AccountId"}
+    for subscription in of_type(RESOURCES, "AWS::Logs::SubscriptionFilter").values():
+        (permission,) = [
+            logical_id
+            for logical_id, permission in permissions.items()
+            if permission["Properties"]["SourceArn"]["Fn::GetAtt"][0]
+            == subscription["Properties"]["LogGroupName"]["Ref"]
+        ]
+        assert subscription["DependsOn"] == permission
+
+
+def test_a_failed_ingest_batch_is_retried_then_queued_and_alarmed() -> None:
+    """Given the ingest's asynchronous invocation config, then Lambda retries a failed batch
+    twice and then sends it to an encrypted queue that keeps it 14 days, whose depth alarms."""
+    (config,) = of_type(RESOURCES, "AWS::Lambda::EventInvokeConfig").values()
+    queue = RESOURCES["ActivityIngestFailures"]["Properties"]
+    alarm = ALARMS["ActivityIngestFailuresAlarm"]["Properties"]
+
+    assert config["Properties"]["FunctionName"] == {"Ref": "ActivityIngestFunction"}
+    assert config["Properties"]["Qualifier"] == "live"
+    assert config["Properties"]["MaximumRetryAttempts"] == 2
+    assert config["Properties"]["DestinationConfig"]["OnFailure"]["Destination"] == {
+        "Fn::GetAtt": ["ActivityIngestFailures", "Arn"]
+    }
+    assert queue["SqsManagedSseEnabled"] is True and queue["MessageRetentionPeriod"] == 14 * 24 * 3600
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/SQS", "ApproximateNumberOfMessagesVisible")
+    assert alarm["Dimensions"] == [
+        {"Name": "QueueName", "Value": {"Fn::GetAtt": ["ActivityIngestFailures", "QueueName"]}}
+    ]
+
+
+def policy_actions(function: str) -> dict[str, set[str]]:
+    """The actions each inline policy of a function's role allows (by policy name)."""
+    role = RESOURCES[FUNCTIONS[function]["Properties"]["Role"]["Fn::GetAtt"][0]]
+    actions: dict[str, set[str]] = {}
+    for policy in role["Properties"]["Policies"]:
+        for statement in policy["PolicyDocument"]["Statement"]:
+            listed = statement["Action"]
+            actions.setdefault(policy["PolicyName"], set()).update([listed] if isinstance(listed, str) else listed)
+    return actions
+
+
+def test_the_ingest_may_only_write_entries_and_stamps_and_queue_its_failures() -> None:
+    """Given the ingest's role, then it may BatchWriteItem and UpdateItem on the table (no read,
+    no delete, no index) and send to its failure queue, nothing else; and the request-logs
+    function, which stamped lastUsedAt itself before, may now only read."""
+    allowed = set().union(*policy_actions("ActivityIngestFunction").values())
+
+    assert allowed == {"dynamodb:BatchWriteItem", "dynamodb:UpdateItem", "sqs:SendMessage"}
+    assert set().union(*policy_actions("ScimRequestLogsFunction").values()) == {"dynamodb:GetItem", "dynamodb:Query"}
 
 
 # ------------------------------------------------------------------------- alarms

@@ -1,14 +1,20 @@
-"""The recorder: one activity-log entry per SCIM request, written around a SCIM function's
-``lambda_handler`` (``@recorded``), so the Users and Groups handlers need nothing else.
+"""The recorder: one activity record per request, emitted around a function's
+``lambda_handler`` before the answer leaves (``@recorded`` on the SCIM Users and Groups
+functions, ``@recorded_admin`` on the token and request-log APIs), so that the handlers need
+nothing else.
 
 It reads what the request and the answer already say (method, path, status, an error's
 scimType and detail) plus what the code that served it annotated
-(``scim_provisioning.activity_annotation``: the organization and token, the target's id and
-userName/displayName, a refined action). It never stores a body, a password or a
-credential: request bodies are read only for whether a Groups PATCH's operations touch
-``members``, answers only when they are errors. Writing is one PutItem after the answer is
-built, on a client with short timeouts; any failure of it is logged and swallowed, never
-turned into an error of the SCIM request."""
+(``scim_provisioning.activity_annotation``: the organization and credential, whether the
+credential was accepted, the target's id and userName/displayName, a refined action). It
+never records a body, a password or a credential: request bodies are read only for whether a
+Groups PATCH's operations touch ``members``, answers only when they are errors.
+
+Nothing is written to DynamoDB here: the record is one line handed to the sink
+(``activity_records.emit``: standard output in Lambda), synchronously, before the wrapped
+handler returns; the ActivityIngestFunction writes the entry, ``lastUsedAt`` and the token's
+health from it. A failure to build the record is logged and swallowed, never turned into an
+error of the request."""
 
 from __future__ import annotations
 
@@ -18,34 +24,50 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from scim_provisioning import activity_annotation
+from scim_provisioning import activity_annotation, activity_records
 from scim_provisioning.activity_annotation import Action, Annotation, derive_action, is_membership_patch
+from scim_provisioning.activity_records import ActivityRecord, new_entry_id
 from scim_provisioning.observability import logger
+from scim_provisioning.timestamps import truncate_to_millis
 
 SCIM_BASE = "/api/v1/scim/v2/"
+# What API Gateway answers when the function fails instead of answering.
+FAILED_INVOCATION_STATUS = 502
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+# (action, target id) of a request, from its event, answer and annotation.
+Describe = Callable[[dict[str, Any], int, Annotation], tuple[Action | None, str | None]]
 
 
-def recorded(handler: Handler) -> Handler:
-    """Record every request ``handler`` serves in the activity log (see the module doc)."""
-
+def _recording(handler: Handler, describe: Describe) -> Handler:
     @functools.wraps(handler)
     def record_around(event: dict[str, Any], context: Any) -> dict[str, Any]:
         annotation = activity_annotation.begin()
         started = time.perf_counter()
+        result: dict[str, Any] | None = None
         try:
             result = handler(event, context)
-            try:
-                record(event, result, annotation, int((time.perf_counter() - started) * 1000))
-            except Exception:
-                # The log is a convenience for admins; the SCIM request must not pay for it.
-                logger.exception("Could not record the SCIM activity entry")
             return result
         finally:
+            # Runs before the answer is returned (or the failure raised): the record is out first.
+            try:
+                _emit(event, result, annotation, int((time.perf_counter() - started) * 1000), describe)
+            except Exception:
+                logger.exception("Could not emit the activity record")
             activity_annotation.end()
 
     return record_around
+
+
+def recorded(handler: Handler) -> Handler:
+    """Record every SCIM request ``handler`` serves (see the module doc)."""
+    return _recording(handler, _scim_description)
+
+
+def recorded_admin(handler: Handler) -> Handler:
+    """Record every admin-API request ``handler`` serves: the API key's use (``lastUsedAt``),
+    and an activity-log entry only for what the code annotated with an action."""
+    return _recording(handler, _admin_description)
 
 
 def _json(text: Any) -> Any:
@@ -82,18 +104,11 @@ def _first_text(document: Any, *names: str) -> str | None:
     return None
 
 
-def record(event: dict[str, Any], result: dict[str, Any], annotation: Annotation, duration_ms: int) -> None:
+def _scim_description(event: dict[str, Any], status: int, annotation: Annotation) -> tuple[Action | None, str | None]:
+    """Every SCIM request has an action: the annotated one, else what method, path and
+    status say (a 401 is an ``auth_failure``)."""
     method = str(event.get("httpMethod", "")).upper()
-    path = str(event.get("path", ""))
-    status = int(result.get("statusCode", 0))
-    request_id = (event.get("requestContext") or {}).get("requestId")
-    if annotation.organization_uuid is None:
-        if status == 401:
-            # No organization owns this credential (unknown, malformed or missing): nobody's
-            # log may hold it. CloudWatch keeps the fact, never the credential.
-            logger.info("SCIM request refused: unknown credential", extra={"method": method, "path": path})
-        return
-    resource_type, path_id, is_search = _target(path)
+    resource_type, path_id, is_search = _target(str(event.get("path", "")))
     if status == 401:
         action = Action.AUTH_FAILURE
     elif annotation.action is not None:
@@ -101,23 +116,42 @@ def record(event: dict[str, Any], result: dict[str, Any], annotation: Annotation
     else:
         membership = resource_type == "Groups" and method == "PATCH" and is_membership_patch(_request_body(event))
         action = derive_action(method, resource_type, path_id is not None, is_search, membership)
-    failed = status >= 400
-    # Only an error answer is read back (a small SCIM error body): a success can be megabytes
-    # of users or members, and the services annotate its target instead.
-    answer = _json(result.get("body")) if failed else None
-    from scim_provisioning import runtime  # boto3 is needed only once a request is recorded
+    return action, annotation.target_id or path_id
 
-    runtime.current().activity_log.record(
-        organization_uuid=annotation.organization_uuid,
-        token_uuid=annotation.token_uuid,
-        method=method,
-        path=path,
-        action=action,
-        status=status,
-        target_id=annotation.target_id or path_id,
-        target_name=annotation.target_name,
-        scim_type=_first_text(answer, "scimType") if failed else None,
-        detail=annotation.detail or (_first_text(answer, "detail") if failed else None),
-        request_id=request_id,
-        duration_ms=duration_ms,
+
+def _admin_description(event: dict[str, Any], status: int, annotation: Annotation) -> tuple[Action | None, str | None]:
+    return annotation.action, annotation.target_id
+
+
+def _emit(
+    event: dict[str, Any], result: dict[str, Any] | None, annotation: Annotation, duration_ms: int, describe: Describe
+) -> None:
+    from scim_provisioning import runtime  # already loaded by the handler's authentication
+
+    status = FAILED_INVOCATION_STATUS if result is None else int(result.get("statusCode", 0))
+    action, target_id = describe(event, status, annotation)
+    failed = status >= 400
+    # Only an error answer is read back (a small error body): a success can be megabytes of
+    # users or members, and the services annotate its target instead.
+    answer = _json(result.get("body")) if failed and result is not None else None
+    now = truncate_to_millis(runtime.current().clock.now())
+    activity_records.emit(
+        ActivityRecord(
+            id=new_entry_id(now),
+            occurred_at=now,
+            method=str(event.get("httpMethod", "")).upper(),
+            path=str(event.get("path", "")),
+            status=status,
+            organization_uuid=annotation.organization_uuid,
+            credential_kind=annotation.credential_kind,
+            credential_uuid=annotation.credential_uuid,
+            authenticated=annotation.authenticated,
+            action=action,
+            target_id=target_id,
+            target_name=annotation.target_name,
+            scim_type=_first_text(answer, "scimType"),
+            detail=annotation.detail or _first_text(answer, "detail"),
+            request_id=(event.get("requestContext") or {}).get("requestId"),
+            duration_ms=duration_ms,
+        )
     )

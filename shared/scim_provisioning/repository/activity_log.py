@@ -1,5 +1,6 @@
 """The SCIM activity log: one item per SCIM request in its organization's log partition,
 ``ORG#<org>#ACTIVITY`` / ``<entry id>`` (time-ordered), removed by TTL after the retention.
+The activity ingest writes them, in batches, from the requests' activity records.
 
 One partition per organization: its writes are bounded by the API's throttle (200 requests/s
 per stage), well under a partition's 1,000 writes/s (docs/data-model.md)."""
@@ -9,20 +10,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from botocore.config import Config
-
 from scim_provisioning.models import ActivityEntry, ActivityPage
-from scim_provisioning.repository.table import Item, Table, deserialize, epoch, key
+from scim_provisioning.repository.table import Item, Table, deserialize, epoch, key, serialize
 from scim_provisioning.timestamps import format_timestamp, parse_timestamp
 
-# Entries are written on the request's path but must never fail or slow it much: one retry,
-# short timeouts. A lost entry is logged by the recorder; a slow SCIM answer is not.
-RECORDING_CLIENT_CONFIG = Config(
-    retries={"mode": "standard", "max_attempts": 2},
-    connect_timeout=1,
-    read_timeout=1,
-    tcp_keepalive=True,
-)
 # One activity-log page may evaluate this many DynamoDB pages (≤ 1 MB each) when a filter
 # drops most items; the page is then short, and its cursor resumes where evaluation stopped.
 _MAX_QUERIES_PER_PAGE = 5
@@ -52,17 +43,17 @@ def _entry_from_item(organization_uuid: str, item: Item) -> ActivityEntry:
 
 
 class DynamoDBActivityStore:
-    """Implements ``ActivityStore``: entries are put through ``recording`` (the same table on
-    a client with short timeouts, RECORDING_CLIENT_CONFIG) and read through ``table``."""
+    """Implements ``ActivityStore``."""
 
-    def __init__(self, table: Table, recording: Table | None = None) -> None:
+    def __init__(self, table: Table) -> None:
         self._table = table
-        self._recording = recording or table
 
-    def put_activity(self, entry: ActivityEntry, expires_at: datetime) -> None:
-        """One PutItem per SCIM request; TTL ends it."""
-        self._recording.put_item(
-            {
+    def put_activity_entries(self, entries: list[tuple[ActivityEntry, datetime]]) -> None:
+        """BatchWriteItem, 25 entries a request. Each entry's key is its id, chosen by the
+        request: a record delivered twice overwrites its entry with the same values. The same
+        id twice in one batch is written once (DynamoDB refuses a batch naming a key twice)."""
+        items = {
+            entry.id: {
                 "PK": _log_pk(entry.organization_uuid),
                 "SK": entry.id,
                 "entity": "Activity",
@@ -80,7 +71,9 @@ class DynamoDBActivityStore:
                 "durationMs": entry.duration_ms,
                 "expiresAtEpoch": epoch(expires_at),
             }
-        )
+            for entry, expires_at in entries
+        }
+        self._table.batch_write([{"PutRequest": {"Item": serialize(item)}} for item in items.values()])
 
     def list_activity(
         self,

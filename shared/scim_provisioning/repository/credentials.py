@@ -92,37 +92,32 @@ class DynamoDBCredentialStore:
             owner_uuid=item["ownerUuid"],
             user_uuid=item.get("userUuid"),
             expires_at=optional_time(item, "expiresAt"),
-            last_used_at=optional_time(item, "lastUsedAt"),
         )
 
-    def record_credential_use(
-        self, secret_digest: str, credential: Credential, used_at: datetime, unless_used_since: datetime
+    def stamp_last_used(
+        self,
+        organization_uuid: str,
+        kind: CredentialKind,
+        owner_uuid: str,
+        used_at: datetime,
+        unless_used_since: datetime,
     ) -> bool:
-        """Stamp lastUsedAt on the credential and its metadata in one conditional transaction.
-
-        The condition on the credential item makes concurrent requests of the same minute race
-        for one write: the losers are cancelled, which is the point, so it returns False."""
-        metadata_prefix = _SCIM_TOKEN_PREFIX if credential.kind is CredentialKind.SCIM_TOKEN else _API_KEY_PREFIX
-        stamp = {":now": {"S": format_timestamp(used_at)}}
+        """Stamp lastUsedAt on the token's or key's metadata item, keyed by its owner's uuid
+        (what activity records carry; never the secret's digest). The condition makes the stamp
+        monotonic and at most one write a minute, whatever order concurrent ingest invocations
+        run in, and skips a revoked credential (its metadata is gone) without recreating it."""
+        prefix = _SCIM_TOKEN_PREFIX if kind is CredentialKind.SCIM_TOKEN else _API_KEY_PREFIX
         try:
-            self._table.transact(
-                [
-                    self._table.update(
-                        _credential_pk(secret_digest),
-                        _CREDENTIAL_SK,
-                        UpdateExpression="SET lastUsedAt = :now",
-                        ConditionExpression="attribute_exists(PK) AND "
-                        "(attribute_not_exists(lastUsedAt) OR lastUsedAt <= :since)",
-                        ExpressionAttributeValues={**stamp, ":since": {"S": format_timestamp(unless_used_since)}},
-                    ),
-                    self._table.update(
-                        org_pk(credential.organization_uuid),
-                        metadata_prefix + credential.owner_uuid,
-                        UpdateExpression="SET lastUsedAt = :now",
-                        ConditionExpression="attribute_exists(PK)",
-                        ExpressionAttributeValues=stamp,
-                    ),
-                ]
+            self._table.update_item(
+                org_pk(organization_uuid),
+                prefix + owner_uuid,
+                UpdateExpression="SET lastUsedAt = :now",
+                ConditionExpression="attribute_exists(PK) AND "
+                "(attribute_not_exists(lastUsedAt) OR lastUsedAt <= :since)",
+                ExpressionAttributeValues={
+                    ":now": {"S": format_timestamp(used_at)},
+                    ":since": {"S": format_timestamp(unless_used_since)},
+                },
             )
         except ConditionFailed:
             return False

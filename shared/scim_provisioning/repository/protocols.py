@@ -15,10 +15,14 @@ from scim_provisioning.models import (
     ActivityPage,
     ApiKeyMetadata,
     Credential,
+    CredentialKind,
     Group,
     Organization,
     Person,
     ScimTokenMetadata,
+    TokenError,
+    TokenHealth,
+    TokenHourCounts,
 )
 
 
@@ -109,12 +113,21 @@ class MembershipStore(Protocol):
 
 
 class CredentialStore(Protocol):
-    """What a presented secret resolves to (SCIM tokens and API keys share the digest-keyed item)."""
+    """What a presented secret resolves to (SCIM tokens and API keys share the digest-keyed
+    item), and when each was last used."""
 
     def get_credential(self, secret_digest: str) -> Credential | None: ...
-    def record_credential_use(
-        self, secret_digest: str, credential: Credential, used_at: datetime, unless_used_since: datetime
-    ) -> bool: ...
+    def stamp_last_used(
+        self,
+        organization_uuid: str,
+        kind: CredentialKind,
+        owner_uuid: str,
+        used_at: datetime,
+        unless_used_since: datetime,
+    ) -> bool:
+        """Set the token's or key's ``lastUsedAt`` to ``used_at`` unless it was stamped after
+        ``unless_used_since`` (or the credential is gone): False when nothing was written."""
+        ...
 
 
 class ScimTokenStore(Protocol):
@@ -142,7 +155,11 @@ class ApiKeyStore(Protocol):
 
 
 class ActivityStore(Protocol):
-    def put_activity(self, entry: ActivityEntry, expires_at: datetime) -> None: ...
+    def put_activity_entries(self, entries: list[tuple[ActivityEntry, datetime]]) -> None:
+        """Write entries, each with its expiry; an entry already written is written again
+        unchanged (its id is its key), so a redelivered record adds nothing."""
+        ...
+
     def list_activity(
         self,
         organization_uuid: str,
@@ -151,6 +168,26 @@ class ActivityStore(Protocol):
         status_range: tuple[int, int] | None = None,
         action: str | None = None,
     ) -> ActivityPage: ...
+
+
+class TokenHealthStore(Protocol):
+    """Per SCIM token and hour: request counts and the latest success and error, kept by the
+    activity ingest for the token's health (issue 12's page and API)."""
+
+    def add_token_hour(
+        self,
+        organization_uuid: str,
+        token_uuid: str,
+        counts: TokenHourCounts,
+        last_success_at: datetime | None,
+        last_error: TokenError | None,
+        expires_at: datetime,
+    ) -> None:
+        """Add ``counts`` to the token's hour ``counts.hour``; move the hour's latest success
+        and error to these unless later ones are already there."""
+        ...
+
+    def token_health(self, organization_uuid: str, token_uuid: str, since_hour: datetime) -> TokenHealth: ...
 
 
 @dataclass(frozen=True)
@@ -167,3 +204,4 @@ class Stores:
     scim_tokens: ScimTokenStore
     api_keys: ApiKeyStore
     activity: ActivityStore
+    token_health: TokenHealthStore

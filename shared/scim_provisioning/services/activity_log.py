@@ -1,40 +1,25 @@
-"""The SCIM activity log: what is kept of each SCIM request, for how long, and how admins
-read it back (newest first, filtered, paged by cursor)."""
+"""The SCIM activity log as admins read it back: newest first, filtered, paged by cursor.
+Entries are written by the activity ingest (``services/activity_ingest.py``) from the
+requests' activity records."""
 
 from __future__ import annotations
 
 import base64
 import binascii
-import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import Any
 
 from scim_provisioning.activity_annotation import Action
-from scim_provisioning.clock import Clock
 from scim_provisioning.errors import InvalidRequest
 from scim_provisioning.models import ActivityEntry
 from scim_provisioning.repository.protocols import ActivityStore
 from scim_provisioning.services.authentication import AdminPrincipal
-from scim_provisioning.timestamps import format_timestamp, truncate_to_millis
+from scim_provisioning.timestamps import format_timestamp
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
-MAX_DETAIL_LENGTH = 500
-MAX_TARGET_NAME_LENGTH = 256
-MAX_PATH_LENGTH = 512
 # ``status`` accepts a class of answers or one status code.
 STATUS_CLASSES = {"failure": (400, 599), "success": (100, 399)}
-
-
-def new_entry_id(moment: datetime) -> str:
-    """Time-ordered and unique: the ISO timestamp sorts in time order (so a reverse Query is
-    newest first), the 32 random bits keep two requests of the same millisecond apart."""
-    return f"{format_timestamp(moment)}#{secrets.token_hex(4)}"
-
-
-def _clip(value: str | None, length: int) -> str | None:
-    return None if value is None else value[:length]
 
 
 def encode_cursor(sort_key: str) -> str:
@@ -110,46 +95,8 @@ def entry_document(entry: ActivityEntry) -> dict[str, Any]:
 
 
 class ActivityLogService:
-    def __init__(self, activity: ActivityStore, clock: Clock, retention: timedelta) -> None:
+    def __init__(self, activity: ActivityStore) -> None:
         self._activity = activity
-        self._clock = clock
-        self._retention = retention
-
-    def record(
-        self,
-        *,
-        organization_uuid: str,
-        token_uuid: str | None,
-        method: str,
-        path: str,
-        action: Action,
-        status: int,
-        target_id: str | None = None,
-        target_name: str | None = None,
-        scim_type: str | None = None,
-        detail: str | None = None,
-        request_id: str | None = None,
-        duration_ms: int | None = None,
-    ) -> ActivityEntry:
-        now = truncate_to_millis(self._clock.now())
-        entry = ActivityEntry(
-            id=new_entry_id(now),
-            organization_uuid=organization_uuid,
-            occurred_at=now,
-            token_uuid=token_uuid,
-            method=method,
-            path=_clip(path, MAX_PATH_LENGTH) or "",
-            action=action.value,
-            status=status,
-            target_id=_clip(target_id, MAX_TARGET_NAME_LENGTH),
-            target_name=_clip(target_name, MAX_TARGET_NAME_LENGTH),
-            scim_type=scim_type,
-            detail=_clip(detail, MAX_DETAIL_LENGTH),
-            request_id=request_id,
-            duration_ms=duration_ms,
-        )
-        self._activity.put_activity(entry, now + self._retention)
-        return entry
 
     def list(self, admin: AdminPrincipal, query: ActivityQuery) -> ActivityResult:
         page = self._activity.list_activity(

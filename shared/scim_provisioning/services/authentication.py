@@ -1,12 +1,14 @@
 """Who is calling: SCIM bearer tokens for identity providers, personal API keys for admins.
 
 Both resolve with one consistent key read of the secret's digest, so a revoked or rotated
-secret fails on the very next request: there is no cache to outlive it."""
+secret fails on the very next request: there is no cache to outlive it. Authentication writes
+nothing: it annotates the request with the credential it found and whether it accepted it, and
+the ActivityIngestFunction stamps ``lastUsedAt`` from the request's activity record, off the
+response path (``services/activity_ingest.py``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 
 from scim_provisioning import activity_annotation
 from scim_provisioning.clock import Clock
@@ -15,8 +17,6 @@ from scim_provisioning.errors import Forbidden, Unauthenticated
 from scim_provisioning.models import Credential, CredentialKind, OrganizationRole
 from scim_provisioning.repository.protocols import CredentialStore, PeopleStore
 
-# lastUsedAt is written at most once per credential per this interval.
-LAST_USED_RESOLUTION = timedelta(minutes=1)
 _MAX_API_KEY_LENGTH = 256
 
 
@@ -56,29 +56,36 @@ class Authenticator:
         token = _credential_from_header(authorization, "Bearer")
         if not is_well_formed_scim_token(token):
             raise Unauthenticated("Invalid SCIM token")
-        secret_digest = digest(token)
-        credential = self._credentials.get_credential(secret_digest)
+        credential = self._credentials.get_credential(digest(token))
         if credential is None or credential.kind not in (CredentialKind.SCIM_TOKEN, CredentialKind.RETIRED):
             raise Unauthenticated("Invalid SCIM token")
         # Known to belong to an organization, even when refused below: the activity log
         # records the request for that organization (an unknown token is only logged).
-        activity_annotation.annotate(organization_uuid=credential.organization_uuid, token_uuid=credential.owner_uuid)
+        activity_annotation.annotate(
+            organization_uuid=credential.organization_uuid,
+            credential_kind=CredentialKind.SCIM_TOKEN,
+            credential_uuid=credential.owner_uuid,
+        )
         if credential.kind is CredentialKind.RETIRED:
             activity_annotation.annotate(detail="The token was rotated or revoked")
             raise Unauthenticated("Invalid SCIM token")
         if self._expired(credential):
             raise Unauthenticated("SCIM token has expired")
-        self._record_use(secret_digest, credential)
+        activity_annotation.annotate(authenticated=True)
         return ScimPrincipal(organization_uuid=credential.organization_uuid, token_uuid=credential.owner_uuid)
 
     def authenticate_admin(self, authorization: str | None) -> AdminPrincipal:
         api_key = _credential_from_header(authorization, "ApiKey")
         if len(api_key) > _MAX_API_KEY_LENGTH:
             raise Unauthenticated("Invalid API key")
-        secret_digest = digest(api_key)
-        credential = self._credentials.get_credential(secret_digest)
+        credential = self._credentials.get_credential(digest(api_key))
         if credential is None or credential.kind is not CredentialKind.API_KEY or credential.user_uuid is None:
             raise Unauthenticated("Invalid API key")
+        activity_annotation.annotate(
+            organization_uuid=credential.organization_uuid,
+            credential_kind=CredentialKind.API_KEY,
+            credential_uuid=credential.owner_uuid,
+        )
         if self._expired(credential):
             raise Unauthenticated("API key has expired")
         person = self._people.get_person(credential.organization_uuid, credential.user_uuid)
@@ -87,7 +94,7 @@ class Authenticator:
             raise Unauthenticated("Invalid API key")
         if person.role is not OrganizationRole.ADMIN:
             raise Forbidden("Only organization admins can manage SCIM access tokens")
-        self._record_use(secret_digest, credential)
+        activity_annotation.annotate(authenticated=True)
         return AdminPrincipal(
             organization_uuid=credential.organization_uuid,
             user_uuid=person.uuid,
@@ -96,10 +103,3 @@ class Authenticator:
 
     def _expired(self, credential: Credential) -> bool:
         return credential.expires_at is not None and credential.expires_at <= self._clock.now()
-
-    def _record_use(self, secret_digest: str, credential: Credential) -> None:
-        now = self._clock.now()
-        since = now - LAST_USED_RESOLUTION
-        if credential.last_used_at is not None and credential.last_used_at > since:
-            return
-        self._credentials.record_credential_use(secret_digest, credential, now, since)

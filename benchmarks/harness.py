@@ -1,11 +1,15 @@
 """What benchmarks and tests use to run the service off Lambda and never ship in the layer:
-a clock that moves only when told, and a fast way to load many people into a table."""
+a clock that moves only when told, a fast way to load many people into a table, and a place
+for the activity records the handlers emit."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from scim_provisioning import activity_records
 from scim_provisioning.models import Person
 from scim_provisioning.repository.organizations import count_change
 from scim_provisioning.repository.people import USER_COUNT, DynamoDBPeopleStore
@@ -41,3 +45,16 @@ def bulk_load_people(table: Table, organization_uuid: str, people: list[Person])
         ]
     )
     table.transact([count_change(table, organization_uuid, USER_COUNT, len(people))])
+
+
+@contextmanager
+def collected_activity() -> Iterator[list[str]]:
+    """The activity records the handlers emit inside the block, kept in a list instead of
+    printed (in Lambda they are log lines for the ingest; a benchmark's report is no place for
+    them); standard output again afterwards."""
+    lines: list[str] = []
+    activity_records.install_sink(lines.append)
+    try:
+        yield lines
+    finally:
+        activity_records.install_sink(None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from benchmarks.depth import is_activity_write, sequential_depth
+from benchmarks.depth import is_bookkeeping_write, sequential_depth
 from devserver.dynamodb_proxy import Exchange
 
 
@@ -38,13 +38,21 @@ def _exchange(operation: str, request: dict[str, object]) -> Exchange:
     return Exchange(operation, 0.0, 1.0, 200, None, False, json.dumps(request).encode())
 
 
-def test_the_activity_write_is_recognised_by_its_partition() -> None:
-    """Given a PutItem into ORG#…#ACTIVITY and one into a user's partition, and a batch holding
-    an activity entry, then only the activity ones are activity writes."""
+def test_bookkeeping_writes_are_recognised_by_their_partition_or_lastusedat() -> None:
+    """Given writes of an activity entry (alone or batched), a token's hour and a lastUsedAt
+    stamp, then each is bookkeeping; a person's write, a group's version bump and a read are not."""
     activity = {"PK": {"S": "ORG#o#ACTIVITY"}, "SK": {"S": "2026"}}
     person = {"PK": {"S": "ORG#o"}, "SK": {"S": "USER#u"}}
+    hour = {"PK": {"S": "ORG#o#HEALTH"}, "SK": {"S": "TOKEN#t#HOUR#2026-11-28T12"}}
+    token = {"PK": {"S": "ORG#o"}, "SK": {"S": "SCIM_TOKEN#t"}}
+    group = {"PK": {"S": "ORG#o"}, "SK": {"S": "GROUP#g"}}
 
-    assert is_activity_write(_exchange("PutItem", {"Item": activity}))
-    assert not is_activity_write(_exchange("PutItem", {"Item": person}))
-    assert is_activity_write(_exchange("BatchWriteItem", {"RequestItems": {"t": [{"PutRequest": {"Item": activity}}]}}))
-    assert not is_activity_write(_exchange("Query", {"KeyConditionExpression": "PK = :p"}))
+    assert is_bookkeeping_write(_exchange("PutItem", {"Item": activity}))
+    assert is_bookkeeping_write(
+        _exchange("BatchWriteItem", {"RequestItems": {"t": [{"PutRequest": {"Item": activity}}]}})
+    )
+    assert is_bookkeeping_write(_exchange("UpdateItem", {"Key": hour, "UpdateExpression": "ADD #requests :r"}))
+    assert is_bookkeeping_write(_exchange("UpdateItem", {"Key": token, "UpdateExpression": "SET lastUsedAt = :now"}))
+    assert not is_bookkeeping_write(_exchange("PutItem", {"Item": person}))
+    assert not is_bookkeeping_write(_exchange("UpdateItem", {"Key": group, "UpdateExpression": "SET version = :v"}))
+    assert not is_bookkeeping_write(_exchange("Query", {"KeyConditionExpression": "PK = :p"}))

@@ -179,12 +179,6 @@ def token_last_used(server: DevServer, token_uuid: str) -> str | None:
     return eventually(read, lambda last_used: last_used is not None)
 
 
-def logged_activity(server: DevServer, count: int, query: str = "") -> list[dict[str, Any]]:
-    """The log's first page once the activity ingest wrote ``count`` entries to it (or the
-    deadline passed): entries are written after the answers, a moment later."""
-    return eventually(lambda: activity_entries(server, query), lambda entries: len(entries) >= count)
-
-
 def mint_scim_token(server: DevServer, description: str) -> str:
     """A SCIM bearer secret minted through the token API, as an admin does before pasting it
     into Okta or Entra: the SCIM tests authenticate exactly as an identity provider would."""

@@ -94,6 +94,10 @@ def ensure_local_admin(app: Runtime, record_path: Path, requested_api_key: str |
         )
         owner = organization.uuid, admin.uuid
     organization_uuid, admin_uuid = owner
+    if app.stores.organizations.active_admin_count(organization_uuid) is None:
+        # An organization from an earlier release's state directory: count its active admins,
+        # which keep the last one from being demoted, deactivated or deleted through SCIM.
+        app.upgrades.count_active_admins(organization_uuid)
 
     generated_api_key = None
     if record is not None and (record.organization_uuid, record.admin_uuid) == owner:

@@ -56,7 +56,7 @@ class Runtime:
 
     @cached_property
     def upgrades(self) -> UpgradeService:
-        return UpgradeService(self.stores.people, self.clock)
+        return UpgradeService(self.stores.organizations, self.stores.people, self.clock)
 
     @cached_property
     def users(self) -> UserService:

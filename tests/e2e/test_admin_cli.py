@@ -411,13 +411,25 @@ def test_upgrade_completes_old_admin_records_and_a_second_run_changes_nothing(
         resource={"emails": [{"value": "root@old.test", "type": "work", "primary": True}]},
     )
     stores.organizations.create_organization(organization, old)
+    # ... in an organization without the count of its active admins (before 2026-12-01)
+    dynamodb_client.update_item(
+        TableName=table_name,
+        Key={"PK": {"S": f"ORG#{organization.uuid}"}, "SK": {"S": "ORGANIZATION"}},
+        UpdateExpression="REMOVE activeAdminCount",
+    )
 
     # When the operator runs the upgrade twice
     first, second = succeeded(cli("upgrade")), succeeded(cli("upgrade"))
 
-    # Then the first run completes the record and the second finds nothing to do
-    assert first == {"peopleScanned": 1, "peopleUpgraded": 1, "repairs": {"legacy admin record": 1}}
-    assert second == {"peopleScanned": 1, "peopleUpgraded": 0, "repairs": {}}
+    # Then the first run completes the record and counts the admins, the second finds nothing to do
+    assert first == {
+        "peopleScanned": 1,
+        "peopleUpgraded": 1,
+        "organizationsCounted": 1,
+        "repairs": {"legacy admin record": 1, "active admin count": 1},
+    }
+    assert second == {"peopleScanned": 1, "peopleUpgraded": 0, "organizationsCounted": 0, "repairs": {}}
+    assert stores.organizations.active_admin_count(organization.uuid) == 1
     upgraded = stores.people.get_person(organization.uuid, old.uuid)
     assert upgraded is not None
     assert (upgraded.resource["userName"], upgraded.resource["active"]) == ("root@old.test", True)

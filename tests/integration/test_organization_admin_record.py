@@ -173,8 +173,13 @@ def test_upgrade_completes_an_old_shape_admin_once(stores: Stores, app_runtime: 
     second = app_runtime.upgrades.upgrade_all().as_document()
 
     # Then the first run completes the record and the second changes nothing
-    assert first == {"peopleScanned": 1, "peopleUpgraded": 1, "repairs": {"legacy admin record": 1}}
-    assert second == {"peopleScanned": 1, "peopleUpgraded": 0, "repairs": {}}
+    assert first == {
+        "peopleScanned": 1,
+        "peopleUpgraded": 1,
+        "organizationsCounted": 0,
+        "repairs": {"legacy admin record": 1},
+    }
+    assert second == {"peopleScanned": 1, "peopleUpgraded": 0, "organizationsCounted": 0, "repairs": {}}
     upgraded = stores.people.get_person(old.organization_uuid, old.uuid)
     assert upgraded is not None
     assert upgraded.resource["userName"] == "root@old.test"

@@ -1,15 +1,17 @@
-"""The organization item: ``ORG#<org>`` / ``ORGANIZATION``, with its ``userCount`` and
-``groupCount``. The counters change in the same transaction as the person or group they
-count (``count_change`` is the operation the people and group stores include), so
-``totalResults`` of an unfiltered list is one read."""
+"""The organization item: ``ORG#<org>`` / ``ORGANIZATION``, with its ``userCount``,
+``groupCount`` and ``activeAdminCount``. The counters change in the same transaction as the
+person or group they count (``count_change`` is the operation the people and group stores
+include), so ``totalResults`` of an unfiltered list is one read, and the last active admin
+cannot be demoted, deactivated or deleted: the transaction that would take the count below
+one fails its condition (docs/decisions.md, "The last active admin")."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from scim_provisioning.models import Organization, Person
+from scim_provisioning.models import Organization, OrganizationRole, Person
 from scim_provisioning.repository.protocols import UserNameTaken
-from scim_provisioning.repository.table import Operation, Table, org_pk
+from scim_provisioning.repository.table import ConditionFailed, Operation, Table, org_pk
 from scim_provisioning.timestamps import format_timestamp, parse_timestamp
 
 if TYPE_CHECKING:  # the people store includes count_change from here: no import cycle at run time
@@ -18,15 +20,36 @@ if TYPE_CHECKING:  # the people store includes count_change from here: no import
 ORGANIZATION_SK = "ORGANIZATION"
 
 
-def count_change(table: Table, organization_uuid: str, counter: str, delta: int) -> Operation:
-    """``ADD <counter> :delta`` on the organization item (userCount, groupCount), for the
-    transaction that writes what it counts."""
+ACTIVE_ADMIN_COUNT = "activeAdminCount"
+
+
+def count_change(
+    table: Table, organization_uuid: str, counter: str, delta: int, *, active_admins: int = 0
+) -> Operation:
+    """``ADD <counter> :delta`` on the organization item (userCount, groupCount,
+    activeAdminCount), and ``active_admins`` to the active admins, for the transaction that
+    writes what it counts. Taking active admins away is conditioned on one staying: a count
+    that would fall below one (or that an organization written before the count existed does
+    not have yet) fails the transaction, and the failed item is returned so the caller can
+    tell which it was."""
+    deltas = {counter: delta}
+    deltas[ACTIVE_ADMIN_COUNT] = deltas.get(ACTIVE_ADMIN_COUNT, 0) + active_admins
+    deltas = {name: change for name, change in deltas.items() if change}
+    values: dict[str, Any] = {f":d{index}": {"N": str(change)} for index, change in enumerate(deltas.values())}
+    condition = "attribute_exists(PK)"
+    extra: dict[str, Any] = {}
+    admins = deltas.get(ACTIVE_ADMIN_COUNT, 0)
+    if admins < 0:
+        condition += f" AND {ACTIVE_ADMIN_COUNT} >= :floor"
+        values[":floor"] = {"N": str(1 - admins)}
+        extra["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
     return table.update(
         org_pk(organization_uuid),
         ORGANIZATION_SK,
-        UpdateExpression=f"ADD {counter} :delta",
-        ConditionExpression="attribute_exists(PK)",
-        ExpressionAttributeValues={":delta": {"N": str(delta)}},
+        UpdateExpression="ADD " + ", ".join(f"{name} :d{index}" for index, name in enumerate(deltas)),
+        ConditionExpression=condition,
+        ExpressionAttributeValues=values,
+        **extra,
     )
 
 
@@ -52,6 +75,7 @@ class DynamoDBOrganizationStore:
             "name": organization.name,
             "createdAt": format_timestamp(organization.created_at),
             "userCount": 1,
+            ACTIVE_ADMIN_COUNT: 1 if admin.active and admin.role is OrganizationRole.ADMIN else 0,
         }
         operations = [*self._people.creation_operations(admin), self._table.put(item)]
         self._table.transact_with_claim(operations, UserNameTaken(admin.user_name), admin.uuid)
@@ -61,3 +85,30 @@ class DynamoDBOrganizationStore:
         if item is None:
             return None
         return Organization(uuid=item["uuid"], name=item["name"], created_at=parse_timestamp(item["createdAt"]))
+
+    def active_admin_count(self, organization_uuid: str) -> int | None:
+        """The organization's count of active admins; None when it has none yet (an
+        organization created before the count existed, until ``scim-admin upgrade``)."""
+        item = self._table.get(org_pk(organization_uuid), ORGANIZATION_SK)
+        if item is None or ACTIVE_ADMIN_COUNT not in item:
+            return None
+        return int(item[ACTIVE_ADMIN_COUNT])
+
+    def set_active_admin_count(self, organization_uuid: str, count: int, expected: int | None) -> bool:
+        """Set the count if it is still ``expected`` (None: still absent); False when it moved
+        meanwhile (a person's write changed it), so the caller counts again."""
+        if expected is None:
+            condition, values = f"attribute_exists(PK) AND attribute_not_exists({ACTIVE_ADMIN_COUNT})", {}
+        else:
+            condition, values = f"{ACTIVE_ADMIN_COUNT} = :expected", {":expected": {"N": str(expected)}}
+        try:
+            self._table.update_item(
+                org_pk(organization_uuid),
+                ORGANIZATION_SK,
+                UpdateExpression=f"SET {ACTIVE_ADMIN_COUNT} = :count",
+                ConditionExpression=condition,
+                ExpressionAttributeValues={**values, ":count": {"N": str(count)}},
+            )
+        except ConditionFailed:
+            return False
+        return True

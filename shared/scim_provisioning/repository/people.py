@@ -6,8 +6,9 @@
   EMAIL#<digest(casefolded email)>#<uuid>   emails.value lookup (not unique)
 
 All in the organization's partition, and all written in the same transaction as the person,
-together with the organization's userCount, so a failed write leaves nothing behind and
-totalResults costs one read."""
+together with the organization's userCount (and activeAdminCount when the person becomes or
+stops being an active admin), so a failed write leaves nothing behind, totalResults costs one
+read, and the organization always keeps an active admin."""
 
 from __future__ import annotations
 
@@ -15,8 +16,8 @@ import json
 from collections.abc import Iterator
 
 from scim_provisioning.models import OrganizationRole, Person
-from scim_provisioning.repository.organizations import count_change, read_count
-from scim_provisioning.repository.protocols import Page, UserNameTaken, VersionConflict
+from scim_provisioning.repository.organizations import ACTIVE_ADMIN_COUNT, count_change, read_count
+from scim_provisioning.repository.protocols import LastActiveAdmin, Page, UserNameTaken, VersionConflict
 from scim_provisioning.repository.table import (
     ConditionFailed,
     Item,
@@ -67,6 +68,20 @@ def _person_from_item(item: Item) -> Person:
         resource=json.loads(item["resource"]),
         external_id=item.get("externalId"),
     )
+
+
+def _active_admin(person: Person) -> int:
+    """1 when the person counts among the organization's active admins."""
+    return 1 if person.active and person.role is OrganizationRole.ADMIN else 0
+
+
+def _refused(failure: ConditionFailed, admin_index: int | None) -> LastActiveAdmin | None:
+    """The LastActiveAdmin a failed transaction means, when its organization update (operation
+    ``admin_index``, which takes an active admin away) failed alone."""
+    if admin_index is None or not failure.failed_alone(admin_index):
+        return None
+    organization = failure.old_item(admin_index) or {}
+    return LastActiveAdmin(uncounted=ACTIVE_ADMIN_COUNT not in organization)
 
 
 def _claim_sk(user_name: str) -> str:
@@ -120,7 +135,7 @@ class DynamoDBPeopleStore:
 
     # --------------------------------------------------------------------- writes
     def create_person(self, person: Person) -> None:
-        count = count_change(self._table, person.organization_uuid, USER_COUNT, 1)
+        count = count_change(self._table, person.organization_uuid, USER_COUNT, 1, active_admins=_active_admin(person))
         operations = [*self.creation_operations(person), count]
         self._table.transact_with_claim(operations, UserNameTaken(person.user_name), person.uuid)
 
@@ -135,7 +150,14 @@ class DynamoDBPeopleStore:
         old_keys, new_keys = _lookup_sks(previous), _lookup_sks(updated)
         operations.extend(self._lookup_put(updated, key, kind) for key, kind in new_keys.items() if key not in old_keys)
         operations.extend(self._table.delete(pk, key) for key in old_keys if key not in new_keys)
-        self._table.transact_with_claim(operations, UserNameTaken(updated.user_name), updated.uuid)
+        admins = _active_admin(updated) - _active_admin(previous)
+        admin_index = None
+        if admins:
+            admin_index = len(operations)
+            operations.append(count_change(self._table, previous.organization_uuid, ACTIVE_ADMIN_COUNT, admins))
+        self._table.transact_with_claim(
+            operations, UserNameTaken(updated.user_name), updated.uuid, lambda failure: _refused(failure, admin_index)
+        )
 
     def delete_person(self, person: Person) -> None:
         """Delete the person with its claim and lookups, if still at ``person.version``."""
@@ -146,11 +168,14 @@ class DynamoDBPeopleStore:
             ),
             self._table.delete(pk, _claim_sk(person.user_name)),
             *(self._table.delete(pk, key) for key in _lookup_sks(person)),
-            count_change(self._table, person.organization_uuid, USER_COUNT, -1),
+            count_change(self._table, person.organization_uuid, USER_COUNT, -1, active_admins=-_active_admin(person)),
         ]
         try:
             self._table.transact(operations)
         except ConditionFailed as failure:
+            refusal = _refused(failure, len(operations) - 1 if _active_admin(person) else None)
+            if refusal is not None:
+                raise refusal from failure
             raise VersionConflict(person.uuid) from failure
 
     # ---------------------------------------------------------------------- reads

@@ -43,6 +43,16 @@ class DisplayNameTaken(Exception):
     """Another group of the organization already holds this displayName (case-insensitively)."""
 
 
+class LastActiveAdmin(Exception):
+    """The write would leave the organization without an active admin (the person is its last
+    one). ``uncounted``: the organization has no count of its active admins yet (written before
+    the count existed; ``scim-admin upgrade`` adds it), so no admin may be taken away until then."""
+
+    def __init__(self, uncounted: bool) -> None:
+        super().__init__("the organization's last active admin")
+        self.uncounted = uncounted
+
+
 class VersionConflict(Exception):
     """The item changed (or vanished) since it was read: the optimistic-lock condition failed."""
 
@@ -65,11 +75,14 @@ class OrganizationStore(Protocol):
         ...
 
     def get_organization(self, organization_uuid: str) -> Organization | None: ...
+    def active_admin_count(self, organization_uuid: str) -> int | None: ...
+    def set_active_admin_count(self, organization_uuid: str, count: int, expected: int | None) -> bool: ...
 
 
 class PeopleStore(Protocol):
     """People (SCIM users and admins alike) with their userName claim and lookups; every
-    write is conditional on the version read (VersionConflict) and the claim (UserNameTaken)."""
+    write is conditional on the version read (VersionConflict), the claim (UserNameTaken) and,
+    when it takes an active admin away, on another one staying (LastActiveAdmin)."""
 
     def create_person(self, person: Person) -> None: ...
     def replace_person(self, previous: Person, updated: Person) -> None: ...

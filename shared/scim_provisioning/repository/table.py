@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import time
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime
@@ -311,13 +311,23 @@ class Table:
             time.sleep(min(0.05 * 2**attempt, 1.0))  # DynamoDB's advice: back off, then resend
         raise ServiceUnavailable("DynamoDB left batched writes unprocessed after retries")
 
-    def transact_with_claim(self, operations: list[Operation], name_taken: Exception, item_uuid: str) -> None:
+    def transact_with_claim(
+        self,
+        operations: list[Operation],
+        name_taken: Exception,
+        item_uuid: str,
+        refusal: Callable[[ConditionFailed], Exception | None] | None = None,
+    ) -> None:
         """Run a person's or group's transaction: operation 0 is its item, 1 its name claim
         (userName, displayName) when the claim changes. The claim's failure alone means the
-        name is taken (``name_taken`` is raised); any other means the item changed."""
+        name is taken (``name_taken`` is raised); any other means the item changed, unless
+        ``refusal`` names what else it meant (an error to raise)."""
         try:
             self.transact(operations)
         except ConditionFailed as failure:
+            refused = None if refusal is None else refusal(failure)
+            if refused is not None:
+                raise refused from failure
             if failure.failed_alone(1):
                 raise name_taken from failure
             raise VersionConflict(item_uuid) from failure

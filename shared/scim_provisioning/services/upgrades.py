@@ -11,7 +11,12 @@ Repairs:
   ``userName``, ``active`` and admin ``roles`` the record's own fields already hold.
 * ``password at rest``: releases before 2026-11-30 kept a ``password`` sent on POST, PUT or
   PATCH in the stored resource (never returned, but in the table, its backups and exports).
-  It is removed; nothing reads it."""
+  It is removed; nothing reads it.
+* ``active admin count``: releases before 2026-12-01 kept no count of an organization's active
+  admins, which the rule "the last active admin cannot be demoted, deactivated or deleted
+  through SCIM" is enforced with (a condition on the count, in the person's transaction).
+  The count is set from the organization's people; until then no admin can be taken away
+  through SCIM (the refusal says to run the upgrade)."""
 
 from __future__ import annotations
 
@@ -22,7 +27,7 @@ from typing import Any
 
 from scim_provisioning.clock import Clock
 from scim_provisioning.models import OrganizationRole, Person, ResourceDocument
-from scim_provisioning.repository.protocols import PeopleStore, VersionConflict
+from scim_provisioning.repository.protocols import OrganizationStore, PeopleStore, VersionConflict
 from scim_provisioning.scim.resources import normalize_resource
 from scim_provisioning.scim.schema import USER_RESOURCE_TYPE, Mutability
 from scim_provisioning.services.users import person_from_resource
@@ -30,6 +35,9 @@ from scim_provisioning.timestamps import truncate_to_millis
 
 LEGACY_ADMIN_RECORD = "legacy admin record"
 PASSWORD_AT_REST = "password at rest"
+ACTIVE_ADMIN_COUNT = "active admin count"
+# People read a request while an organization's active admins are counted.
+_COUNTING_PAGE = 500
 
 
 def _complete_legacy_admin(person: Person) -> ResourceDocument:
@@ -66,27 +74,63 @@ _PERSON_REPAIRS: tuple[tuple[str, Callable[[Person], ResourceDocument]], ...] = 
 class UpgradeReport:
     scanned: int = 0
     upgraded: int = 0
+    organizations_counted: int = 0
     repairs: Counter[str] = field(default_factory=Counter)
 
     def as_document(self) -> dict[str, Any]:
-        return {"peopleScanned": self.scanned, "peopleUpgraded": self.upgraded, "repairs": dict(self.repairs)}
+        return {
+            "peopleScanned": self.scanned,
+            "peopleUpgraded": self.upgraded,
+            "organizationsCounted": self.organizations_counted,
+            "repairs": dict(self.repairs),
+        }
 
 
 class UpgradeService:
-    def __init__(self, people: PeopleStore, clock: Clock) -> None:
+    def __init__(self, organizations: OrganizationStore, people: PeopleStore, clock: Clock) -> None:
+        self._organizations = organizations
         self._people = people
         self._clock = clock
 
     def upgrade_all(self) -> UpgradeReport:
-        """Repair every stored person that needs it (a Scan of the whole table)."""
+        """Repair every stored person that needs it (a Scan of the whole table), then count
+        the active admins of every organization that has people."""
         report = UpgradeReport()
+        organizations: set[str] = set()
         for person in self._people.scan_people():
             report.scanned += 1
+            organizations.add(person.organization_uuid)
             applied = self.upgrade_person(person)
             if applied:
                 report.upgraded += 1
                 report.repairs.update(applied)
+        for organization_uuid in sorted(organizations):
+            if self.count_active_admins(organization_uuid):
+                report.organizations_counted += 1
+                report.repairs[ACTIVE_ADMIN_COUNT] += 1
         return report
+
+    def count_active_admins(self, organization_uuid: str) -> bool:
+        """Set the organization's count of active admins from its people; whether it wrote
+        (False: the count was already right). The count is read before the people and set
+        only if it has not moved since, so a person's write racing the upgrade (which moves
+        the count in its own transaction) makes it count again instead of losing that write."""
+        while True:
+            stored = self._organizations.active_admin_count(organization_uuid)
+            counted = self._active_admins(organization_uuid)
+            if stored == counted:
+                return False
+            if self._organizations.set_active_admin_count(organization_uuid, counted, expected=stored):
+                return True
+
+    def _active_admins(self, organization_uuid: str) -> int:
+        count, after = 0, None
+        while True:
+            page = self._people.list_people(organization_uuid, _COUNTING_PAGE, after)
+            count += sum(1 for person in page.items if person.active and person.role is OrganizationRole.ADMIN)
+            if page.next_after is None:
+                return count
+            after = page.next_after
 
     def upgrade_person(self, person: Person) -> list[str]:
         """Repair one person; the names of the repairs applied (none: nothing was written).

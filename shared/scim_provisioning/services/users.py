@@ -15,10 +15,11 @@ from typing import Any, cast
 from scim_provisioning import activity_annotation
 from scim_provisioning.activity_annotation import Action
 from scim_provisioning.clock import Clock
-from scim_provisioning.errors import Conflict, InvalidRequest, NotFound
+from scim_provisioning.errors import Conflict, InvalidRequest, MutabilityViolation, NotFound
 from scim_provisioning.models import OrganizationRole, Person, ResourceDocument
 from scim_provisioning.repository.protocols import (
     GroupStore,
+    LastActiveAdmin,
     MembershipStore,
     PeopleStore,
     UserNameTaken,
@@ -101,6 +102,21 @@ def _with_roles_of(current: Person, resource: ResourceDocument) -> ResourceDocum
     if "roles" not in current.resource:
         return resource
     return {**resource, "roles": current.resource["roles"]}
+
+
+def _last_admin_refusal(person: Person, change: str, refusal: LastActiveAdmin) -> MutabilityViolation:
+    """The 400 for a write that would leave the organization without an active admin: after
+    it, no API key would work, and only an operator's CLI could recover the organization. Its
+    detail is what the identity provider, the activity log and the settings page show."""
+    if refusal.uncounted:
+        return MutabilityViolation(
+            f"{person.user_name} cannot be {change} through SCIM yet: this organization's admins have not been "
+            "counted since an upgrade (an operator runs `scim-admin upgrade`), and the last active admin may never go"
+        )
+    return MutabilityViolation(
+        f"{person.user_name} is the organization's last active admin and cannot be {change} through SCIM: "
+        "no one could then manage the organization's SCIM tokens. Make another user an active admin first"
+    )
 
 
 def person_from_resource(
@@ -207,7 +223,10 @@ class UserService:
 
     def delete(self, principal: ScimPrincipal, user_id: str, if_match: str | None) -> None:
         def delete(current: Person) -> Person:
-            self._people.delete_person(current)
+            try:
+                self._people.delete_person(current)
+            except LastActiveAdmin as refusal:
+                raise _last_admin_refusal(current, "deleted", refusal) from refusal
             return current
 
         deleted = write_optimistically(lambda: self.get(principal, user_id), delete, if_match, "user")
@@ -247,6 +266,9 @@ class UserService:
                 self._people.replace_person(current, updated)
             except UserNameTaken as taken:
                 raise Conflict(f"userName '{updated.user_name}' is already taken in this organization") from taken
+            except LastActiveAdmin as refusal:
+                change = "deactivated" if not updated.active else "demoted"
+                raise _last_admin_refusal(current, change, refusal) from refusal
             return updated
 
         return write_optimistically(lambda: self.get(principal, user_id), update, if_match, "user")

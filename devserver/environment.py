@@ -46,6 +46,9 @@ def local_overrides(table_name: str, dynamodb_endpoint_url: str) -> dict[str, st
     return {
         "TABLE_NAME": table_name,
         "DYNAMODB_ENDPOINT_URL": dynamodb_endpoint_url,
+        # The dev server serves plain HTTP: the URLs in answers (Location, meta.location, $ref)
+        # must say so, where API Gateway's say https.
+        "PUBLIC_URL_SCHEME": "http",
         # Locally nobody reads the CloudWatch EMF lines: they would only bury the request log.
         "POWERTOOLS_METRICS_DISABLED": "true",
         # Events carry Authorization headers and request bodies: never log them, even when the

@@ -43,14 +43,17 @@ def _selection() -> Selection:
     return Selection.of(GROUP_RESOURCE_TYPE, *requested_attributes(app))
 
 
+def _headers(group: Group, base_url: str) -> dict[str, str]:
+    """Every answer carrying one group has its ETag and ``Location`` (equal to ``meta.location``)."""
+    return {"ETag": etag(group.version), "Location": location(GROUP_RESOURCE_TYPE, base_url, group.uuid)}
+
+
 def _group_response(group: Group, *, created: bool = False) -> Response:
-    """The answer to a write (201 with its ``Location`` when it created the group): members
+    """The answer to a write (201 when it created the group), with its ``Location``: members
     included unless excluded or the group is large."""
     base_url, selection = scim_base_url(app), _selection()
     members = runtime.current().groups.members_if_small(group) if selection.returns("members") else None
-    headers = {"ETag": etag(group.version)}
-    if created:
-        headers["Location"] = location(GROUP_RESOURCE_TYPE, base_url, group.uuid)
+    headers = _headers(group, base_url)
     return scim_response(201 if created else 200, group_answer(group, base_url, members, selection), headers)
 
 
@@ -106,12 +109,12 @@ def get_group(group_id: str) -> Response:
         return Response(status_code=304, headers={"ETag": current})
     base_url, selection = scim_base_url(app), _selection()
     if not selection.returns("members"):
-        return scim_response(200, group_answer(group, base_url, None, selection), {"ETag": current})
+        return scim_response(200, group_answer(group, base_url, None, selection), _headers(group, base_url))
     document = within_response_limit(
         group_answer(group, base_url, groups.members(group), selection),
         too_many_members(group, f"with its members is more than {MAX_RESPONSE_BYTES:,} bytes"),
     )
-    return scim_response(200, document, {"ETag": current})
+    return scim_response(200, document, _headers(group, base_url))
 
 
 @app.put(ITEM)

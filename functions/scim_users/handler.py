@@ -39,13 +39,12 @@ install_error_handlers(app, authenticated=True)
 
 # ------------------------------------------------------------------ shaping
 def _user_response(person: Person, *, created: bool = False) -> Response:
-    """200 with the user, or 201 with its ``Location`` when the request created it. Its
-    groups are read only when the answer carries them; a user just created is in none."""
+    """200 with the user, or 201 when the request created it; its ``Location`` either way
+    (equal to ``meta.location``). Its groups are read only when the answer carries them; a
+    user just created is in none."""
     base_url = scim_base_url(app)
     selection = Selection.of(USER_RESOURCE_TYPE, *requested_attributes(app))
-    headers = {"ETag": etag(person.version)}
-    if created:
-        headers["Location"] = location(USER_RESOURCE_TYPE, base_url, person.uuid)
+    headers = {"ETag": etag(person.version), "Location": location(USER_RESOURCE_TYPE, base_url, person.uuid)}
     groups: list[Group] = []
     if selection.returns("groups") and not created:
         groups = runtime.current().groups.groups_of([person])[person.uuid]

@@ -162,3 +162,38 @@ def test_a_method_a_scim_path_does_not_serve_is_a_405_with_allow(scim: Scim) -> 
 
     assert_scim_error(response, 405)
     assert response.headers["Allow"] == "GET, POST"
+
+
+def test_every_single_resource_answer_locates_it_on_the_dev_servers_own_url(dev_server: DevServer, scim: Scim) -> None:
+    # Given a client whose Host and X-Forwarded-Proto claim another site
+    forged = {"Host": "evil.example", "X-Forwarded-Proto": "https"}
+    base = f"http://127.0.0.1:{dev_server.port}{SCIM_BASE_PATH}"
+
+    # When it creates, reads, replaces and patches a user and a group over HTTP
+    created = scim.request("POST", "/Users", okta_user(unique_name("located")), headers=forged)
+    user_id = created.json()["id"]
+    group = scim.request(
+        "POST", "/Groups", {"displayName": unique_name("g"), "members": [{"value": user_id}]}, headers=forged
+    )
+    group_id = group.json()["id"]
+    rename = patch_op({"op": "replace", "path": "displayName", "value": unique_name("renamed")})
+    answers = {
+        "POST /Users": created,
+        "GET /Users": scim.request("GET", f"/Users/{user_id}", headers=forged),
+        "PUT /Users": scim.request("PUT", f"/Users/{user_id}", created.json(), headers=forged),
+        "PATCH /Users": scim.request(
+            "PATCH", f"/Users/{user_id}", patch_op({"op": "replace", "path": "title", "value": "x"}), headers=forged
+        ),
+        "POST /Groups": group,
+        "GET /Groups": scim.request("GET", f"/Groups/{group_id}", headers=forged),
+        "PATCH /Groups": scim.request("PATCH", f"/Groups/{group_id}", rename, headers=forged),
+    }
+
+    # Then each has a Location equal to meta.location, with the dev server's real scheme and host
+    for name, response in answers.items():
+        assert response.status_code in (200, 201), (name, response.text)
+        document = response.json()
+        kind = "Users" if "Users" in name else "Groups"
+        assert document["meta"]["location"] == f"{base}/{kind}/{document['id']}", name
+        assert response.headers["Location"] == document["meta"]["location"], name
+    assert answers["GET /Groups"].json()["members"][0]["$ref"] == f"{base}/Users/{user_id}"

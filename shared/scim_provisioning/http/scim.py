@@ -4,6 +4,7 @@ with ``status`` as a string, and the bearer authentication every non-discovery r
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
@@ -83,11 +84,16 @@ def authenticate(app: APIGatewayRestResolver) -> ScimPrincipal:
 
 
 def scim_base_url(app: APIGatewayRestResolver) -> str:
-    """The SCIM base URL as the client reached it, for ``meta.location`` and ``Location``
-    (on an execute-api host the stage precedes the path: ``/prod/api/v1/…``)."""
+    """The SCIM base URL as the client reached it, for ``meta.location``, ``Location`` and
+    every ``$ref``: the host API Gateway served the request on (``requestContext.domainName``:
+    the execute-api host or the custom domain) and the stage before the path (``/prod`` on an
+    execute-api host, nothing on the custom domain), never the client's ``Host`` or
+    ``X-Forwarded-Proto``, which any client can set to put another site's URL in our answers.
+    The scheme is ``https`` (API Gateway serves nothing else) unless the dev server, which
+    serves plain HTTP, says otherwise (``PUBLIC_URL_SCHEME``)."""
     event = app.current_event
-    host = event.headers.get("Host") or event.request_context.domain_name or "localhost"
-    scheme = event.headers.get("X-Forwarded-Proto", "https").split(",")[0].strip()
+    host = event.request_context.domain_name or "localhost"
+    scheme = os.environ.get("PUBLIC_URL_SCHEME") or "https"
     return f"{scheme}://{host}{stage_prefix(app)}/api/v1/scim/v2"
 
 

@@ -77,28 +77,63 @@ class _Unsupported(Exception):
 
 # ------------------------------------------------------------------------------ runs
 class _Run:
-    """Items in key order, keys alongside for binary search."""
+    """Items in key order, keys alongside for binary search.
 
-    __slots__ = ("items", "keys")
+    A write changes an existing key in place; a new key or a removal waits until the next read
+    (``settle``): a bulk load of 100,000 items into one partition would otherwise move the
+    whole list on every insert. A few waiting changes are inserted one by one, many are merged
+    with one sort of two sorted runs."""
+
+    __slots__ = ("_added", "_removed", "items", "keys")
 
     def __init__(self, pairs: Iterable[tuple[_Key, Item]] = ()) -> None:
+        self._store(pairs)
+        self._added: dict[_Key, Item] = {}
+        self._removed: set[_Key] = set()
+
+    def _store(self, pairs: Iterable[tuple[_Key, Item]]) -> None:
         ordered = sorted(pairs, key=lambda pair: pair[0])
         self.keys: list[_Key] = [key for key, _ in ordered]
         self.items: list[Item] = [item for _, item in ordered]
 
-    def put(self, key: _Key, item: Item) -> None:
+    def __len__(self) -> int:
+        return len(self.keys) - len(self._removed) + len(self._added)
+
+    def _position(self, key: _Key) -> int | None:
         position = bisect_left(self.keys, key)
-        if position < len(self.keys) and self.keys[position] == key:
-            self.items[position] = item
+        return position if position < len(self.keys) and self.keys[position] == key else None
+
+    def put(self, key: _Key, item: Item) -> None:
+        position = self._position(key)
+        if position is None:
+            self._added[key] = item
         else:
-            self.keys.insert(position, key)
-            self.items.insert(position, item)
+            self._removed.discard(key)
+            self.items[position] = item
 
     def remove(self, key: _Key) -> None:
-        position = bisect_left(self.keys, key)
-        if position < len(self.keys) and self.keys[position] == key:
-            del self.keys[position]
-            del self.items[position]
+        if self._added.pop(key, None) is None and self._position(key) is not None:
+            self._removed.add(key)
+
+    def settle(self) -> _Run:
+        """Apply the waiting changes; ``keys`` and ``items`` are then the run."""
+        if len(self._added) + len(self._removed) > _ONE_BY_ONE:
+            kept = [(key, item) for key, item in zip(self.keys, self.items, strict=True) if key not in self._removed]
+            self._store(kept + list(self._added.items()))
+        else:
+            for key in self._removed:
+                position = bisect_left(self.keys, key)
+                del self.keys[position], self.items[position]
+            for key, item in self._added.items():
+                position = bisect_left(self.keys, key)
+                self.keys.insert(position, key)
+                self.items.insert(position, item)
+        self._added.clear()
+        self._removed.clear()
+        return self
+
+
+_ONE_BY_ONE = 32  # waiting changes applied by insertion; more are merged by one sort
 
 
 def _cast(value: DynamoType) -> Any:
@@ -126,7 +161,7 @@ class _IndexRuns:
         if previous is not None:
             bucket, key = previous
             self.runs[bucket].remove(key)
-            if not self.runs[bucket].keys:
+            if not self.runs[bucket]:
                 del self.runs[bucket]
         if item is None:
             return
@@ -321,12 +356,12 @@ def _query_candidates(
     if index_name is None:
         if hash_key is None:
             raise _Unsupported("no partition")
-        run, component, partition, key_names = runs.table, 1, _cast(hash_key), table_attributes
+        run, component, partition, key_names = runs.table.settle(), 1, _cast(hash_key), table_attributes
     else:
         index = runs.indexes.get(index_name)
         if index is None or [name for name, _ in hash_conditions] != [index.hash_attr]:
             raise _Unsupported(index_name)
-        run = index.runs.get(_bucket(hash_conditions[0][1]), _Run())
+        run = index.runs.get(_bucket(hash_conditions[0][1]), _Run()).settle()
         if range_conditions and [name for name, _, _ in range_conditions] != [index.range_attr]:
             raise _Unsupported(range_conditions)
         component, partition = 0, None
@@ -511,7 +546,7 @@ def make_moto_dynamodb_partitioned() -> None:
         def candidates() -> list[Item]:
             if index_name:
                 raise _Unsupported(index_name)
-            run = _runs_of(self).table
+            run = _runs_of(self).table.settle()
             names = [name for name in (self.hash_key_attr, self.range_key_attr) if name]
             start = _start_key(exclusive_start_key, names)
             return run.items[bisect_left(run.keys, start) :] if start is not None else list(run.items)

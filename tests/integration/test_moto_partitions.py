@@ -7,7 +7,7 @@ after a rollback, or in the stream records, fails it. ``make test`` runs a fixed
 ``MOTO_PARTITIONS_EXAMPLES=500`` runs a longer one.
 
 The example tests pin what the patch is for: a Query hands moto only its partition's slice,
-and a transaction copies only what it writes."""
+and a transaction copies only what it writes; the last one checks the sorted runs alone."""
 
 from __future__ import annotations
 
@@ -20,13 +20,13 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 from moto.dynamodb.models.dynamo_type import Item
 from moto.dynamodb.models.table import Table
 
-from devserver.moto_partitions import plain_moto
+from devserver.moto_partitions import _Run, plain_moto
 
 EXAMPLES = int(os.environ.get("MOTO_PARTITIONS_EXAMPLES", "6"))
 
@@ -469,3 +469,35 @@ def test_a_rolled_back_transaction_leaves_the_index_as_it_was(big_table: tuple[A
 
     assert [item["PK"]["S"] for item in in_index("g")] == ["p2"]
     assert in_index("h") == []
+
+
+@settings(max_examples=60, derandomize=True, database=None, deadline=None)
+@given(
+    changes=st.lists(
+        st.tuples(st.booleans(), st.integers(0, 60)),  # (put or remove, key)
+        max_size=200,
+    ),
+    reads=st.sets(st.integers(0, 200), max_size=8),  # after which changes a read settles the run
+)
+def test_a_run_stays_in_key_order_through_any_mix_of_changes(changes: list[tuple[bool, int]], reads: set[int]) -> None:
+    """Given any sequence of puts (new keys and replacements) and removals, with reads in
+    between or not (few waiting changes are inserted one by one, many are merged), then after
+    settling the run holds exactly the stored keys, in order, each with its latest item."""
+    run, model = _Run(), {}
+    for step, (is_put, number) in enumerate(changes):
+        key = (f"{number:03d}",)
+        if is_put:
+            item = object()
+            run.put(key, item)  # type: ignore[arg-type]
+            model[key] = item
+        else:
+            run.remove(key)
+            model.pop(key, None)
+        if step in reads:
+            run.settle()
+        assert len(run) == len(model)
+
+    run.settle()
+
+    assert run.keys == sorted(model)
+    assert run.items == [model[key] for key in sorted(model)]

@@ -16,7 +16,7 @@ ifeq ($(PY313),)
 PY313 := $(shell command -v python3.13 2>/dev/null)
 endif
 
-.PHONY: dev test lint unit integration e2e build deploy switch-table bench clean venv browser screenshots
+.PHONY: dev test lint unit integration e2e build deploy switch-table bench bench-depth bench-cold-start bench-dev-server clean venv browser screenshots
 
 $(STAMP): requirements-dev.txt shared/requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -87,6 +87,18 @@ switch-table: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
+
+# One part of `make bench` alone: sequential depth per operation (≈2.5 min), cold start on
+# python3.13 (≈1.5 min; builds .venv/cold-start-python3.13 on first use), the dev server at
+# 10,000 users (≈1 min).
+bench-depth: $(STAMP)
+	$(BIN)/python -m benchmarks.depth
+
+bench-cold-start: $(STAMP)
+	$(BIN)/python -m benchmarks.cold_start
+
+bench-dev-server: $(STAMP)
+	$(BIN)/python -m benchmarks.devserver_scale
 
 clean:
 	rm -rf .aws-sam .pytest_cache .ruff_cache

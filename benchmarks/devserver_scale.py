@@ -251,3 +251,9 @@ def report(results: Results) -> str:
         f"Stop (final snapshot save) {results.stop_seconds:.1f} s; start again on the saved state "
         f"{results.restart_seconds:.1f} s (restored {results.restored_items:,} items)."
     )
+
+
+if __name__ == "__main__":  # python -m benchmarks.devserver_scale: this check alone
+    measured = measure()
+    print(report(measured), flush=True)
+    raise SystemExit(1 if measured.failures else 0)

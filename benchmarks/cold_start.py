@@ -1,322 +1,472 @@
-"""Cold-start cost of each function: import its handler and build its DynamoDB client in a
-fresh interpreter, against the floor every Python function on boto3 pays anyway.
+"""Cold start of each function as Lambda pays it, against the floor every Python function on
+boto3 pays anyway (docs/cold-start.md has the method's reasons and the figures).
 
-Each measurement is a new ``python -c`` process (what a Lambda cold start is), timed twice:
-inside the process with ``time.perf_counter`` around each step, so interpreter start-up is
-kept apart, and from outside as the whole process's wall time. Wall times depend on this
-machine and its load: they are printed for information and never asserted. The numbers and
-what was decided from them are in ``docs/cold-start.md``."""
+- **The runtime's interpreter**: python3.13 (pyenv's, or on PATH), in a virtual environment
+  holding only the layer's requirements (``shared/requirements.txt``): the dev venv is 3.11 and
+  has ``awscrt``, which botocore imports when present and which inflates the floor. The venv
+  lives in ``.venv/cold-start-python3.13`` (untracked), rebuilt when the requirements change.
+- **As ``make build`` ships it**: each function's CodeUri and the layer's package are copied to
+  a scratch directory and compiled with ``compileall --invalidation-mode unchecked-hash``, and
+  so is the venv's site-packages, as the build output is.
+- **Import plus the first invocation**: a fresh interpreter per run puts the CodeUri and the
+  layer first on ``sys.path`` (as Lambda does), imports the handler and invokes it once with a
+  realistic event from ``events/`` carrying a real credential. Its DynamoDB is the embedded
+  one; the time the invocation spends blocked on its sockets (connect, send, receive: timed in
+  the child by wrapping ``socket.socket``'s methods) is subtracted, so what remains is the
+  function's own work: imports, client creation, building and parsing requests, the answer.
+- **Against the floor, in the same rounds**: ``import boto3; boto3.client("dynamodb")`` in a
+  fresh interpreter, measured the same way, interleaved with the functions in every round; a
+  function's figure is the median of its per-round ratios to the floor.
+
+Interpreter start-up (≈15-20 ms, the same for all) is outside the figures. Wall times depend on
+this machine and its load; nothing here is asserted. ``python3.13 -X importtime`` of the worst
+function's cold start gives the imports that cost the most."""
 
 from __future__ import annotations
 
-import importlib.metadata
+import hashlib
 import os
 import shutil
 import statistics
 import subprocess
-import sys
-import sysconfig
 import tempfile
-import time
-from collections.abc import Iterator, Mapping
+import warnings
+from collections import defaultdict
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from functools import cached_property
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import boto3
+
 from benchmarks import format_table
-from devserver.template import PROJECT_ROOT, api_routes, load_template
+from devserver.embedded_dynamodb import EmbeddedDynamoDB
+from devserver.environment import template_environment
+from devserver.template import PROJECT_ROOT, create_table, load_template
+from scim_provisioning import runtime
+from scim_provisioning.repository.dynamodb import dynamodb_stores
 
-RUNS = 7
-SCIM2_MODELS = "scim2-models"
-# The function whose import pulls in everything the layer ships (Powertools' resolver, pydantic,
-# boto3): the bytecode comparison runs on it, named rather than picked by a noisy median.
-FULL_STACK_FUNCTION = "AccessTokens"
+ROUNDS = 21
+IMPORTTIME_RUNS = 5
+TOP_IMPORTS = 15
+TABLE_NAME = "scim-provisioning-cold-start"
+REQUIREMENTS = PROJECT_ROOT / "shared" / "requirements.txt"
+LAYER_PACKAGE = PROJECT_ROOT / "shared" / "scim_provisioning"
+VENV = PROJECT_ROOT / ".venv" / "cold-start-python3.13"
+EVENTS = PROJECT_ROOT / "events"
+# The request each function most likely serves first: what an identity provider or an admin
+# sends on its own first contact (a function without one here is reported, not measured).
+FIRST_EVENTS = {
+    "AccessTokensFunction": "access_tokens_list.json",
+    "ScimUsersFunction": "scim_users_list_filter.json",
+    "ScimGroupsFunction": "scim_groups_list_filter.json",
+    "ScimDiscoveryFunction": "scim_discovery_service_provider_config.json",
+    "ScimRequestLogsFunction": "scim_request_logs_list.json",
+    "SettingsPageFunction": "settings_page.json",
+    "HealthFunction": "health.json",
+}
+PLACEHOLDER_BEARER = "Bearer scim_0123456789abcdef0123456789abcdef"
+PLACEHOLDER_API_KEY = "ApiKey scimadm_0123456789abcdef0123456789abcdef"
 
-# Runs each (label, code) pair of its arguments in order and prints ``label=ms;…``. It imports
-# nothing beyond sys and time (both loaded at start-up), so it preloads nothing a step needs.
+# One measurement in a fresh interpreter: argv = task dir, layer dir, module, handler, event
+# file, function name ("" for the floor). Until the handler is imported it uses only what the
+# interpreter has loaded at start-up (sys, time), so it preloads nothing the handler needs;
+# then it imports json and socket (already imported by every handler that talks to DynamoDB)
+# to read the event and to time what the invocation spends blocked on its connections.
 _CHILD = """
 import sys, time
-timings = []
-namespace = {}
-steps = sys.argv[1:]
-for label, code in zip(steps[::2], steps[1::2]):
+task, layer, module_name, handler_name, event_path, function_name = sys.argv[1:7]
+if not module_name:
     started = time.perf_counter()
-    exec(code, namespace)
-    timings.append(label + "=" + repr((time.perf_counter() - started) * 1000))
-print(";".join(timings))
+    import boto3
+    boto3.client("dynamodb", region_name="us-east-1")
+    print("COLD-START", (time.perf_counter() - started) * 1000, 0.0, 0.0, 0)
+    raise SystemExit
+sys.path[0:0] = [task, layer]
+started = time.perf_counter()
+module = __import__(module_name, fromlist=["_"])
+imported = time.perf_counter()
+import json, socket
+with open(event_path, encoding="utf-8") as handle:
+    event = json.load(handle)
+
+class Context:
+    function_name = function_name
+    function_version = "$LATEST"
+    memory_limit_in_mb = 1024
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:" + function_name
+    aws_request_id = "00000000-0000-4000-8000-000000000000"
+    log_group_name = "/aws/lambda/" + function_name
+    log_stream_name = "cold-start"
+    def get_remaining_time_in_millis(self):
+        return 28000
+
+# Time blocked on sockets: the invocation's only sockets are its DynamoDB connections.
+waited = [0.0]
+def timed(method):
+    def blocking(self, *args, **kwargs):
+        begun = time.perf_counter()
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            waited[0] += time.perf_counter() - begun
+    return blocking
+for name in ("connect", "sendall", "recv", "recv_into"):
+    setattr(socket.socket, name, timed(getattr(socket.socket, name)))
+handler = getattr(module, handler_name)
+invoked = time.perf_counter()
+response = handler(event, Context())
+done = time.perf_counter()
+sys.stdout.flush()
+print("COLD-START", (imported - started) * 1000, (done - invoked) * 1000, waited[0] * 1000,
+      response.get("statusCode", 0))
 """
 
-# What the template gives every function, plus fake credentials: with credentials in the
-# environment botocore resolves them there and never asks the instance metadata service.
-_LAMBDA_LIKE_ENVIRONMENT = {
-    "TABLE_NAME": "scim-provisioning-dev",
-    "STAGE": "dev",
-    "AWS_REGION": "us-east-1",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_ACCESS_KEY_ID": "benchmark",
-    "AWS_SECRET_ACCESS_KEY": "benchmark",
-    "AWS_SESSION_TOKEN": "benchmark",
-    "AWS_EC2_METADATA_DISABLED": "true",
-    "POWERTOOLS_SERVICE_NAME": "scim-provisioning",
-    "POWERTOOLS_METRICS_NAMESPACE": "ScimProvisioning",
-    "POWERTOOLS_LOG_LEVEL": "INFO",
-}
-
 
 @dataclass(frozen=True)
-class Target:
-    """Something to cold-start: ``steps`` are (label, Python code) pairs timed one by one."""
-
-    name: str
-    steps: tuple[tuple[str, str], ...]
-
-    def plus(self, name: str, *steps: tuple[str, str]) -> Target:
-        return Target(name, self.steps + steps)
-
-
-BARE_INTERPRETER = Target("bare interpreter", ())
-FLOOR = Target(
-    "floor: boto3 + client",
-    (("import", "import boto3"), ("client", "boto3.client('dynamodb', region_name='us-east-1')")),
-)
-IMPORT_SCIM2_MODELS = ("scim2_models", "import scim2_models")
-
-
-def _uses_dynamodb(function_logical_id: str) -> bool:
-    """Whether the template grants the function any DynamoDB action: only those build the
-    client at run time (Health and ScimDiscovery never call ``runtime.current()``)."""
-    policies = load_template()["Resources"][function_logical_id]["Properties"].get("Policies", [])
-    actions = [
-        action
-        for policy in policies
-        for statement in policy.get("Statement", [])
-        for action in statement.get("Action", [])
-    ]
-    return any(action.startswith("dynamodb:") for action in actions)
-
-
-def function_targets() -> list[Target]:
-    """One target per function of the template: import the handler as Lambda does (its
-    CodeUri first on sys.path), then build the runtime's DynamoDB client if it uses one."""
-    targets: dict[str, Target] = {}
-    for route in api_routes():
-        if route.function_logical_id in targets:
-            continue
-        module_name = route.handler.rsplit(".", 1)[0]
-        steps = [("import", f"import sys; sys.path.insert(0, {str(route.code_uri)!r}); import {module_name}")]
-        if _uses_dynamodb(route.function_logical_id):
-            steps.append(("client", "from scim_provisioning import runtime; runtime.current()"))
-        name = route.function_logical_id.removesuffix("Function")
-        targets[route.function_logical_id] = Target(name, tuple(steps))
-    template_order = list(load_template()["Resources"])
-    return [targets[logical_id] for logical_id in sorted(targets, key=template_order.index)]
-
-
-@dataclass(frozen=True)
-class Run:
-    step_ms: dict[str, float]
-    wall_ms: float
+class Function:
+    logical_id: str
+    code_uri: Path
+    module: str
+    handler: str
+    event: str | None
 
     @property
-    def in_process_ms(self) -> float:
-        return sum(self.step_ms.values())
+    def name(self) -> str:
+        return self.logical_id.removesuffix("Function")
+
+
+def functions() -> list[Function]:
+    """Every function of the template, in template order."""
+    found = []
+    for logical_id, resource in load_template()["Resources"].items():
+        if resource.get("Type") != "AWS::Serverless::Function":
+            continue
+        properties = resource["Properties"]
+        module, handler = properties["Handler"].rsplit(".", 1)
+        found.append(
+            Function(logical_id, PROJECT_ROOT / properties["CodeUri"], module, handler, FIRST_EVENTS.get(logical_id))
+        )
+    return found
+
+
+# ------------------------------------------------------------------------------ the runtime
+def python313() -> Path | None:
+    """The Lambda runtime's interpreter, as the Makefile finds it for ``sam build``."""
+    candidates = sorted(Path.home().glob(".pyenv/versions/3.13*/bin/python3.13"))
+    found = shutil.which("python3.13")
+    if candidates:
+        return candidates[-1]
+    return Path(found) if found else None
+
+
+def layer_venv(interpreter: Path) -> Path:
+    """A venv of ``interpreter`` with only the layer's requirements, compiled as ``make build``
+    compiles its output; built once per version of ``shared/requirements.txt``."""
+    fingerprint = hashlib.sha256(REQUIREMENTS.read_bytes() + str(interpreter).encode()).hexdigest()
+    stamp = VENV / ".requirements-sha256"
+    python = VENV / "bin" / "python"
+    if stamp.exists() and stamp.read_text() == fingerprint and python.exists():
+        return python
+    shutil.rmtree(VENV, ignore_errors=True)
+    subprocess.run([interpreter, "-m", "venv", VENV], check=True)
+    installed = subprocess.run(
+        [python, "-m", "pip", "install", "--quiet", "-r", REQUIREMENTS], capture_output=True, text=True
+    )
+    if installed.returncode:
+        raise RuntimeError(f"cannot install {REQUIREMENTS} for {interpreter}:\n{installed.stderr}")
+    site_packages = subprocess.run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    _compile(python, Path(site_packages))
+    stamp.write_text(fingerprint)
+    return python
+
+
+def _compile(python: Path, directory: Path) -> None:
+    subprocess.run(
+        [python, "-m", "compileall", "-q", "-f", "--invalidation-mode", "unchecked-hash", directory],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
 
 
 @dataclass(frozen=True)
-class Result:
-    target: Target
-    runs: list[Run]
+class Build:
+    """What ``make build`` would deploy, laid out as Lambda mounts it."""
 
-    @cached_property
-    def median_ms(self) -> float:
-        return statistics.median(run.in_process_ms for run in self.runs)
-
-    @cached_property
-    def min_ms(self) -> float:
-        return min(run.in_process_ms for run in self.runs)
-
-    @cached_property
-    def wall_median_ms(self) -> float:
-        return statistics.median(run.wall_ms for run in self.runs)
-
-    def step_median_ms(self, label: str) -> float | None:
-        if label not in self.runs[0].step_ms:
-            return None
-        return statistics.median(run.step_ms[label] for run in self.runs)
-
-    def step_min_ms(self, label: str) -> float:
-        return min(run.step_ms[label] for run in self.runs)
+    tasks: dict[str, Path]  # logical id -> /var/task
+    layer: Path  # the layer's own package; its requirements are the venv's site-packages
 
 
-def _run_once(target: Target, environment: Mapping[str, str]) -> Run:
-    arguments = [part for step in target.steps for part in step]
-    started = time.perf_counter()
+@contextmanager
+def built(python: Path, targets: list[Function]) -> Iterator[Build]:
+    with tempfile.TemporaryDirectory(prefix="cold-start-build-") as scratch:
+        ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+        tasks = {}
+        for function in targets:
+            task = Path(scratch, "task", function.logical_id)
+            shutil.copytree(function.code_uri, task, ignore=ignore)
+            tasks[function.logical_id] = task
+        layer = Path(scratch, "layer")
+        shutil.copytree(LAYER_PACKAGE, layer / LAYER_PACKAGE.name, ignore=ignore)
+        _compile(python, Path(scratch))
+        yield Build(tasks, layer)
+
+
+# ------------------------------------------------------------------------------ DynamoDB
+@dataclass
+class _LocalDynamoDB:
+    """The embedded DynamoDB, with an organization whose SCIM token and API key the events carry."""
+
+    environment: dict[str, str]
+    credentials: dict[str, str]  # placeholder header value -> real one
+
+
+@contextmanager
+def local_dynamodb() -> Iterator[_LocalDynamoDB]:
+    credentials = {"AWS_ACCESS_KEY_ID": "cold", "AWS_SECRET_ACCESS_KEY": "cold", "AWS_DEFAULT_REGION": "us-east-1"}
+    saved = {name: os.environ.get(name) for name in credentials}
+    os.environ.update(credentials)
+    database = EmbeddedDynamoDB("127.0.0.1", 0).start()
+    client = boto3.client("dynamodb", endpoint_url=database.endpoint_url, region_name="us-east-1")
+    try:
+        create_table(client, TABLE_NAME)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="No application metrics to publish")
+            current = runtime.configure(stores=dynamodb_stores(client, TABLE_NAME))
+            organization, admin = current.organizations.create_organization("Cold", "admin@cold.test", "Cold", "Start")
+            _, api_key = current.organizations.create_api_key(organization.uuid, admin.uuid, "cold start")
+            principal = current.authenticator.authenticate_admin(f"ApiKey {api_key}")
+            _, token = current.access_tokens.create(principal, "cold start", None)
+            runtime.reset()
+        environment = {
+            **template_environment(TABLE_NAME),
+            **credentials,
+            "AWS_REGION": "us-east-1",
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "TABLE_NAME": TABLE_NAME,
+            "DYNAMODB_ENDPOINT_URL": database.endpoint_url,
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "PATH": os.environ.get("PATH", ""),
+            "HOME": os.environ.get("HOME", ""),
+        }
+        yield _LocalDynamoDB(
+            environment, {PLACEHOLDER_BEARER: f"Bearer {token}", PLACEHOLDER_API_KEY: f"ApiKey {api_key}"}
+        )
+    finally:
+        client.delete_table(TableName=TABLE_NAME)  # moto's tables outlive the server in this process
+        database.stop()
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+# ------------------------------------------------------------------------------ measuring
+@dataclass(frozen=True)
+class Run:
+    import_ms: float
+    invoke_ms: float  # the first invocation, DynamoDB's time taken out
+    waited_ms: float  # taken out
+    status: int
+
+    @property
+    def total_ms(self) -> float:
+        return self.import_ms + self.invoke_ms
+
+
+@dataclass
+class Measured:
+    name: str
+    runs: list[Run] = field(default_factory=list)
+    ratios: list[float] = field(default_factory=list)
+
+    def median(self, attribute: str) -> float:
+        return statistics.median(getattr(run, attribute) for run in self.runs)
+
+    @property
+    def ratio(self) -> float:
+        return statistics.median(self.ratios)
+
+
+def _run(python: Path, arguments: list[str], local: _LocalDynamoDB) -> Run:
     completed = subprocess.run(
-        [sys.executable, "-c", _CHILD, *arguments],
-        env=dict(environment),
-        cwd=PROJECT_ROOT,
+        [python, "-c", _CHILD, *arguments],
+        env=local.environment,
+        cwd=tempfile.gettempdir(),
         capture_output=True,
         text=True,
         check=True,
     )
-    wall_ms = (time.perf_counter() - started) * 1000
-    output = completed.stdout.strip()
-    step_ms = {label: float(value) for label, value in (item.split("=", 1) for item in output.split(";") if item)}
-    return Run(step_ms, wall_ms)
+    line = next(line for line in completed.stdout.splitlines() if line.startswith("COLD-START"))
+    _, import_ms, invoke_ms, waited_ms, status = line.split()
+    return Run(float(import_ms), float(invoke_ms) - float(waited_ms), float(waited_ms), int(status))
 
 
-def measure(targets: list[Target], environment: Mapping[str, str]) -> list[Result]:
-    """``RUNS`` fresh processes per target after one discarded warm-up pass that fills the OS
-    file cache. Runs are interleaved (one of each target per round), so a burst of load on
-    the machine spreads over all targets instead of skewing whichever ran during it."""
-    for target in targets:
-        _run_once(target, environment)
-    rounds = [[_run_once(target, environment) for target in targets] for _ in range(RUNS)]
-    return [Result(target, [runs[index] for runs in rounds]) for index, target in enumerate(targets)]
+def _event_with_credentials(function: Function, scratch: Path, local: _LocalDynamoDB) -> Path:
+    text = (EVENTS / str(function.event)).read_text(encoding="utf-8")
+    for placeholder, real in local.credentials.items():
+        text = text.replace(placeholder, real)
+    path = scratch / f"{function.logical_id}.json"
+    path.write_text(text, encoding="utf-8")
+    return path
 
 
-def _environment(**overrides: str) -> dict[str, str]:
-    inherited = {
-        name: value
-        for name, value in os.environ.items()
-        if name not in ("PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX", "PYTHONPATH")
-    }
-    return {**inherited, **_LAMBDA_LIKE_ENVIRONMENT, **overrides}
+@dataclass
+class Results:
+    python: str
+    floor: Measured
+    functions: list[Measured]
+    unmeasured: list[str]
+    worst: str | None = None
+    imports: list[tuple[str, float, float]] = field(default_factory=list)  # module, self ms, cumulative ms
+    packages: list[tuple[str, float]] = field(default_factory=list)  # top-level package, self ms
 
 
-@dataclass(frozen=True)
-class BytecodeCaches:
-    """Two environments that differ only in which modules have .pyc files."""
+def measure() -> Results | None:
+    """None when python3.13 is not installed."""
+    interpreter = python313()
+    if interpreter is None:
+        return None
+    python = layer_venv(interpreter)
+    version = subprocess.run([python, "--version"], check=True, capture_output=True, text=True).stdout.strip()
+    targets = [function for function in functions() if function.event]
+    unmeasured = [function.name for function in functions() if not function.event]
+    floor = Measured("floor: import boto3 + client")
+    measured = {function.logical_id: Measured(function.name) for function in targets}
+    with built(python, targets) as build, local_dynamodb() as local, tempfile.TemporaryDirectory() as scratch:
+        events = {function.logical_id: _event_with_credentials(function, Path(scratch), local) for function in targets}
 
-    everything: dict[str, str]  # as after `make build`, which compiles the build output
-    stdlib_only: dict[str, str]  # as after a plain `sam build`: only the runtime's stdlib
+        def arguments(function: Function) -> list[str]:
+            task = str(build.tasks[function.logical_id])
+            return [
+                task,
+                str(build.layer),
+                function.module,
+                function.handler,
+                str(events[function.logical_id]),
+                function.logical_id,
+            ]
+
+        for function in targets:  # one discarded pass: the OS file cache, the table's first reads
+            _run(python, arguments(function), local)
+        for _ in range(ROUNDS):
+            floor_run = _run(python, ["", "", "", "", "", ""], local)
+            floor.runs.append(floor_run)
+            for function in targets:
+                run = _run(python, arguments(function), local)
+                measured[function.logical_id].runs.append(run)
+                measured[function.logical_id].ratios.append(run.total_ms / floor_run.total_ms)
+        results = Results(version, floor, list(measured.values()), unmeasured)
+        worst = max(targets, key=lambda function: measured[function.logical_id].ratio)
+        results.worst = worst.name
+        results.imports, results.packages = _import_times(python, arguments(worst), local)
+    return results
 
 
-@contextmanager
-def bytecode_caches(targets: list[Target]) -> Iterator[BytecodeCaches]:
-    """Private bytecode caches, so a measurement never depends on which __pycache__ folders
-    happen to exist (this machine sets PYTHONDONTWRITEBYTECODE) and never writes any.
-
-    ``PYTHONPYCACHEPREFIX`` makes Python read and write .pyc files only under that directory.
-    One run of each target with writing allowed fills the first cache; the second holds a copy
-    of its standard-library part alone. ``PYTHONDONTWRITEBYTECODE`` then keeps both as they are."""
-    with tempfile.TemporaryDirectory(prefix="cold-start-pyc-") as scratch:
-        everything, stdlib_only = Path(scratch, "everything"), Path(scratch, "stdlib-only")
-        for target in targets:
-            _run_once(target, _environment(PYTHONPYCACHEPREFIX=str(everything)))
-        stdlib = Path(sysconfig.get_paths()["stdlib"]).relative_to("/")
-        shutil.copytree(everything / stdlib, stdlib_only / stdlib)
-        yield BytecodeCaches(
-            everything=_environment(PYTHONPYCACHEPREFIX=str(everything), PYTHONDONTWRITEBYTECODE="1"),
-            stdlib_only=_environment(PYTHONPYCACHEPREFIX=str(stdlib_only), PYTHONDONTWRITEBYTECODE="1"),
+def _import_times(
+    python: Path, arguments: list[str], local: _LocalDynamoDB
+) -> tuple[list[tuple[str, float, float]], list[tuple[str, float]]]:
+    """``-X importtime`` of a function's cold start (its handler's import and the imports its
+    first invocation makes), medians over a few runs: the top modules by cumulative time, and
+    the self time summed per top-level package."""
+    self_times: dict[str, list[float]] = defaultdict(list)
+    cumulative: dict[str, list[float]] = defaultdict(list)
+    for _ in range(IMPORTTIME_RUNS):
+        completed = subprocess.run(
+            [python, "-X", "importtime", "-c", _CHILD, *arguments],
+            env=local.environment,
+            cwd=tempfile.gettempdir(),
+            capture_output=True,
+            text=True,
+            check=True,
         )
+        for line in completed.stderr.splitlines():
+            if not line.startswith("import time:") or "self [us]" in line:
+                continue
+            own, total, module = (part.strip() for part in line.removeprefix("import time:").split("|"))
+            self_times[module].append(int(own) / 1000)
+            cumulative[module].append(int(total) / 1000)
+    top = sorted(cumulative, key=lambda module: statistics.median(cumulative[module]), reverse=True)[:TOP_IMPORTS]
+    imports = [(module, statistics.median(self_times[module]), statistics.median(cumulative[module])) for module in top]
+    by_package: dict[str, float] = defaultdict(float)
+    for module, times in self_times.items():
+        by_package[module.split(".")[0]] += statistics.median(times)
+    packages = sorted(by_package.items(), key=lambda item: item[1], reverse=True)[:10]
+    return imports, packages
 
 
-def _ms(value: float | None) -> str:
-    return "-" if value is None else f"{value:.0f}"
-
-
-def _ratio(result: Result, floor: Result) -> str:
-    return f"{result.median_ms / floor.median_ms:.2f}x" if result.target.steps else "-"
-
-
-def _functions_table(bare: Result, floor: Result, functions: list[Result]) -> str:
-    return format_table(
-        ["function", "import", "client", "median", "min", "process wall", "ratio to floor"],
+# ------------------------------------------------------------------------------ report
+def report(results: Results | None = None) -> str:
+    results = results if results is not None else measure()
+    if results is None:
+        return "Cold start: not measured, python3.13 is not installed (pyenv or PATH)."
+    floor = results.floor
+    rows = [
         [
+            floor.name,
+            f"{floor.median('import_ms'):.0f}",
+            "-",
+            "-",
+            f"{floor.median('total_ms'):.0f}",
+            "1.00x",
+            "-",
+        ]
+    ]
+    for function in results.functions:
+        statuses = sorted({run.status for run in function.runs})
+        rows.append(
             [
-                result.target.name,
-                _ms(result.step_median_ms("import")),
-                _ms(result.step_median_ms("client")),
-                _ms(result.median_ms),
-                _ms(result.min_ms),
-                _ms(result.wall_median_ms),
-                _ratio(result, floor),
+                function.name,
+                f"{function.median('import_ms'):.0f}",
+                f"{function.median('invoke_ms'):.0f}",
+                f"{function.median('waited_ms'):.0f}",
+                f"{function.median('total_ms'):.0f}",
+                f"{function.ratio:.2f}x ({min(function.ratios):.2f}-{max(function.ratios):.2f})",
+                "/".join(map(str, statuses)),
             ]
-            for result in (bare, floor, *functions)
-        ],
-    )
-
-
-def _bytecode_table(cached: list[Result], uncached: list[Result]) -> str:
-    return format_table(
-        ["target", ".pyc cached: median (min)", "no .pyc outside stdlib: median (min)", "slowdown"],
-        [
-            [
-                warm.target.name,
-                f"{_ms(warm.median_ms)} ({_ms(warm.min_ms)})",
-                f"{_ms(cold.median_ms)} ({_ms(cold.min_ms)})",
-                f"{cold.median_ms / warm.median_ms:.2f}x",
-            ]
-            for warm, cold in zip(cached, uncached, strict=True)
-        ],
-    )
-
-
-def _scim2_models_report(floor: Result, results: list[Result], version: str | None) -> str:
-    if version is None:
-        return (
-            f"{SCIM2_MODELS}: not installed, not measured "
-            f"(`.venv/bin/pip install {SCIM2_MODELS}==0.12.3` to measure it)."
         )
     table = format_table(
-        ["context", "import scim2_models: median (min)", "total median", "ratio to floor"],
         [
-            [
-                result.target.name,
-                f"{_ms(result.step_median_ms('scim2_models'))} ({_ms(result.step_min_ms('scim2_models'))})",
-                _ms(result.median_ms),
-                _ratio(result, floor),
-            ]
-            for result in results
+            "function",
+            "import ms",
+            "1st invocation ms",
+            "DynamoDB wait taken out ms",
+            "total ms",
+            "ratio to floor",
+            "status",
         ],
+        rows,
     )
-    return f"{SCIM2_MODELS} {version} (installed), imported on top of each context:\n{table}"
-
-
-def _scim2_models_targets(users: Target) -> list[Target]:
-    return [
-        Target("scim2_models alone", (IMPORT_SCIM2_MODELS,)),
-        FLOOR.plus("floor + scim2_models", IMPORT_SCIM2_MODELS),
-        users.plus(f"{users.name} + scim2_models", IMPORT_SCIM2_MODELS),
-    ]
-
-
-def _scim2_models_version() -> str | None:
-    try:
-        return importlib.metadata.version(SCIM2_MODELS)
-    except importlib.metadata.PackageNotFoundError:
-        return None
-
-
-def report() -> str:
-    """Measure everything and return the three tables with their caveats."""
-    targets = function_targets()
-    by_name = {target.name: target for target in targets}
-    users, full_stack = by_name["ScimUsers"], by_name[FULL_STACK_FUNCTION]
-    scim2_version = _scim2_models_version()
-    scim2_targets = _scim2_models_targets(users) if scim2_version else []
-    measured = [BARE_INTERPRETER, FLOOR, *targets, *scim2_targets]
-    with bytecode_caches(measured) as caches:
-        results = dict(zip(measured, measure(measured, caches.everything), strict=True))
-        uncompiled = measure([FLOOR, full_stack], caches.stdlib_only)
-    bare, floor = results[BARE_INTERPRETER], results[FLOOR]
-    functions = [results[target] for target in targets]
-    compiled = [floor, results[full_stack]]
-    scim2 = [results[target] for target in scim2_targets]
-
-    python = f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs"
-    return "\n\n".join(
-        [
-            f"Cold start per function, ms ({python}; {RUNS} fresh processes each, all .pyc cached).\n"
-            "import/client/median/min are measured inside the process (interpreter start-up "
-            "excluded);\nprocess wall includes it. Wall time on this machine, informational "
-            "only: nothing is asserted.\n"
-            "Lambda runs python3.13 on arm64: see docs/cold-start.md.\n" + _functions_table(bare, floor, functions),
-            "Bytecode: the same imports with .pyc files for everything vs for the stdlib only "
-            "(a plain `sam build`,\nwhich ships no .pyc; `make build` compiles them), in-process ms:\n"
-            + _bytecode_table(compiled, uncompiled),
-            _scim2_models_report(floor, scim2, scim2_version),
-        ]
+    imports = format_table(
+        ["module", "self ms", "cumulative ms"],
+        [[module, f"{own:.1f}", f"{total:.1f}"] for module, own, total in results.imports],
     )
+    packages = format_table(
+        ["top-level package", "self ms, summed"], [[package, f"{own:.1f}"] for package, own in results.packages]
+    )
+    unmeasured = (
+        f"\nNot measured (no first event chosen in FIRST_EVENTS): {', '.join(results.unmeasured)}."
+        if (results.unmeasured)
+        else ""
+    )
+    return (
+        f"Cold start per function on {results.python} with only shared/requirements.txt installed, .pyc as\n"
+        f"`make build` ships them; import of the handler + its first invocation with an event from events/,\n"
+        f"the time its requests spent at DynamoDB taken out; medians of {ROUNDS} rounds, each a fresh\n"
+        "interpreter per target with the floor in the same round; ratio = median of per-round ratios\n"
+        f"(range). Wall time on this machine, informational only.\n{table}{unmeasured}\n\n"
+        f"`python -X importtime` of {results.worst}'s cold start (worst ratio: the handler's import and what\n"
+        f"its first invocation imports), medians of {IMPORTTIME_RUNS} runs, top {TOP_IMPORTS} by cumulative time:\n"
+        f"{imports}\n\n"
+        f"The same imports' self time, summed by top-level package:\n{packages}"
+    )
+
+
+if __name__ == "__main__":  # python -m benchmarks.cold_start: this table alone
+    print(report(), flush=True)

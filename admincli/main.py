@@ -7,6 +7,10 @@ The tool talks to DynamoDB directly through the same stores and services as the 
 functions, so every rule lives in the services; this module only parses arguments, picks the
 table, and prints one JSON object per run (stdout on success, ``{"error": …}`` on stderr with
 exit code 1 on failure, exit code 2 for a malformed command line).
+
+Creating and revoking API keys are admin actions: each is recorded, refusals included, in the
+organization's activity log (``admincli/audit.py``). An entry that could not be written is a
+warning on stderr (``{"auditWarnings": […]}``, or in the error object), never a failure.
 """
 
 from __future__ import annotations
@@ -17,14 +21,16 @@ import os
 import sys
 import textwrap
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from admincli.audit import OperatorAudit, operator_identity
+from scim_provisioning.activity_annotation import Action
 from scim_provisioning.clock import SystemClock
-from scim_provisioning.config import LOCAL_TABLE_NAME, Settings
+from scim_provisioning.config import LOCAL_TABLE_NAME, Settings, activity_log_retention_days
 from scim_provisioning.errors import ServiceError
 from scim_provisioning.models import ApiKeyMetadata
 from scim_provisioning.repository.dynamodb import stores_from_settings
@@ -39,7 +45,7 @@ LOCAL_ENDPOINT_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "scim-admin-local", "AWS_SECR
 DEFAULT_API_KEY_DESCRIPTION = "Created with scim-admin"
 HELP_WIDTH = 88
 
-Command = Callable[[Runtime, argparse.Namespace], dict[str, Any]]
+Command = Callable[[Runtime, OperatorAudit, argparse.Namespace], dict[str, Any]]
 
 
 class CommandFailed(Exception):
@@ -49,6 +55,8 @@ class CommandFailed(Exception):
         super().__init__(message)
         self.message = message
         self.details = details
+        # Activity-log entries of the run that could not be written (OperatorAudit.warnings).
+        self.audit_warnings: list[dict[str, Any]] = []
 
 
 # ------------------------------------------------------------------------ configuration
@@ -99,7 +107,12 @@ def settings_from_arguments(arguments: argparse.Namespace, environ: MutableMappi
     table_name = resolve_table_name(arguments.table_name, arguments.endpoint_url, environ)
     region = resolve_region(arguments.region, arguments.endpoint_url, environ)
     use_dummy_credentials_for_local_endpoint(arguments.endpoint_url, environ)
-    return Settings(table_name=table_name, dynamodb_endpoint_url=arguments.endpoint_url, region=region)
+    return Settings(
+        table_name=table_name,
+        dynamodb_endpoint_url=arguments.endpoint_url,
+        region=region,
+        activity_log_retention_days=activity_log_retention_days(environ),
+    )
 
 
 # ----------------------------------------------------------------------------- commands
@@ -119,15 +132,18 @@ def api_key_document(key: ApiKeyMetadata, secret: str | None = None) -> dict[str
     return document
 
 
-def create_organization(app: Runtime, arguments: argparse.Namespace) -> dict[str, Any]:
+def create_organization(app: Runtime, audit: OperatorAudit, arguments: argparse.Namespace) -> dict[str, Any]:
     organizations = app.organizations
     organization, admin = organizations.create_organization(
         arguments.name, arguments.admin_email, arguments.admin_given_name, arguments.admin_family_name
     )
     try:
-        key, secret = organizations.create_api_key(
-            organization.uuid, admin.uuid, arguments.api_key_description, arguments.api_key_expires_at
-        )
+        with audit.action(organization.uuid, Action.CREATE_API_KEY, "create-organization") as audited:
+            audited.target_name, audited.target_user_uuid = arguments.api_key_description, admin.uuid
+            key, secret = organizations.create_api_key(
+                organization.uuid, admin.uuid, arguments.api_key_description, arguments.api_key_expires_at
+            )
+            audited.status, audited.target_id = 201, key.uuid
     except (ServiceError, ClientError, BotoCoreError) as error:
         # The organization exists now; say so, or a retry would create a second one.
         reason = error.message if isinstance(error, ServiceError) else str(error)
@@ -152,18 +168,23 @@ def create_organization(app: Runtime, arguments: argparse.Namespace) -> dict[str
     }
 
 
-def create_api_key(app: Runtime, arguments: argparse.Namespace) -> dict[str, Any]:
+def create_api_key(app: Runtime, audit: OperatorAudit, arguments: argparse.Namespace) -> dict[str, Any]:
     organizations = app.organizations
-    # Looked up first so that a mistyped organization is named as such, not as a missing user.
+    # Looked up first so that a mistyped organization is named as such, not as a missing user
+    # (and only an existing organization's log records the attempt).
     organizations.get_organization(arguments.organization_uuid)
-    person = organizations.find_person(arguments.organization_uuid, arguments.user_uuid, arguments.email)
-    key, secret = organizations.create_api_key(
-        arguments.organization_uuid, person.uuid, arguments.description, arguments.expires_at
-    )
+    with audit.action(arguments.organization_uuid, Action.CREATE_API_KEY, "create-api-key") as audited:
+        audited.target_name, audited.target_user_uuid = arguments.description, arguments.user_uuid
+        person = organizations.find_person(arguments.organization_uuid, arguments.user_uuid, arguments.email)
+        audited.target_user_uuid = person.uuid
+        key, secret = organizations.create_api_key(
+            arguments.organization_uuid, person.uuid, arguments.description, arguments.expires_at
+        )
+        audited.status, audited.target_id = 201, key.uuid
     return api_key_document(key, secret)
 
 
-def list_api_keys(app: Runtime, arguments: argparse.Namespace) -> dict[str, Any]:
+def list_api_keys(app: Runtime, audit: OperatorAudit, arguments: argparse.Namespace) -> dict[str, Any]:
     organizations = app.organizations
     # An unknown organization has no keys either; an error tells a typo from an empty list.
     organizations.get_organization(arguments.organization_uuid)
@@ -171,13 +192,17 @@ def list_api_keys(app: Runtime, arguments: argparse.Namespace) -> dict[str, Any]
     return {"apiKeys": [api_key_document(key) for key in keys]}
 
 
-def revoke_api_key(app: Runtime, arguments: argparse.Namespace) -> dict[str, Any]:
+def revoke_api_key(app: Runtime, audit: OperatorAudit, arguments: argparse.Namespace) -> dict[str, Any]:
     organizations = app.organizations
-    organizations.revoke_api_key(arguments.organization_uuid, arguments.api_key_uuid)
+    organizations.get_organization(arguments.organization_uuid)
+    with audit.action(arguments.organization_uuid, Action.REVOKE_API_KEY, "revoke-api-key") as audited:
+        audited.target_id = arguments.api_key_uuid
+        revoked = organizations.revoke_api_key(arguments.organization_uuid, arguments.api_key_uuid)
+        audited.target_name, audited.target_user_uuid = revoked.description, revoked.user_uuid
     return {"revoked": arguments.api_key_uuid}
 
 
-def upgrade(app: Runtime, arguments: argparse.Namespace) -> dict[str, Any]:
+def upgrade(app: Runtime, audit: OperatorAudit, arguments: argparse.Namespace) -> dict[str, Any]:
     return app.upgrades.upgrade_all().as_document()
 
 
@@ -342,25 +367,42 @@ def describe_dynamodb_error(error: ClientError | BotoCoreError, settings: Settin
     return f"DynamoDB request to table {settings.table_name} {where} failed: {error}"
 
 
-def run(arguments: argparse.Namespace, environ: MutableMapping[str, str]) -> dict[str, Any]:
+def run(arguments: argparse.Namespace, environ: MutableMapping[str, str]) -> tuple[dict[str, Any], list[Any]]:
+    """The command's result and the activity-log entries it could not write."""
     settings = settings_from_arguments(arguments, environ)
-    app = Runtime(stores=stores_from_settings(settings), clock=SystemClock())
+    app = Runtime(
+        stores=stores_from_settings(settings),
+        clock=SystemClock(),
+        activity_retention=timedelta(days=settings.activity_log_retention_days),
+    )
+    audit = OperatorAudit(
+        app.activity_ingest, app.clock, lambda: operator_identity(settings.dynamodb_endpoint_url, settings.region)
+    )
     try:
-        return arguments.command(app, arguments)
-    except ServiceError as error:
-        raise CommandFailed(error.message) from error
-    except (ClientError, BotoCoreError) as error:
-        raise CommandFailed(describe_dynamodb_error(error, settings)) from error
+        try:
+            return arguments.command(app, audit, arguments), audit.warnings
+        except ServiceError as error:
+            raise CommandFailed(error.message) from error
+        except (ClientError, BotoCoreError) as error:
+            raise CommandFailed(describe_dynamodb_error(error, settings)) from error
+    except CommandFailed as failure:
+        failure.audit_warnings = audit.warnings
+        raise
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = build_parser().parse_args(argv)
     try:
-        result = run(arguments, os.environ)
+        result, audit_warnings = run(arguments, os.environ)
     except CommandFailed as failure:
-        print(json.dumps({"error": failure.message, **failure.details}, indent=2), file=sys.stderr)
+        warnings = {"auditWarnings": failure.audit_warnings} if failure.audit_warnings else {}
+        print(json.dumps({"error": failure.message, **failure.details, **warnings}, indent=2), file=sys.stderr)
         return 1
+    # The result first and whatever happened to its audit entry: a created key is printed here,
+    # its only copy, even when its entry could not be written.
     print(json.dumps(result, indent=2))
+    if audit_warnings:
+        print(json.dumps({"auditWarnings": audit_warnings}, indent=2), file=sys.stderr)
     return 0
 
 

@@ -22,6 +22,8 @@ import boto3
 import moto  # noqa: F401 - imported before any boto3 client exists, so none escapes the mock
 from moto import mock_aws
 
+from admincli.audit import OperatorAudit
+from admincli.main import build_parser
 from benchmarks import format_table
 from benchmarks.harness import FixedClock, collected_activity
 from benchmarks.request_counter import Ceiling, DynamoDBRequestCounter, Tally
@@ -50,6 +52,8 @@ INGESTED_RECORDS = 25  # one BatchWriteItem's worth
 CEILINGS: dict[str, Ceiling] = {
     "create organization (scim-admin)": Ceiling(reads=0, writes=1),
     "create API key (scim-admin)": Ceiling(reads=1, writes=1),
+    # The command: organization and admin looked up, the key, then its audit entry (one write).
+    "scim-admin create-api-key, with its audit entry": Ceiling(reads=3, writes=2),
     "ApiKey auth": Ceiling(reads=2, writes=0),
     "POST token (create)": Ceiling(reads=2, writes=1),
     "GET tokens (list), 1 token": Ceiling(reads=3, writes=0),
@@ -67,6 +71,7 @@ CEILINGS: dict[str, Ceiling] = {
     "SCIM request, rotated token (auth_failure recorded)": Ceiling(reads=1, writes=0),
     "SCIM request, unknown token (not stored)": Ceiling(reads=1, writes=0),
     "GET request-logs (one page)": Ceiling(reads=3, writes=0),
+    "GET request-logs, admin actions (one page, from their index)": Ceiling(reads=3, writes=0),
     # The ingest, off the response path: one BatchWriteItem for the entries, one UpdateItem for
     # the token's hour, one for lastUsedAt (docs/decisions.md, cost per million requests).
     f"activity ingest: one delivery of {INGESTED_RECORDS} records of one token": Ceiling(reads=0, writes=3),
@@ -148,6 +153,11 @@ def _scenario(session: _Session) -> None:
         "create API key (scim-admin)",
         lambda: current.organizations.create_api_key(organization.uuid, admin.uuid, "bench"),
     )
+    audit = OperatorAudit(current.activity_ingest, session.clock, lambda: "operator@bench")
+    command = build_parser().parse_args(
+        ["create-api-key", "--organization-uuid", organization.uuid, "--user-uuid", admin.uuid]
+    )
+    session.measure("scim-admin create-api-key, with its audit entry", lambda: command.command(current, audit, command))
     authorization = f"ApiKey {session.api_key}"
     principal = session.measure("ApiKey auth", lambda: current.authenticator.authenticate_admin(authorization))
 
@@ -193,6 +203,10 @@ def _scenario(session: _Session) -> None:
         lambda: session.scim("GET", f"{USERS}/nobody", bearer, 401),
     )
     session.measure("GET request-logs (one page)", lambda: session.call("GET", f"{REQUEST_LOGS}?limit=50", 200))
+    session.measure(
+        "GET request-logs, admin actions (one page, from their index)",
+        lambda: session.call("GET", f"{REQUEST_LOGS}?limit=50&category=admin", 200),
+    )
     session.measure("DELETE token (revoke)", lambda: session.call("DELETE", f"{TOKENS}/{token['uuid']}", 200))
 
     # Last, because it moves the clock past the expiry.

@@ -1,6 +1,8 @@
 """SCIM access-token API: /api/v1/scim/organization-access-tokens[/{uuid}[/rotate]].
 
-Authenticated with an admin's personal API key (``Authorization: ApiKey …``)."""
+Authenticated with an admin's personal API key (``Authorization: ApiKey …``). Create, rotate
+and revoke are admin actions: each route names its action (and the token of its path) before
+anything can refuse it, so that the activity log records refusals too (401, 403, 404, 400)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from scim_provisioning import runtime
+from scim_provisioning.activity_annotation import Action, annotate
 from scim_provisioning.http.activity_recorder import recorded_admin
 from scim_provisioning.http.admin_api import CreateTokenBody, RotateTokenBody, install_error_handlers, ok, parse_body
 from scim_provisioning.http.requests import RestResolver, header, json_object
@@ -34,6 +37,7 @@ def list_tokens() -> Response:
 
 @app.post(BASE)
 def create_token() -> Response:
+    annotate(action=Action.CREATE_TOKEN)
     admin = _admin()
     body = parse_body(CreateTokenBody, json_object(app))
     token, secret = runtime.current().access_tokens.create(admin, body.description, body.expiresAt)
@@ -49,6 +53,7 @@ def get_token(token_uuid: str) -> Response:
 
 @app.delete(f"{BASE}/<token_uuid>")
 def revoke_token(token_uuid: str) -> Response:
+    annotate(action=Action.REVOKE_TOKEN, target_id=token_uuid)
     admin = _admin()
     runtime.current().access_tokens.revoke(admin, token_uuid)
     metrics.add_metric(name="ScimTokensRevoked", unit="Count", value=1)
@@ -57,6 +62,7 @@ def revoke_token(token_uuid: str) -> Response:
 
 @app.patch(f"{BASE}/<token_uuid>/rotate")
 def rotate_token(token_uuid: str) -> Response:
+    annotate(action=Action.ROTATE_TOKEN, target_id=token_uuid)
     admin = _admin()
     body = parse_body(RotateTokenBody, json_object(app))
     token, secret = runtime.current().access_tokens.rotate(admin, token_uuid, body.expiresAt)

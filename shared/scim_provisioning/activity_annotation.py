@@ -5,7 +5,10 @@ recorded) and per admin-API request (``activity_records.py``). The recorder arou
 handlers (``http/activity_recorder.py``) derives a SCIM request's action from method + path +
 status by default; code that knows better says so through ``annotate`` while the request runs
 (the users service marks deactivate/reactivate, the authenticator names the organization and
-credential a request acted for, even a refused one, and whether it accepted the credential).
+credential a request acted for, even a refused one, whether it accepted the credential and,
+for an API key, the admin it belongs to). An admin-API request has an action only when its
+route annotates one: the token API's create, rotate and revoke (admin actions, below); reads
+are not logged.
 
 The annotation lives in a ContextVar: Lambda serves one request per process, the dev server
 one per thread, and each thread has its own context, so requests never see each other's."""
@@ -33,6 +36,20 @@ class Action(StrEnum):
     LOOKUP = "lookup"
     LIST = "list"
     AUTH_FAILURE = "auth_failure"
+    # Admin actions: an admin's through the token API, an operator's through scim-admin.
+    CREATE_TOKEN = "create_token"
+    ROTATE_TOKEN = "rotate_token"
+    REVOKE_TOKEN = "revoke_token"
+    CREATE_API_KEY = "create_api_key"
+    REVOKE_API_KEY = "revoke_api_key"
+
+
+# What the request-log API's ``category`` filter selects: the lifecycle of the organization's
+# credentials (who minted, rotated or revoked what, refusals included) or SCIM traffic.
+ADMIN_ACTIONS = frozenset(
+    {Action.CREATE_TOKEN, Action.ROTATE_TOKEN, Action.REVOKE_TOKEN, Action.CREATE_API_KEY, Action.REVOKE_API_KEY}
+)
+SCIM_ACTIONS = frozenset(Action) - ADMIN_ACTIONS
 
 
 @dataclass
@@ -42,6 +59,7 @@ class Annotation:
     organization_uuid: str | None = None
     credential_kind: CredentialKind | None = None  # a SCIM token or an API key
     credential_uuid: str | None = None  # the token's or the key's uuid, never its secret
+    actor_user_uuid: str | None = None  # the admin an API key belongs to
     authenticated: bool = False  # the credential was accepted: its lastUsedAt is stamped
     action: Action | None = None
     target_id: str | None = None
@@ -65,7 +83,7 @@ def end() -> None:
 
 def annotate(**fields: Any) -> None:
     """Set fields of the current request's annotation; a no-op outside a recorded request
-    (services called from tests, the admin CLI or the token API)."""
+    (services called from tests or the admin CLI, which records its own actions)."""
     annotation = _current.get()
     if annotation is None:
         return

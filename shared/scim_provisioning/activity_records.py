@@ -9,7 +9,8 @@ Logs subscription filter on the function's log group (template.yaml, ``FILTER_PA
 delivers the lines to the ActivityIngestFunction, which writes the log entry, stamps the
 credential's ``lastUsedAt`` and counts the token's health (``services/activity_ingest.py``).
 The dev server installs its own sink (``devserver/log_subscription.py``) that does the same
-in a background thread.
+in a background thread. ``scim-admin``, which is not a Lambda function, builds the same record
+for each of its admin actions and hands it to the ingest service itself (``admincli/audit.py``).
 
 A record never holds a body, a password, a token or a credential's digest: the credential is
 named by its kind and its owner's uuid (the SCIM token's or the API key's), which is what the
@@ -65,9 +66,12 @@ class ActivityRecord:
     credential_kind: CredentialKind | None = None  # scim_token or api_key
     credential_uuid: str | None = None  # the SCIM token's or the API key's uuid
     authenticated: bool = False  # the credential was accepted: stamp its lastUsedAt
+    actor_user_uuid: str | None = None  # the admin the API key belongs to
+    operator: str | None = None  # who ran scim-admin (its records name no credential)
     action: Action | None = None  # None: nothing for the activity log (admin reads)
     target_id: str | None = None
     target_name: str | None = None
+    target_user_uuid: str | None = None  # the admin whose API key an action created or revoked
     scim_type: str | None = None
     detail: str | None = None
     request_id: str | None = None
@@ -90,12 +94,15 @@ class ActivityRecord:
             "credentialKind": None if self.credential_kind is None else self.credential_kind.value,
             "credentialUuid": self.credential_uuid,
             "authenticated": self.authenticated,
+            "actorUserUuid": self.actor_user_uuid,
+            "operator": _clip(self.operator, MAX_TARGET_LENGTH),
             "method": self.method,
             "path": _clip(self.path, MAX_PATH_LENGTH),
             "action": None if self.action is None else self.action.value,
             "status": self.status,
             "targetId": _clip(self.target_id, MAX_TARGET_LENGTH),
             "targetName": _clip(self.target_name, MAX_TARGET_LENGTH),
+            "targetUserUuid": self.target_user_uuid,
             "scimType": self.scim_type,
             "detail": _clip(self.detail, MAX_DETAIL_LENGTH),
             "requestId": self.request_id,
@@ -122,9 +129,12 @@ class ActivityRecord:
                 credential_kind=None if kind is None else CredentialKind(kind),
                 credential_uuid=_optional_text(fields.get("credentialUuid")),
                 authenticated=fields.get("authenticated") is True,
+                actor_user_uuid=_optional_text(fields.get("actorUserUuid")),
+                operator=_optional_text(fields.get("operator")),
                 action=None if action is None else Action(action),
                 target_id=_optional_text(fields.get("targetId")),
                 target_name=_optional_text(fields.get("targetName")),
+                target_user_uuid=_optional_text(fields.get("targetUserUuid")),
                 scim_type=_optional_text(fields.get("scimType")),
                 detail=_optional_text(fields.get("detail")),
                 request_id=_optional_text(fields.get("requestId")),

@@ -118,18 +118,25 @@ class ApiKeyMetadata:
 
 @dataclass(frozen=True)
 class ActivityEntry:
-    """One SCIM request as the activity log keeps it. Never a body, a password or a token."""
+    """One SCIM request or admin action as the activity log keeps it. Never a body, a password,
+    a token or an API key. The actor is the SCIM token (``token_uuid``), the admin and the API
+    key they used (``actor_user_uuid``, ``api_key_uuid``: the token API) or the operator who
+    ran ``scim-admin`` (``operator``)."""
 
     id: str  # time-ordered: ISO timestamp + random suffix (the item's sort key)
     organization_uuid: str
     occurred_at: datetime
     token_uuid: str | None
-    method: str
-    path: str
+    method: str  # an HTTP method, or "scim-admin" for the CLI's actions
+    path: str  # the path without its query string, or the scim-admin command
     action: str
     status: int
-    target_id: str | None = None
-    target_name: str | None = None
+    target_id: str | None = None  # a user's, group's, token's or API key's uuid
+    target_name: str | None = None  # its userName, displayName or description
+    target_user_uuid: str | None = None  # the admin whose API key was created or revoked
+    api_key_uuid: str | None = None
+    actor_user_uuid: str | None = None
+    operator: str | None = None
     scim_type: str | None = None
     detail: str | None = None
     request_id: str | None = None

@@ -1,11 +1,15 @@
 """The activity log over real HTTP on the dev server, whose requests' records reach the
 activity ingest from a background thread as CloudWatch Logs would deliver them: a request's
-entry and its token's lastUsedAt show within seconds, and stopping the server right after a
-burst of requests loses none of their entries."""
+entry and its token's lastUsedAt show within seconds, stopping the server right after a burst
+of requests loses none of their entries, and the admin actions of the token API and of
+scim-admin (run against the dev server's DynamoDB) are one log under the ``admin`` category."""
 
 from __future__ import annotations
 
+import json
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -73,3 +77,60 @@ def test_stopping_right_after_a_burst_keeps_every_entry(
 
     listed = {entry["targetId"] for entry in activity_entries(second, "?limit=200")}
     assert {f"missing-{index}" for index in range(30)} <= listed
+
+
+def test_the_token_apis_and_scim_admins_actions_are_one_log_of_admin_actions(dev_server: DevServer) -> None:
+    """Given a token minted by the dev server's admin, when an operator issues that admin a second
+    API key with scim-admin against the dev server's DynamoDB, then the request-log API's admin
+    actions are both, newest first: the operator's, then the admin's (whose record arrives
+    through the log subscription), and a SCIM request is not among them."""
+    created = requests.post(
+        dev_server.url(TOKEN_API_PATH),
+        json={"description": "Okta, audited"},
+        headers=dev_server.admin_headers,
+        timeout=REQUEST_TIMEOUT_SECONDS,
+    ).json()["results"]
+    assert Scim(dev_server, created["token"]).request("GET", "/Users").status_code == 200
+    eventually(
+        lambda: activity_entries(dev_server, "?category=admin"),
+        lambda entries: any(entry["targetId"] == created["uuid"] for entry in entries),
+    )
+
+    issued = subprocess.run(  # noqa: S603 - our own console script
+        [
+            str(Path(sys.executable).with_name("scim-admin")),
+            "--endpoint-url",
+            dev_server.dynamodb_endpoint,
+            "create-api-key",
+            "--organization-uuid",
+            created["organizationUuid"],
+            "--user-uuid",
+            created["createdBy"],
+            "--description",
+            "Terraform",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert issued.returncode == 0, issued.stderr
+    key = json.loads(issued.stdout)
+
+    admin_actions = activity_entries(dev_server, "?category=admin")
+    assert {entry["action"] for entry in admin_actions} == {"create_token", "create_api_key"}
+    operator_action, admin_action = admin_actions[:2]
+    assert (operator_action["action"], operator_action["status"], operator_action["targetId"]) == (
+        "create_api_key",
+        201,
+        key["uuid"],
+    )
+    assert (operator_action["targetName"], operator_action["targetUserUuid"]) == ("Terraform", created["createdBy"])
+    assert operator_action["operator"] and operator_action["method"] == "scim-admin"
+    assert (admin_action["action"], admin_action["targetId"], admin_action["targetName"]) == (
+        "create_token",
+        created["uuid"],
+        "Okta, audited",
+    )
+    assert admin_action["actorUserUuid"] == created["createdBy"] and admin_action["apiKeyUuid"]
+    assert key["apiKey"] not in json.dumps([operator_action, admin_action])

@@ -12,6 +12,7 @@ Every CLI run gets an environment without AWS credentials, so each one also prov
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 import socket
@@ -19,6 +20,8 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,13 +29,19 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from devserver.template import create_table
+from devserver.dispatch import load_handler
+from devserver.dynamodb_proxy import DynamoDBProxy, Fault, FaultPolicy
+from devserver.events import LambdaContext
+from devserver.log_subscription import subscription_event
+from devserver.template import create_table, log_subscription
+from scim_provisioning import runtime
 from scim_provisioning.clock import SystemClock
 from scim_provisioning.config import LOCAL_TABLE_NAME
 from scim_provisioning.credentials import digest
 from scim_provisioning.errors import Unauthenticated
 from scim_provisioning.models import Organization, OrganizationRole, Person
 from scim_provisioning.repository.dynamodb import dynamodb_stores
+from scim_provisioning.services.activity_log import entry_document
 from scim_provisioning.services.authentication import Authenticator
 
 SCIM_ADMIN = Path(sys.executable).with_name("scim-admin")
@@ -433,3 +442,172 @@ def test_upgrade_completes_old_admin_records_and_a_second_run_changes_nothing(
     upgraded = stores.people.get_person(organization.uuid, old.uuid)
     assert upgraded is not None
     assert (upgraded.resource["userName"], upgraded.resource["active"]) == ("root@old.test", True)
+
+
+# ----------------------------------------------------------------- admin actions' audit
+def activity_log(dynamodb_client: Any, table_name: str, organization_uuid: str) -> list[dict[str, Any]]:
+    """The organization's activity log, newest first, as the request-log API shows it."""
+    stores = dynamodb_stores(dynamodb_client, table_name)
+    return [entry_document(entry) for entry in stores.activity.list_activity(organization_uuid, 200).entries]
+
+
+def test_api_key_actions_are_in_the_organizations_log_with_the_operator_and_the_outcome(
+    cli: Cli, organization: dict[str, Any], dynamodb_client: Any, table_name: str
+) -> None:
+    # Given the organization created with its admin's first key, then a second key for that admin
+    organization_uuid, admin_uuid = organization["organizationUuid"], organization["adminUserUuid"]
+    second = succeeded(
+        cli("create-api-key", "--organization-uuid", organization_uuid, "--email", ADMIN_EMAIL, "--description", "CI")
+    )
+
+    # When the second is revoked twice, and keys are asked for an unknown user and with a past
+    # expiry, and for an organization that does not exist
+    revoke = ("revoke-api-key", "--organization-uuid", organization_uuid, "--api-key-uuid", second["uuid"])
+    assert succeeded(cli(*revoke)) == {"revoked": second["uuid"]}
+    assert "not found" in failed(cli(*revoke))
+    unknown_user = str(uuid.uuid4())
+    assert "not found" in failed(
+        cli("create-api-key", "--organization-uuid", organization_uuid, "--user-uuid", unknown_user)
+    )
+    past = ("--expires-at", "2020-01-01T00:00:00Z")
+    assert "future" in failed(
+        cli("create-api-key", "--organization-uuid", organization_uuid, "--email", ADMIN_EMAIL, *past)
+    )
+    nowhere = str(uuid.uuid4())
+    assert "Organization" in failed(
+        cli("revoke-api-key", "--organization-uuid", nowhere, "--api-key-uuid", second["uuid"])
+    )
+
+    # Then each action is one entry of the organization's log, newest first, refusals included
+    entries = activity_log(dynamodb_client, table_name, organization_uuid)
+    assert [
+        (
+            entry["action"],
+            entry["status"],
+            entry["path"],
+            entry["targetId"],
+            entry["targetName"],
+            entry["targetUserUuid"],
+        )
+        for entry in entries
+    ] == [
+        ("create_api_key", 400, "create-api-key", None, "Created with scim-admin", admin_uuid),
+        ("create_api_key", 404, "create-api-key", None, "Created with scim-admin", unknown_user),
+        ("revoke_api_key", 404, "revoke-api-key", second["uuid"], None, None),
+        ("revoke_api_key", 200, "revoke-api-key", second["uuid"], "CI", admin_uuid),
+        ("create_api_key", 201, "create-api-key", second["uuid"], "CI", admin_uuid),
+        (
+            "create_api_key",
+            201,
+            "create-organization",
+            organization["apiKeyUuid"],
+            "Created with scim-admin",
+            admin_uuid,
+        ),
+    ]
+    assert entries[0]["detail"] == "Expire time must be in the future"
+    assert entries[2]["detail"] == f"API key {second['uuid']} not found"
+    # And the actor is the operator who ran scim-admin (no API key, no admin, no SCIM token)
+    assert {entry["operator"] for entry in entries} == {f"{getpass.getuser()}@{socket.gethostname()}"}
+    assert {
+        (entry["method"], entry["apiKeyUuid"], entry["actorUserUuid"], entry["tokenUuid"]) for entry in entries
+    } == {("scim-admin", None, None, None)}
+    # And no key is in the log, nor anything of the organization that does not exist
+    written = json.dumps(entries)
+    assert organization["apiKey"] not in written and second["apiKey"] not in written
+    assert activity_log(dynamodb_client, table_name, nowhere) == []
+
+
+def test_the_cli_entries_expire_with_the_stages_log_retention(
+    endpoint_url: str, table_name: str, organization: dict[str, Any], dynamodb_client: Any
+) -> None:
+    # Given a stage whose activity log is kept 7 days (ActivityLogRetentionDays)
+    environment = cli_environment(ACTIVITY_LOG_RETENTION_DAYS="7")
+
+    # When an API key is created with scim-admin
+    created = succeeded(
+        scim_admin(
+            "--endpoint-url",
+            endpoint_url,
+            "--table-name",
+            table_name,
+            "create-api-key",
+            "--organization-uuid",
+            organization["organizationUuid"],
+            "--email",
+            ADMIN_EMAIL,
+            environment=environment,
+        )
+    )
+
+    # Then its entry expires (DynamoDB TTL) 7 days after it happened
+    items = dynamodb_client.scan(TableName=table_name)["Items"]
+    (entry,) = [item for item in items if item.get("targetId", {}).get("S") == created["uuid"]]
+    occurred = datetime.fromisoformat(entry["occurredAt"]["S"])
+    assert int(entry["expiresAtEpoch"]["N"]) == int((occurred + timedelta(days=7)).timestamp())
+
+
+def test_a_key_whose_audit_entry_cannot_be_written_is_still_printed_with_a_warning(
+    endpoint_url: str, table_name: str, organization: dict[str, Any], dynamodb_client: Any, authenticator: Authenticator
+) -> None:
+    # Given a table that takes every write but the activity log's (BatchWriteItem fails with
+    # DynamoDB's 500, also on botocore's retries)
+    broken = FaultPolicy(rate=1.0, kinds=(Fault.INTERNAL_ERROR,), operations={"BatchWriteItem"})
+    organization_uuid = organization["organizationUuid"]
+    with DynamoDBProxy(endpoint_url, faults=broken) as proxy:
+        through_proxy = ("--endpoint-url", proxy.endpoint_url, "--table-name", table_name)
+
+        # When an API key is created, and a revocation is refused (side by side: each run waits
+        # out botocore's backoff between its attempts)
+        with ThreadPoolExecutor(max_workers=2) as runs:
+            creation = runs.submit(
+                scim_admin,
+                *through_proxy,
+                "create-api-key",
+                "--organization-uuid",
+                organization_uuid,
+                "--email",
+                ADMIN_EMAIL,
+            )
+            revocation = runs.submit(
+                scim_admin,
+                *through_proxy,
+                "revoke-api-key",
+                "--organization-uuid",
+                organization_uuid,
+                "--api-key-uuid",
+                "missing",
+            )
+            result, refused = creation.result(), revocation.result()
+
+    # Then the key is printed, works, and the run succeeded: the key exists only in this output
+    created = succeeded(result)
+    assert authenticator.authenticate_admin(f"ApiKey {created['apiKey']}").api_key_uuid == created["uuid"]
+    # And stderr warns that its entry is missing, with the record to keep (never the key)
+    (warning,) = json.loads(result.stderr)["auditWarnings"]
+    assert "could not be written" in warning["warning"]
+    record = warning["auditRecord"]
+    assert (record["action"], record["status"], record["targetId"]) == ("create_api_key", 201, created["uuid"])
+    assert created["apiKey"] not in result.stderr
+    # And the refusal is still the command's error, with its own missing entry beside it
+    assert refused.returncode == 1
+    error = json.loads(refused.stderr)
+    assert error["error"] == "API key missing not found"
+    assert [warning["auditRecord"]["status"] for warning in error["auditWarnings"]] == [404]
+    # And the log holds only what was written before the faults: the organization's first key
+    assert [entry["path"] for entry in activity_log(dynamodb_client, table_name, organization_uuid)] == [
+        "create-organization"
+    ]
+    # And the kept record, handed to the ingest as docs/operations.md says, becomes its entry
+    runtime.configure(stores=dynamodb_stores(dynamodb_client, table_name))
+    try:
+        code = log_subscription().destination
+        ingest = load_handler(code.code_uri, code.handler, "_ingest_for_replay")
+        event = subscription_event([json.dumps(record)])
+        assert ingest(event, LambdaContext("ActivityIngestFunction"))["entries"] == 1
+    finally:
+        runtime.reset()
+    assert [entry["path"] for entry in activity_log(dynamodb_client, table_name, organization_uuid)] == [
+        "create-api-key",
+        "create-organization",
+    ]

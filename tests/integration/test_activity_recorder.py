@@ -154,8 +154,9 @@ def test_an_admin_request_records_the_api_keys_use_and_no_log_entry(
     api: Dispatcher, admin: AdminFixture, lines, table: Table
 ):
     """Given an admin's API key, when the token API and the request-log API answer it, then each
-    request is one record of the key (kind api_key, accepted) without an action (nothing for
-    the activity log), and neither request writes anything itself."""
+    request is one record of the key (kind api_key, accepted) and of the admin it belongs to,
+    without an action (a read is nothing for the activity log), and neither request writes
+    anything itself."""
     counter = DynamoDBRequestCounter(table.client)
 
     with counter.measure() as tally:
@@ -171,6 +172,7 @@ def test_an_admin_request_records_the_api_keys_use_and_no_log_entry(
             "api_key",
             True,
         )
+        assert record["actorUserUuid"] == admin.user_uuid
         assert "action" not in record
         assert admin.api_key not in line
 

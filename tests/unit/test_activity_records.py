@@ -58,6 +58,34 @@ def test_a_record_reads_back_exactly_as_written() -> None:
     assert "\n" not in line
 
 
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {  # an admin's action through the token API: the admin and the API key they used
+            "credential_kind": CredentialKind.API_KEY,
+            "actor_user_uuid": "0c9d1a4e-3d1c-4f57-9b8e-0f1e2d3c4b5a",
+            "action": Action.ROTATE_TOKEN,
+            "target_id": TOKEN,
+            "target_name": "Okta SCIM token",
+        },
+        {  # an operator's action through scim-admin: no credential, the API key as its target
+            "credential_kind": None,
+            "credential_uuid": None,
+            "authenticated": False,
+            "operator": "arn:aws:sts::123456789012:assumed-role/Operators/alice",
+            "action": Action.REVOKE_API_KEY,
+            "target_id": "8b1f6c1e-2f43-4e0b-9a57-7d9c1e0f2a3b",
+            "target_name": "Created with scim-admin",
+            "target_user_uuid": "0c9d1a4e-3d1c-4f57-9b8e-0f1e2d3c4b5a",
+        },
+    ],
+)
+def test_an_admin_actions_record_reads_back_with_its_actor_and_target(fields: dict[str, object]) -> None:
+    written = record(**fields)
+
+    assert ActivityRecord.from_json(written.to_json()) == written
+
+
 def test_fields_without_a_value_are_left_out_of_the_line() -> None:
     """Given an unknown token's request (no organization, no credential), then its line names
     neither, and reads back as a record of no organization."""

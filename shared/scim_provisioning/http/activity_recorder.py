@@ -37,9 +37,11 @@ FAILED_INVOCATION_STATUS = 502
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 # (action, target id) of a request, from its event, answer and annotation.
 Describe = Callable[[dict[str, Any], int, Annotation], tuple[Action | None, str | None]]
+# An error answer's message, from its body in the API's dialect.
+ErrorDetail = Callable[[Any], str | None]
 
 
-def _recording(handler: Handler, describe: Describe) -> Handler:
+def _recording(handler: Handler, describe: Describe, error_detail: ErrorDetail) -> Handler:
     @functools.wraps(handler)
     def record_around(event: dict[str, Any], context: Any) -> dict[str, Any]:
         annotation = activity_annotation.begin()
@@ -51,7 +53,8 @@ def _recording(handler: Handler, describe: Describe) -> Handler:
         finally:
             # Runs before the answer is returned (or the failure raised): the record is out first.
             try:
-                _emit(event, result, annotation, int((time.perf_counter() - started) * 1000), describe)
+                duration_ms = int((time.perf_counter() - started) * 1000)
+                _emit(event, result, annotation, duration_ms, describe, error_detail)
             except Exception:
                 logger.exception("Could not emit the activity record")
             activity_annotation.end()
@@ -61,13 +64,14 @@ def _recording(handler: Handler, describe: Describe) -> Handler:
 
 def recorded(handler: Handler) -> Handler:
     """Record every SCIM request ``handler`` serves (see the module doc)."""
-    return _recording(handler, _scim_description)
+    return _recording(handler, _scim_description, _scim_error_detail)
 
 
 def recorded_admin(handler: Handler) -> Handler:
     """Record every admin-API request ``handler`` serves: the API key's use (``lastUsedAt``),
-    and an activity-log entry only for what the code annotated with an action."""
-    return _recording(handler, _admin_description)
+    the admin it belongs to, and an activity-log entry only for what the code annotated with an
+    action (the token API's create, rotate and revoke, refused ones included)."""
+    return _recording(handler, _admin_description, _admin_error_detail)
 
 
 def _json(text: Any) -> Any:
@@ -123,8 +127,22 @@ def _admin_description(event: dict[str, Any], status: int, annotation: Annotatio
     return annotation.action, annotation.target_id
 
 
+def _scim_error_detail(answer: Any) -> str | None:
+    return _first_text(answer, "detail")
+
+
+def _admin_error_detail(answer: Any) -> str | None:
+    """``{"status": "error", "error": {"message": …}}``: why an admin action was refused."""
+    return _first_text(answer.get("error") if isinstance(answer, dict) else None, "message")
+
+
 def _emit(
-    event: dict[str, Any], result: dict[str, Any] | None, annotation: Annotation, duration_ms: int, describe: Describe
+    event: dict[str, Any],
+    result: dict[str, Any] | None,
+    annotation: Annotation,
+    duration_ms: int,
+    describe: Describe,
+    error_detail: ErrorDetail,
 ) -> None:
     from scim_provisioning import runtime  # already loaded by the handler's authentication
 
@@ -146,11 +164,12 @@ def _emit(
             credential_kind=annotation.credential_kind,
             credential_uuid=annotation.credential_uuid,
             authenticated=annotation.authenticated,
+            actor_user_uuid=annotation.actor_user_uuid,
             action=action,
             target_id=target_id,
             target_name=annotation.target_name,
             scim_type=_first_text(answer, "scimType"),
-            detail=annotation.detail or _first_text(answer, "detail"),
+            detail=annotation.detail or error_detail(answer),
             request_id=(event.get("requestContext") or {}).get("requestId"),
             duration_ms=duration_ms,
         )

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
+from typing import TypeVar
 
 from scim_provisioning.models import ApiKeyMetadata, Credential, CredentialKind, ScimTokenMetadata
 from scim_provisioning.repository.protocols import RotationConflict
@@ -21,6 +22,8 @@ from scim_provisioning.timestamps import format_optional, format_timestamp, pars
 _CREDENTIAL_SK = "CREDENTIAL"
 _SCIM_TOKEN_PREFIX = "SCIM_TOKEN#"
 _API_KEY_PREFIX = "API_KEY#"
+
+Metadata = TypeVar("Metadata", ScimTokenMetadata, ApiKeyMetadata)
 
 
 def _credential_pk(secret_digest: str) -> str:
@@ -143,15 +146,20 @@ class DynamoDBCredentialStore:
         return self._table.put(item, condition=None)
 
     def _delete_with_credential(
-        self, organization_uuid: str, sort_key: str, replacement: Callable[[str], Operation] | None = None
-    ) -> bool:
+        self,
+        organization_uuid: str,
+        sort_key: str,
+        from_item: Callable[[Item], Metadata],
+        replacement: Callable[[str], Operation] | None = None,
+    ) -> Metadata | None:
         """Delete a token's or key's metadata and its credential together; the condition on the
         digest makes a concurrent rotation and revocation unable to leave a live credential.
         ``replacement(digest)``, when given, is the operation that takes the credential's place
-        (a SCIM token's tombstone) instead of deleting it."""
+        (a SCIM token's tombstone) instead of deleting it. The metadata deleted (read for its
+        digest anyway: its description goes into the audit entry), or None when absent."""
         item = self._table.get(org_pk(organization_uuid), sort_key)
         if item is None:
-            return False
+            return None
         digest = item["credentialDigest"]
         credential_operation = (
             self._table.delete(_credential_pk(digest), _CREDENTIAL_SK) if replacement is None else replacement(digest)
@@ -163,8 +171,8 @@ class DynamoDBCredentialStore:
             self._table.transact([metadata_delete, credential_operation])
         except ConditionFailed:
             # Rotated or deleted meanwhile: look again and delete what is there now.
-            return self._delete_with_credential(organization_uuid, sort_key, replacement)
-        return True
+            return self._delete_with_credential(organization_uuid, sort_key, from_item, replacement)
+        return from_item(item)
 
     # ----------------------------------------------------------- SCIM access tokens
     def create_scim_token(self, token: ScimTokenMetadata, secret_digest: str) -> None:
@@ -233,11 +241,13 @@ class DynamoDBCredentialStore:
 
     def delete_scim_token(
         self, organization_uuid: str, token_uuid: str, revoked_at: datetime, retire_until: datetime
-    ) -> bool:
+    ) -> ScimTokenMetadata | None:
         def tombstone(secret_digest: str) -> Operation:
             return self._retire_credential(secret_digest, organization_uuid, token_uuid, revoked_at, retire_until)
 
-        return self._delete_with_credential(organization_uuid, _SCIM_TOKEN_PREFIX + token_uuid, tombstone)
+        return self._delete_with_credential(
+            organization_uuid, _SCIM_TOKEN_PREFIX + token_uuid, _scim_token_from_item, tombstone
+        )
 
     # ------------------------------------------------------------ personal API keys
     def create_api_key(self, key: ApiKeyMetadata, secret_digest: str) -> None:
@@ -262,5 +272,5 @@ class DynamoDBCredentialStore:
         items = self._table.query_prefix(org_pk(organization_uuid), _API_KEY_PREFIX)
         return sorted((_api_key_from_item(item) for item in items), key=lambda key: (key.created_at, key.uuid))
 
-    def delete_api_key(self, organization_uuid: str, key_uuid: str) -> bool:
-        return self._delete_with_credential(organization_uuid, _API_KEY_PREFIX + key_uuid)
+    def delete_api_key(self, organization_uuid: str, key_uuid: str) -> ApiKeyMetadata | None:
+        return self._delete_with_credential(organization_uuid, _API_KEY_PREFIX + key_uuid, _api_key_from_item)

@@ -5,7 +5,7 @@ own beside this one (``people.py`` implements ``PeopleStore``, and so on)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, Protocol, TypeVar
@@ -158,13 +158,17 @@ class ScimTokenStore(Protocol):
     ) -> ScimTokenMetadata: ...
     def delete_scim_token(
         self, organization_uuid: str, token_uuid: str, revoked_at: datetime, retire_until: datetime
-    ) -> bool: ...
+    ) -> ScimTokenMetadata | None:
+        """Revoke the token; what it was (for the audit entry), or None when there was none."""
+        ...
 
 
 class ApiKeyStore(Protocol):
     def create_api_key(self, key: ApiKeyMetadata, secret_digest: str) -> None: ...
     def list_api_keys(self, organization_uuid: str) -> list[ApiKeyMetadata]: ...
-    def delete_api_key(self, organization_uuid: str, key_uuid: str) -> bool: ...
+    def delete_api_key(self, organization_uuid: str, key_uuid: str) -> ApiKeyMetadata | None:
+        """Revoke the key; what it was (for the audit entry), or None when there was none."""
+        ...
 
 
 class ActivityStore(Protocol):
@@ -179,7 +183,7 @@ class ActivityStore(Protocol):
         limit: int,
         after: str | None = None,
         status_range: tuple[int, int] | None = None,
-        action: str | None = None,
+        actions: Collection[str] | None = None,
     ) -> ActivityPage: ...
 
 

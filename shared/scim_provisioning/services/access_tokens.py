@@ -3,7 +3,11 @@
 The rotation checks run in the incumbent's documented order (expiry in the future, token
 exists in this organization, token has an expiry, not rotated within the hour); the last one
 is re-checked by the token store's conditional write, which is what makes it hold when
-several rotations race."""
+several rotations race.
+
+Each operation names the token it acts on (uuid and description) in the request's activity
+annotation as soon as it knows it, so that the admin action's log entry names it even when the
+operation is refused afterwards (a rotation within the hour)."""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
+from scim_provisioning import activity_annotation
 from scim_provisioning.clock import Clock
 from scim_provisioning.credentials import digest, new_scim_token
 from scim_provisioning.errors import InvalidRequest, NotFound
@@ -76,6 +81,7 @@ class AccessTokenService:
     ) -> tuple[ScimTokenMetadata, str]:
         """Mint a token; the secret is returned here and never again."""
         now = truncate_to_millis(self._clock.now())
+        activity_annotation.annotate(target_name=description)
         self._require_future(expires_at, now)
         secret = new_scim_token()
         token = ScimTokenMetadata(
@@ -89,6 +95,7 @@ class AccessTokenService:
             created_by_user_uuid=admin.user_uuid,
         )
         self._tokens.create_scim_token(token, digest(secret))
+        activity_annotation.annotate(target_id=token.uuid)
         return token, secret
 
     def list(self, admin: AdminPrincipal) -> list[ScimTokenMetadata]:
@@ -100,12 +107,15 @@ class AccessTokenService:
             # A token of another organization is looked up under this organization's key,
             # so it is simply absent: its existence is never revealed.
             raise NotFound(TOKEN_NOT_FOUND)
+        activity_annotation.annotate(target_name=token.description)
         return token
 
     def revoke(self, admin: AdminPrincipal, token_uuid: str) -> None:
         now = truncate_to_millis(self._clock.now())
-        if not self._tokens.delete_scim_token(admin.organization_uuid, token_uuid, now, now + self._retention):
+        revoked = self._tokens.delete_scim_token(admin.organization_uuid, token_uuid, now, now + self._retention)
+        if revoked is None:
             raise NotFound(TOKEN_NOT_FOUND)
+        activity_annotation.annotate(target_name=revoked.description)
 
     def rotate(
         self, admin: AdminPrincipal, token_uuid: str, expires_at: datetime | None

@@ -1,15 +1,16 @@
-"""The SCIM activity log as admins read it back: newest first, filtered, paged by cursor.
-Entries are written by the activity ingest (``services/activity_ingest.py``) from the
-requests' activity records."""
+"""The activity log as admins read it back: newest first, filtered, paged by cursor. Entries
+are written by the activity ingest (``services/activity_ingest.py``) from the records of SCIM
+requests, of the token API's admin actions and of scim-admin's."""
 
 from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-from scim_provisioning.activity_annotation import Action
+from scim_provisioning.activity_annotation import ADMIN_ACTIONS, SCIM_ACTIONS, Action
 from scim_provisioning.errors import InvalidRequest
 from scim_provisioning.models import ActivityEntry
 from scim_provisioning.repository.protocols import ActivityStore
@@ -20,6 +21,8 @@ DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 # ``status`` accepts a class of answers or one status code.
 STATUS_CLASSES = {"failure": (400, 599), "success": (100, 399)}
+# ``category`` selects a set of actions: the admin actions, or the SCIM requests.
+CATEGORIES: dict[str, frozenset[Action]] = {"admin": ADMIN_ACTIONS, "scim": SCIM_ACTIONS}
 
 
 def encode_cursor(sort_key: str) -> str:
@@ -45,11 +48,12 @@ class ActivityQuery:
     limit: int
     after: str | None
     status_range: tuple[int, int] | None
-    action: str | None
+    actions: Collection[str] | None
 
 
 def activity_query(parameters: dict[str, str]) -> ActivityQuery:
-    """Validate ``limit``, ``cursor``, ``status`` (failure, success or a code) and ``action``."""
+    """Validate ``limit``, ``cursor``, ``status`` (failure, success or a code), and ``action``
+    (one) or ``category`` (``admin`` or ``scim``), which are not combined."""
     limit_text = parameters.get("limit", str(DEFAULT_PAGE_SIZE))
     if not limit_text.isdigit() or not 1 <= int(limit_text) <= MAX_PAGE_SIZE:
         raise InvalidRequest(f"limit must be an integer from 1 to {MAX_PAGE_SIZE}")
@@ -65,8 +69,14 @@ def activity_query(parameters: dict[str, str]) -> ActivityQuery:
     action = parameters.get("action") or None
     if action is not None and action not in {item.value for item in Action}:
         raise InvalidRequest(f"action must be one of: {', '.join(item.value for item in Action)}")
+    category = parameters.get("category") or None
+    if category is not None and category not in CATEGORIES:
+        raise InvalidRequest(f"category must be one of: {', '.join(CATEGORIES)}")
+    if action is not None and category is not None:
+        raise InvalidRequest("Filter by action or by category, not both")
+    actions = {action} if action is not None else None if category is None else CATEGORIES[category]
     cursor = parameters.get("cursor") or ""
-    return ActivityQuery(int(limit_text), decode_cursor(cursor), status_range, action)
+    return ActivityQuery(int(limit_text), decode_cursor(cursor), status_range, actions)
 
 
 @dataclass(frozen=True)
@@ -76,17 +86,23 @@ class ActivityResult:
 
 
 def entry_document(entry: ActivityEntry) -> dict[str, Any]:
-    """An entry as the request-logs API returns it and the settings page shows it."""
+    """An entry as the request-logs API returns it and the settings page shows it. The actor
+    is ``tokenUuid`` (a SCIM request), ``actorUserUuid`` with ``apiKeyUuid`` (an admin through
+    the token API) or ``operator`` (scim-admin)."""
     return {
         "id": entry.id,
         "occurredAt": format_timestamp(entry.occurred_at),
         "tokenUuid": entry.token_uuid,
+        "actorUserUuid": entry.actor_user_uuid,
+        "apiKeyUuid": entry.api_key_uuid,
+        "operator": entry.operator,
         "method": entry.method,
         "path": entry.path,
         "action": entry.action,
         "status": entry.status,
         "targetId": entry.target_id,
         "targetName": entry.target_name,
+        "targetUserUuid": entry.target_user_uuid,
         "scimType": entry.scim_type,
         "detail": entry.detail,
         "requestId": entry.request_id,
@@ -100,6 +116,6 @@ class ActivityLogService:
 
     def list(self, admin: AdminPrincipal, query: ActivityQuery) -> ActivityResult:
         page = self._activity.list_activity(
-            admin.organization_uuid, query.limit, query.after, query.status_range, query.action
+            admin.organization_uuid, query.limit, query.after, query.status_range, query.actions
         )
         return ActivityResult(page.entries, None if page.next_after is None else encode_cursor(page.next_after))

@@ -81,10 +81,13 @@ class Authenticator:
         credential = self._credentials.get_credential(digest(api_key))
         if credential is None or credential.kind is not CredentialKind.API_KEY or credential.user_uuid is None:
             raise Unauthenticated("Invalid API key")
+        # The actor, for the admin actions' log entries: named even when refused below (an
+        # expired key, a deactivated admin, a member's 403).
         activity_annotation.annotate(
             organization_uuid=credential.organization_uuid,
             credential_kind=CredentialKind.API_KEY,
             credential_uuid=credential.owner_uuid,
+            actor_user_uuid=credential.user_uuid,
         )
         if self._expired(credential):
             raise Unauthenticated("API key has expired")

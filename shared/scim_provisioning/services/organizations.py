@@ -124,6 +124,9 @@ class OrganizationService:
     def list_api_keys(self, organization_uuid: str) -> list[ApiKeyMetadata]:
         return self._api_keys.list_api_keys(organization_uuid)
 
-    def revoke_api_key(self, organization_uuid: str, key_uuid: str) -> None:
-        if not self._api_keys.delete_api_key(organization_uuid, key_uuid):
+    def revoke_api_key(self, organization_uuid: str, key_uuid: str) -> ApiKeyMetadata:
+        """Revoke a key; what it was (its description and owner name it in the audit entry)."""
+        revoked = self._api_keys.delete_api_key(organization_uuid, key_uuid)
+        if revoked is None:
             raise NotFound(f"API key {key_uuid} not found")
+        return revoked

@@ -4,7 +4,8 @@ by Playwright, against the dev server (``make dev``) in a subprocess.
 The journey of the product documentation: sign in with the admin's API key, copy the SCIM
 base URL, generate a token and copy it from the dialog that shows it once, use it for a SCIM
 request, rotate it (and be refused a second rotation within the hour), see the old token's
-request fail in the activity log, revoke the token.
+request fail in the activity log, revoke the token, and find the admin's own actions (the
+refused rotation included) under the log's "Admin actions" filter.
 
 Screenshots of the main states go to the test's temporary directory; with
 ``UPDATE_SCREENSHOTS=1`` (``make screenshots``) to ``docs/screenshots/``, which the README shows."""
@@ -205,6 +206,7 @@ def test_the_admin_journey(page: Page, dev_server: DevServer, screenshots: Path)
     assert token_uuid and token_uuid in row.inner_text()
     # …minted by the signed-in admin, whose uuid the row names.
     expect(row.locator('td[data-label="Created by"]')).to_have_text(re.compile(r"^[0-9a-f-]{36}$"))
+    admin_uuid = row.locator('td[data-label="Created by"]').inner_text()
 
     # The identity provider uses it.
     assert scim_get(dev_server, token) == 200
@@ -265,10 +267,30 @@ def test_the_admin_journey(page: Page, dev_server: DevServer, screenshots: Path)
     expect(page.locator("#tokens-status")).to_have_text('Token "Okta SCIM token" revoked.')
     assert scim_get(dev_server, rotated) == 401
     page.get_by_label("Action").select_option("")
-    # The revoked token's request, just made, is the newest of the six SCIM requests of the journey.
-    refresh_until(page, lambda: expect(page.locator("#activity-table tbody tr")).to_have_count(6, timeout=SOON_MS))
-    expect(page.locator("#activity-table tbody tr").first).to_contain_text("auth_failure")
+    # The revoked token's request, just made, is the newest of the journey's six SCIM requests
+    # and four admin actions (create, rotate, the refused rotation, revoke).
+    rows = page.locator("#activity-table tbody tr")
+    refresh_until(page, lambda: expect(rows).to_have_count(10, timeout=SOON_MS))
+    expect(rows.first).to_contain_text("auth_failure")
     page.screenshot(path=screenshots / "08-after-revoke.png", full_page=True)
+
+    # The admin's own actions, the refused rotation among them, each naming the admin and the token.
+    page.get_by_label("Action").select_option(label="Admin actions")
+    expect(rows).to_have_count(4)
+    actions = [
+        (row.get_attribute("data-action"), row.locator('td[data-label="Status"]').inner_text()) for row in rows.all()
+    ]
+    assert actions == [
+        ("revoke_token", "200"),
+        ("rotate_token", "400"),
+        ("rotate_token", "200"),
+        ("create_token", "201"),
+    ]
+    for admin_action in rows.all():
+        expect(admin_action.locator('td[data-label="Target"]')).to_have_text(f"Okta SCIM token · {token_uuid}")
+        expect(admin_action.locator('td[data-label="By"]')).to_contain_text(f"admin {admin_uuid} · API key ")
+    expect(rows.nth(1)).to_contain_text("Token can only be rotated once per hour")
+    page.screenshot(path=screenshots / "10-admin-actions.png", full_page=True)
 
 
 def test_narrow_screen_and_keyboard(browser: Browser, dev_server: DevServer, screenshots: Path) -> None:

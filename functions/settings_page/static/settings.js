@@ -258,6 +258,15 @@
   }
 
   // ---------------------------------------------------------- activity log
+  // Who made the request: the identity provider's SCIM token, an admin with their API key
+  // (the token API), or the operator who ran scim-admin.
+  function actor(entry) {
+    if (entry.tokenUuid) return `token ${entry.tokenUuid}`;
+    if (entry.actorUserUuid) return `admin ${entry.actorUserUuid} · API key ${entry.apiKeyUuid}`;
+    if (entry.operator) return `scim-admin: ${entry.operator}`;
+    return "—";
+  }
+
   function renderActivity(entries) {
     const body = $("activity-table").tBodies[0];
     body.replaceChildren();
@@ -271,12 +280,14 @@
       badge.className = entry.status >= 400 ? "badge fail" : "badge ok";
       badge.textContent = String(entry.status);
       status.append(badge);
-      const target = [entry.targetName, entry.targetId].filter(Boolean).join(" · ");
+      // An API key's target also names the admin it belongs to.
+      const owner = entry.targetUserUuid && `of admin ${entry.targetUserUuid}`;
+      const target = [entry.targetName, entry.targetId, owner].filter(Boolean).join(" · ");
       cell(row, "Target", target || "—");
       cell(row, "Request", `${entry.method} ${entry.path}`, "mono");
       const error = [entry.scimType, entry.detail].filter(Boolean).join(": ");
       cell(row, "Error", error || "—");
-      cell(row, "Token", entry.tokenUuid || "—", "mono");
+      cell(row, "By", actor(entry), "mono");
     }
   }
 
@@ -284,7 +295,9 @@
     const query = new URLSearchParams({ limit: String(ACTIVITY_PAGE_SIZE) });
     if (cursor) query.set("cursor", cursor);
     if ($("failures-only").checked) query.set("status", "failure");
-    if ($("action-filter").value) query.set("action", $("action-filter").value);
+    // An action, or a category of them (the option says which parameter it sets).
+    const filter = $("action-filter").selectedOptions[0];
+    if (filter && filter.value) query.set(filter.dataset.parameter || "action", filter.value);
     const isLatest = activityTurn();
     try {
       const results = await api("GET", `${logsApi}?${query}`);
@@ -297,8 +310,8 @@
       say(
         "activity-status",
         results.entries.length === 0 && !activityNext
-          ? "No SCIM request matches."
-          : `${results.entries.length} request(s) shown${activityNext ? "; more on the next page" : ""}.`,
+          ? "No entry matches."
+          : `${results.entries.length} ${results.entries.length === 1 ? "entry" : "entries"} shown${activityNext ? "; more on the next page" : ""}.`,
       );
     } catch (error) {
       if (isLatest() && !handleAuthLoss(error)) say("activity-status", error.message);

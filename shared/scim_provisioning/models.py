@@ -178,3 +178,35 @@ class TokenHealth:
     hours: list[TokenHourCounts]
     last_success_at: datetime | None
     last_error: TokenError | None
+
+
+@dataclass(frozen=True)
+class TokenNoticeKey:
+    """One thing the token guardian tells about a token, once: ``subject`` names it (e.g.
+    ``EXPIRY#<expiresAt>#7`` for the 7-day warning of that expiry). The record of it is kept
+    until ``keep_until``, past which the token can no longer be found for it."""
+
+    organization_uuid: str
+    token_uuid: str
+    subject: str
+    keep_until: datetime
+
+
+@dataclass(frozen=True)
+class ServiceEvent:
+    """An event the service publishes on its event bus: EventBridge's ``detail-type`` and
+    ``detail`` (the source is the service's own)."""
+
+    detail_type: str
+    detail: dict[str, Any]
+    time: datetime
+
+
+@dataclass(frozen=True)
+class Notification:
+    """A message to people (an SNS topic's e-mail subscribers). ``attributes`` travel as
+    message attributes, so a subscription can filter, e.g. on its organization."""
+
+    subject: str
+    message: str
+    attributes: dict[str, str]

@@ -8,6 +8,7 @@ from __future__ import annotations
 from aws_lambda_powertools import Logger, Metrics
 
 SERVICE_NAME = "scim-provisioning"
+METRICS_NAMESPACE = "ScimProvisioning"
 
 logger = Logger(service=SERVICE_NAME)
-metrics = Metrics(namespace="ScimProvisioning", service=SERVICE_NAME)
+metrics = Metrics(namespace=METRICS_NAMESPACE, service=SERVICE_NAME)

@@ -7,20 +7,22 @@ anything themselves."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cached_property
 
 from scim_provisioning.clock import Clock, SystemClock
 from scim_provisioning.config import DEFAULT_ACTIVITY_LOG_RETENTION_DAYS, Settings
 from scim_provisioning.repository.dynamodb import stores_from_settings
-from scim_provisioning.repository.protocols import Stores
+from scim_provisioning.repository.messaging import event_bus, notification_topic
+from scim_provisioning.repository.protocols import EventBus, NotificationTopic, Stores
 from scim_provisioning.services.access_tokens import AccessTokenService
 from scim_provisioning.services.activity_ingest import ActivityIngestService
 from scim_provisioning.services.activity_log import ActivityLogService
 from scim_provisioning.services.authentication import Authenticator
 from scim_provisioning.services.groups import GroupService
 from scim_provisioning.services.organizations import OrganizationService
+from scim_provisioning.services.token_guardian import GuardianPolicy, TokenGuardian
 from scim_provisioning.services.upgrades import UpgradeService
 from scim_provisioning.services.users import UserService
 
@@ -31,6 +33,11 @@ class Runtime:
     clock: Clock
     # How long activity entries, and the retired credentials they name, are kept.
     activity_retention: timedelta = timedelta(days=DEFAULT_ACTIVITY_LOG_RETENTION_DAYS)
+    settings: Settings = field(default_factory=Settings.from_environment)
+    # Where the token guardian publishes; unset, the settings' bus and topic, built on first use
+    # (only the guardian's function pays for the clients).
+    bus: EventBus | None = None
+    topic: NotificationTopic | None = None
 
     @cached_property
     def authenticator(self) -> Authenticator:
@@ -66,6 +73,18 @@ class Runtime:
     def groups(self) -> GroupService:
         return GroupService(self.stores.groups, self.stores.memberships, self.stores.people, self.clock)
 
+    @cached_property
+    def token_guardian(self) -> TokenGuardian:
+        settings = self.settings
+        return TokenGuardian(
+            self.stores.scim_tokens,
+            self.stores.token_notices,
+            self.bus or event_bus(settings.event_bus_name, settings.region),
+            self.topic or notification_topic(settings.token_notices_topic_arn, settings.region),
+            self.clock,
+            GuardianPolicy.from_settings(settings),
+        )
+
 
 _current: Runtime | None = None
 
@@ -79,11 +98,17 @@ def current() -> Runtime:
             stores=stores_from_settings(settings),
             clock=SystemClock(),
             activity_retention=timedelta(days=settings.activity_log_retention_days),
+            settings=settings,
         )
     return _current
 
 
-def configure(stores: Stores | None = None, clock: Clock | None = None) -> Runtime:
+def configure(
+    stores: Stores | None = None,
+    clock: Clock | None = None,
+    bus: EventBus | None = None,
+    topic: NotificationTopic | None = None,
+) -> Runtime:
     """Replace the runtime (tests, dev server); unset pieces are built from the environment."""
     global _current
     settings = Settings.from_environment()
@@ -91,6 +116,9 @@ def configure(stores: Stores | None = None, clock: Clock | None = None) -> Runti
         stores=stores or stores_from_settings(settings),
         clock=clock or SystemClock(),
         activity_retention=timedelta(days=settings.activity_log_retention_days),
+        settings=settings,
+        bus=bus,
+        topic=topic,
     )
     return _current
 

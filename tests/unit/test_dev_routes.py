@@ -289,7 +289,8 @@ def test_the_event_names_the_route_and_its_path_parameters() -> None:
 # -------------------------------------------------------------------- table, environment
 def test_the_table_definition_is_read_from_the_template() -> None:
     """Given template.yaml's table, when its definition is read, then it has the single-table keys,
-    the GSI1 index, on-demand billing and the TTL attribute, and no name (each user picks one)."""
+    the GSI1 and GSI2 indexes, on-demand billing and the TTL attribute, and no name (each user
+    picks one)."""
     definition = main_table_definition()
     arguments = definition.create_table_arguments
 
@@ -300,13 +301,17 @@ def test_the_table_definition_is_read_from_the_template() -> None:
         {"AttributeName": "SK", "KeyType": "RANGE"},
     ]
     assert arguments["BillingMode"] == "PAY_PER_REQUEST"
-    (index,) = arguments["GlobalSecondaryIndexes"]
-    assert index["IndexName"] == "GSI1" and index["Projection"] == {"ProjectionType": "ALL"}
+    gsi1, gsi2 = arguments["GlobalSecondaryIndexes"]
+    assert gsi1["IndexName"] == "GSI1" and gsi1["Projection"] == {"ProjectionType": "ALL"}
+    assert gsi2["IndexName"] == "GSI2" and gsi2["Projection"] == {"ProjectionType": "KEYS_ONLY"}
+    assert [key["AttributeName"] for key in gsi2["KeySchema"]] == ["GSI2PK", "lastUsedAt"]
     assert {definition["AttributeName"] for definition in arguments["AttributeDefinitions"]} == {
         "PK",
         "SK",
         "GSI1PK",
         "GSI1SK",
+        "GSI2PK",
+        "lastUsedAt",
     }
     assert definition.ttl_attribute == "expiresAtEpoch"
 

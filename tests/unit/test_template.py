@@ -39,6 +39,7 @@ OPTIONAL_RESOURCES = {
     "Route 53 record": ({**CUSTOM_DOMAIN, "HostedZoneId": "Z0123456789"}, {"ApiDomainRecord"}),
     "WAF": ({"EnableWaf": "true"}, {"WebAcl", "WebAclAssociation", "WafLogGroup", "WafLogging"}),
     "alarm e-mail": ({"AlarmEmail": "ops@example.com"}, {"AlarmEmailSubscription"}),
+    "token notices e-mail": ({"TokenNoticesEmail": "admins@example.com"}, {"TokenNoticesEmailSubscription"}),
 }
 # Set by Lambda itself in every function's environment, never by the template.
 LAMBDA_RUNTIME_VARIABLES = {"AWS_REGION", "AWS_DEFAULT_REGION"}
@@ -103,14 +104,15 @@ def api_targets() -> set[str]:
     return targets
 
 
-# Functions no API route invokes: CloudWatch Logs invokes the activity ingest.
-NON_API_FUNCTIONS = {"ActivityIngestFunction"}
+# Functions no API route invokes: CloudWatch Logs invokes the activity ingest, EventBridge
+# Scheduler the token guardian.
+NON_API_FUNCTIONS = {"ActivityIngestFunction", "TokenGuardianFunction"}
 
 
 def test_the_api_invokes_functions_through_their_live_alias() -> None:
     """Given the API's OpenAPI body, when its integrations are read, then every operation invokes
     a function's `live` alias (what CodeDeploy shifts), never the function itself; every function
-    but the activity ingest serves the API."""
+    but the activity ingest and the token guardian serves the API."""
     targets = api_targets()
 
     assert all(RESOURCES[target]["Type"] == "AWS::Lambda::Alias" for target in targets)
@@ -278,24 +280,30 @@ def test_cloudwatch_logs_may_invoke_the_ingest_for_exactly_the_subscribed_log_gr
         assert subscription["DependsOn"] == permission
 
 
-def test_a_failed_ingest_batch_is_retried_then_queued_and_alarmed() -> None:
-    """Given the ingest's asynchronous invocation config, then Lambda retries a failed batch
-    twice and then sends it to an encrypted queue that keeps it 14 days, whose depth alarms."""
-    (config,) = of_type(RESOURCES, "AWS::Lambda::EventInvokeConfig").values()
-    queue = RESOURCES["ActivityIngestFailures"]["Properties"]
-    alarm = ALARMS["ActivityIngestFailuresAlarm"]["Properties"]
+@pytest.mark.parametrize(
+    ("function", "queue_id", "alarm_id"),
+    [
+        ("ActivityIngestFunction", "ActivityIngestFailures", "ActivityIngestFailuresAlarm"),
+        ("TokenGuardianFunction", "TokenGuardianFailures", "TokenGuardianFailuresAlarm"),
+    ],
+)
+def test_a_failed_asynchronous_invocation_is_retried_then_queued_and_alarmed(
+    function: str, queue_id: str, alarm_id: str
+) -> None:
+    """Given an asynchronously invoked function's invocation config (the activity ingest's, the
+    token guardian's), then Lambda retries a failed invocation twice and then sends it to an
+    encrypted queue that keeps it 14 days, whose depth alarms."""
+    configs = of_type(RESOURCES, "AWS::Lambda::EventInvokeConfig").values()
+    (config,) = [config for config in configs if config["Properties"]["FunctionName"] == {"Ref": function}]
+    queue = RESOURCES[queue_id]["Properties"]
+    alarm = ALARMS[alarm_id]["Properties"]
 
-    assert config["Properties"]["FunctionName"] == {"Ref": "ActivityIngestFunction"}
     assert config["Properties"]["Qualifier"] == "live"
     assert config["Properties"]["MaximumRetryAttempts"] == 2
-    assert config["Properties"]["DestinationConfig"]["OnFailure"]["Destination"] == {
-        "Fn::GetAtt": ["ActivityIngestFailures", "Arn"]
-    }
+    assert config["Properties"]["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": [queue_id, "Arn"]}
     assert queue["SqsManagedSseEnabled"] is True and queue["MessageRetentionPeriod"] == 14 * 24 * 3600
     assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/SQS", "ApproximateNumberOfMessagesVisible")
-    assert alarm["Dimensions"] == [
-        {"Name": "QueueName", "Value": {"Fn::GetAtt": ["ActivityIngestFailures", "QueueName"]}}
-    ]
+    assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue_id, "QueueName"]}}]
 
 
 def policy_actions(function: str) -> dict[str, set[str]]:
@@ -317,6 +325,93 @@ def test_the_ingest_may_only_write_entries_and_stamps_and_queue_its_failures() -
 
     assert allowed == {"dynamodb:BatchWriteItem", "dynamodb:UpdateItem", "sqs:SendMessage"}
     assert set().union(*policy_actions("ScimRequestLogsFunction").values()) == {"dynamodb:GetItem", "dynamodb:Query"}
+
+
+# ------------------------------------------------------------------ token guardian
+def test_the_token_guardian_runs_on_its_alias_on_a_schedule_of_its_stage() -> None:
+    """Given the guardian's schedule, then EventBridge Scheduler invokes its `live` alias every
+    TokenGuardianSchedule (hourly by default, at least daily as issue 12 asks), under a name of
+    the stack's own (schedule names are unique per account and region, shared by the stages)."""
+    (schedule,) = of_type(RESOURCES, "AWS::Scheduler::Schedule").values()
+    properties = schedule["Properties"]
+
+    assert properties["Target"]["Arn"] == {"Ref": "TokenGuardianFunctionAliaslive"}
+    assert properties["ScheduleExpression"] == {"Ref": "TokenGuardianSchedule"}
+    assert cloudformation()["Parameters"]["TokenGuardianSchedule"]["Default"] == "rate(1 hour)"
+    assert sub_text(properties["Name"]) == "${AWS::StackName}-token-guardian"
+
+
+def test_the_service_has_one_event_bus_named_in_the_outputs() -> None:
+    """Given the stack, then it declares one EventBridge bus, named after the stage, which the
+    guardian publishes to (and issue 13's change events will), with its name and ARN as outputs."""
+    (bus_id,) = of_type(RESOURCES, "AWS::Events::EventBus")
+    outputs = cloudformation()["Outputs"]
+
+    assert sub_text(RESOURCES[bus_id]["Properties"]["Name"]) == "scim-provisioning-${Stage}"
+    assert outputs["EventBusName"]["Value"] == {"Ref": bus_id}
+    assert outputs["EventBusArn"]["Value"] == {"Fn::GetAtt": [bus_id, "Arn"]}
+    assert template_variables()["EVENT_BUS_NAME"] == {"Ref": bus_id}
+
+
+def test_the_token_guardian_may_read_its_indexes_and_publish_to_the_bus_and_its_topic_only() -> None:
+    """Given the guardian's role, then it may query the table and its two indexes, read tokens by
+    key, write its notices, put events on the service's bus and publish to the token notices
+    topic (which its environment names); nothing else, no delete, no other bus or topic."""
+    role = RESOURCES[FUNCTIONS["TokenGuardianFunction"]["Properties"]["Role"]["Fn::GetAtt"][0]]
+    statements = [
+        statement for policy in role["Properties"]["Policies"] for statement in policy["PolicyDocument"]["Statement"]
+    ]
+    granted = {
+        action: statement["Resource"]
+        for statement in statements
+        for action in ([statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"])
+    }
+    environment = FUNCTIONS["TokenGuardianFunction"]["Properties"]["Environment"]["Variables"]
+
+    assert set(granted) == {
+        "dynamodb:Query",
+        "dynamodb:BatchGetItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:BatchWriteItem",
+        "events:PutEvents",
+        "sns:Publish",
+        "sqs:SendMessage",
+    }
+    assert {sub_text(resource) for resource in granted["dynamodb:Query"][1:]} == {
+        "${ScimTable.Arn}/index/GSI1",
+        "${ScimTable.Arn}/index/GSI2",
+    }
+    assert granted["events:PutEvents"] == {"Fn::GetAtt": ["ServiceEventBus", "Arn"]}
+    assert granted["sns:Publish"] == {"Ref": "TokenNoticesTopic"} == environment["TOKEN_NOTICES_TOPIC_ARN"]
+
+
+def test_the_token_expiry_alarm_reads_the_metric_the_guardian_prints_at_the_last_warning() -> None:
+    """Given the token-expiry alarm, then its query takes the minimum of the metric the guardian's
+    handler prints, over exactly the dimensions the EMF line carries, for this stage, and it
+    fires at TokenExpiryAlarmDays or less, by default the last warning's day."""
+    from functions.token_guardian.handler import EARLIEST_EXPIRY_METRIC
+
+    properties = ALARMS["TokenExpiryAlarm"]["Properties"]
+    (query,) = properties["Metrics"]
+    parameters = cloudformation()["Parameters"]
+    warnings = [int(days) for days in parameters["TokenExpiryWarningDays"]["Default"].split(",")]
+
+    assert EARLIEST_EXPIRY_METRIC == "DaysToEarliestTokenExpiry"
+    assert sub_text(query["Expression"]) == (
+        "SELECT MIN(DaysToEarliestTokenExpiry) FROM SCHEMA(ScimProvisioning, OrganizationUuid, Stage, service) "
+        "WHERE Stage = '${Stage}'"
+    )
+    assert properties["ComparisonOperator"] == "LessThanOrEqualToThreshold"
+    assert properties["Threshold"] == {"Ref": "TokenExpiryAlarmDays"}
+    assert parameters["TokenExpiryAlarmDays"]["Default"] == min(warnings) == 1
+
+
+def test_the_dev_only_guardian_route_is_not_part_of_the_deployed_api() -> None:
+    """Given the deployed API's paths, then none is under /api/v1/dev: the route that runs the
+    guardian at a chosen time exists on the dev server only (devserver/dev_routes.py)."""
+    paths = RESOURCES["ScimApi"]["Properties"]["Body"]["paths"]
+
+    assert not [path for path in paths if path.startswith("/api/v1/dev")]
 
 
 # ------------------------------------------------------------------------- alarms

@@ -5,10 +5,21 @@ partition and a credential item keyed by the secret's digest, written together:
   CREDENTIAL#<sha256(secret)> / CREDENTIAL            what authentication reads (one GetItem)
 
 A rotated or revoked SCIM token's credential is replaced by a ``retired`` tombstone under the
-same key, so its later use is refused *and* attributed to its organization."""
+same key, so its later use is refused *and* attributed to its organization.
+
+Three sparse index entries let the token guardian read only the tokens it has something to say
+about (docs/data-model.md, "Token guardian"):
+
+  credential of a live token with an expiry   GSI1 SCIM_TOKEN_EXPIRY / <expiresAt>#<token>
+  metadata, until its first week is checked   GSI1 SCIM_TOKEN_FIRST_WEEK / <createdAt>#<token>
+  metadata, once used                         GSI2 SCIM_TOKEN / lastUsedAt (KEYS_ONLY)
+
+A rotation writes a new credential (the new expiry's entry) and tombstones the old one (no
+entry); a revocation removes all three."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
@@ -22,6 +33,12 @@ from scim_provisioning.timestamps import format_optional, format_timestamp, pars
 _CREDENTIAL_SK = "CREDENTIAL"
 _SCIM_TOKEN_PREFIX = "SCIM_TOKEN#"
 _API_KEY_PREFIX = "API_KEY#"
+# The token guardian's index partitions (GSI1PK / GSI2PK values).
+_EXPIRY_INDEX = "SCIM_TOKEN_EXPIRY"
+_FIRST_WEEK_INDEX = "SCIM_TOKEN_FIRST_WEEK"
+_LAST_USED_INDEX = "SCIM_TOKEN"
+# Sorts after "#", so "<time>~" bounds every "<time>#<token>" of that instant.
+_AFTER_EVERY_TOKEN = "~"
 
 Metadata = TypeVar("Metadata", ScimTokenMetadata, ApiKeyMetadata)
 
@@ -57,6 +74,15 @@ def _api_key_from_item(item: Item) -> ApiKeyMetadata:
     )
 
 
+def _index_key(moment: datetime, token_uuid: str) -> str:
+    return f"{format_timestamp(moment)}#{token_uuid}"
+
+
+def _index_bound(moment: datetime) -> str:
+    """The greatest key of ``moment``: ``<= bound`` takes every token of that instant."""
+    return format_timestamp(moment) + _AFTER_EVERY_TOKEN
+
+
 def _credential_item(
     secret_digest: str,
     kind: CredentialKind,
@@ -65,7 +91,7 @@ def _credential_item(
     expires_at: datetime | None,
     user_uuid: str | None = None,
 ) -> Item:
-    return {
+    item: Item = {
         "PK": _credential_pk(secret_digest),
         "SK": _CREDENTIAL_SK,
         "entity": "Credential",
@@ -75,6 +101,36 @@ def _credential_item(
         "userUuid": user_uuid,
         "expiresAt": format_optional(expires_at),
     }
+    if kind is CredentialKind.SCIM_TOKEN and expires_at is not None:
+        # Never written again until rotation replaces it: the index entry costs no write
+        # beyond the token's own, unlike one on the metadata (stamped with lastUsedAt).
+        item |= {"GSI1PK": _EXPIRY_INDEX, "GSI1SK": _index_key(expires_at, owner_uuid)}
+    return item
+
+
+def scim_token_items(token: ScimTokenMetadata, secret_digest: str) -> tuple[Item, Item]:
+    """A new token's metadata and credential items, as its creation writes them (also what
+    benchmarks load in bulk). The metadata enters the first-week and last-use indexes."""
+    metadata = {
+        "PK": org_pk(token.organization_uuid),
+        "SK": _SCIM_TOKEN_PREFIX + token.uuid,
+        "entity": "ScimToken",
+        "uuid": token.uuid,
+        "organizationUuid": token.organization_uuid,
+        "description": token.description,
+        "createdAt": format_timestamp(token.created_at),
+        "expiresAt": format_optional(token.expires_at),
+        "lastUsedAt": format_optional(token.last_used_at),
+        "createdByUserUuid": token.created_by_user_uuid,
+        "credentialDigest": secret_digest,
+        "GSI1PK": _FIRST_WEEK_INDEX,
+        "GSI1SK": _index_key(token.created_at, token.uuid),
+        "GSI2PK": _LAST_USED_INDEX,
+    }
+    credential = _credential_item(
+        secret_digest, CredentialKind.SCIM_TOKEN, token.organization_uuid, token.uuid, token.expires_at
+    )
+    return metadata, credential
 
 
 class DynamoDBCredentialStore:
@@ -176,21 +232,7 @@ class DynamoDBCredentialStore:
 
     # ----------------------------------------------------------- SCIM access tokens
     def create_scim_token(self, token: ScimTokenMetadata, secret_digest: str) -> None:
-        metadata = {
-            "PK": org_pk(token.organization_uuid),
-            "SK": _SCIM_TOKEN_PREFIX + token.uuid,
-            "entity": "ScimToken",
-            "uuid": token.uuid,
-            "organizationUuid": token.organization_uuid,
-            "description": token.description,
-            "createdAt": format_timestamp(token.created_at),
-            "expiresAt": format_optional(token.expires_at),
-            "createdByUserUuid": token.created_by_user_uuid,
-            "credentialDigest": secret_digest,
-        }
-        credential = _credential_item(
-            secret_digest, CredentialKind.SCIM_TOKEN, token.organization_uuid, token.uuid, token.expires_at
-        )
+        metadata, credential = scim_token_items(token, secret_digest)
         self._table.transact([self._table.put(metadata), self._table.put(credential)])
 
     def list_scim_tokens(self, organization_uuid: str) -> list[ScimTokenMetadata]:
@@ -248,6 +290,45 @@ class DynamoDBCredentialStore:
         return self._delete_with_credential(
             organization_uuid, _SCIM_TOKEN_PREFIX + token_uuid, _scim_token_from_item, tombstone
         )
+
+    # --------------------------------------------------------------- token guardian
+    def scim_tokens_expiring(self, after: datetime, until: datetime) -> list[ScimTokenMetadata]:
+        """Live tokens whose credential expires in [after, until]: one Query of that range of
+        the expiry index, then the tokens' metadata (BatchGetItem, consistent: the current
+        description, expiry and lastUsedAt). A token rotated since the index was written comes
+        back as it is now; a revoked one not at all."""
+        entries = self._table.query_index_range(
+            "GSI1", "GSI1PK", _EXPIRY_INDEX, "GSI1SK", format_timestamp(after), _index_bound(until)
+        )
+        keys = [(org_pk(entry["organizationUuid"]), _SCIM_TOKEN_PREFIX + entry["ownerUuid"]) for entry in entries]
+        tokens = (_scim_token_from_item(item) for item in self._table.get_items(keys))
+        return sorted(tokens, key=lambda token: (token.expires_at or token.created_at, token.uuid))
+
+    def scim_tokens_in_first_week(self, created_until: datetime) -> list[ScimTokenMetadata]:
+        """Tokens created at or before ``created_until`` whose first week has not been checked
+        (``end_first_week_check``): the index holds only those, so this reads nothing else."""
+        items = self._table.query_index_range(
+            "GSI1", "GSI1PK", _FIRST_WEEK_INDEX, "GSI1SK", None, _index_bound(created_until)
+        )
+        return [_scim_token_from_item(item) for item in items]
+
+    def end_first_week_check(self, token: ScimTokenMetadata) -> None:
+        """Take the token out of the first-week index; a token revoked meanwhile stays gone."""
+        with contextlib.suppress(ConditionFailed):
+            self._table.update_item(
+                org_pk(token.organization_uuid),
+                _SCIM_TOKEN_PREFIX + token.uuid,
+                UpdateExpression="REMOVE GSI1PK, GSI1SK",
+                ConditionExpression="attribute_exists(PK)",
+            )
+
+    def scim_tokens_last_used_between(self, after: datetime, until: datetime) -> list[tuple[str, str]]:
+        """(organization, token) of the tokens last used in [after, until], from the last-use
+        index (keys only): the tokens that went quiet in that span and no others."""
+        items = self._table.query_index_range(
+            "GSI2", "GSI2PK", _LAST_USED_INDEX, "lastUsedAt", format_timestamp(after), format_timestamp(until)
+        )
+        return [(item["PK"].removeprefix("ORG#"), item["SK"].removeprefix(_SCIM_TOKEN_PREFIX)) for item in items]
 
     # ------------------------------------------------------------ personal API keys
     def create_api_key(self, key: ApiKeyMetadata, secret_digest: str) -> None:

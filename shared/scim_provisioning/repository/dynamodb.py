@@ -14,6 +14,7 @@ from scim_provisioning.repository.people import DynamoDBPeopleStore
 from scim_provisioning.repository.protocols import Stores
 from scim_provisioning.repository.table import Table, create_dynamodb_client
 from scim_provisioning.repository.token_health import DynamoDBTokenHealthStore
+from scim_provisioning.repository.token_notices import DynamoDBTokenNoticeStore
 
 
 def dynamodb_stores(client: Any, table_name: str) -> Stores:
@@ -31,6 +32,7 @@ def dynamodb_stores(client: Any, table_name: str) -> Stores:
         api_keys=credentials,
         activity=DynamoDBActivityStore(table),
         token_health=DynamoDBTokenHealthStore(table),
+        token_notices=DynamoDBTokenNoticeStore(table),
     )
 
 

@@ -1,7 +1,9 @@
 """What the services may ask of the stores: one narrow protocol per aggregate, the store
 errors the services translate, and ``Stores``, the set ``runtime.py`` wires. Services
 depend on these protocols, never on boto3; each DynamoDB implementation is a module of its
-own beside this one (``people.py`` implements ``PeopleStore``, and so on)."""
+own beside this one (``people.py`` implements ``PeopleStore``, and so on). The outbound
+messages (``EventBus``, ``NotificationTopic``) are ports of the same kind, implemented on
+EventBridge and SNS in ``messaging.py``."""
 
 from __future__ import annotations
 
@@ -17,12 +19,15 @@ from scim_provisioning.models import (
     Credential,
     CredentialKind,
     Group,
+    Notification,
     Organization,
     Person,
     ScimTokenMetadata,
+    ServiceEvent,
     TokenError,
     TokenHealth,
     TokenHourCounts,
+    TokenNoticeKey,
 )
 
 
@@ -162,6 +167,13 @@ class ScimTokenStore(Protocol):
         """Revoke the token; what it was (for the audit entry), or None when there was none."""
         ...
 
+    # What the token guardian reads: each from a sparse index, so only the tokens it has
+    # something to say about (docs/data-model.md, "Token guardian").
+    def scim_tokens_expiring(self, after: datetime, until: datetime) -> list[ScimTokenMetadata]: ...
+    def scim_tokens_in_first_week(self, created_until: datetime) -> list[ScimTokenMetadata]: ...
+    def end_first_week_check(self, token: ScimTokenMetadata) -> None: ...
+    def scim_tokens_last_used_between(self, after: datetime, until: datetime) -> list[tuple[str, str]]: ...
+
 
 class ApiKeyStore(Protocol):
     def create_api_key(self, key: ApiKeyMetadata, secret_digest: str) -> None: ...
@@ -169,6 +181,14 @@ class ApiKeyStore(Protocol):
     def delete_api_key(self, organization_uuid: str, key_uuid: str) -> ApiKeyMetadata | None:
         """Revoke the key; what it was (for the audit entry), or None when there was none."""
         ...
+
+
+class TokenNoticeStore(Protocol):
+    """The token guardian's record of what it told: each notice claimed by one run, then sent."""
+
+    def already_told(self, notices: list[TokenNoticeKey], stale_before: datetime) -> set[TokenNoticeKey]: ...
+    def claim_notice(self, notice: TokenNoticeKey, claimed_at: datetime, stale_before: datetime) -> bool: ...
+    def mark_notices_sent(self, notices: list[TokenNoticeKey], claimed_at: datetime, sent_at: datetime) -> None: ...
 
 
 class ActivityStore(Protocol):
@@ -207,6 +227,22 @@ class TokenHealthStore(Protocol):
     def token_health(self, organization_uuid: str, token_uuid: str, since_hour: datetime) -> TokenHealth: ...
 
 
+class EventBus(Protocol):
+    """The service's one event bus (EventBridge in AWS): what other systems subscribe to."""
+
+    def publish(self, events: list[ServiceEvent]) -> None:
+        """Publish every event, or raise: none is dropped silently."""
+        ...
+
+
+class NotificationTopic(Protocol):
+    """Where people are told (an SNS topic in AWS)."""
+
+    def notify(self, notifications: list[Notification]) -> None:
+        """Send every notification, or raise."""
+        ...
+
+
 @dataclass(frozen=True)
 class Stores:
     """Every store of the service, as ``runtime.py`` hands them to the services (each
@@ -222,3 +258,4 @@ class Stores:
     api_keys: ApiKeyStore
     activity: ActivityStore
     token_health: TokenHealthStore
+    token_notices: TokenNoticeStore

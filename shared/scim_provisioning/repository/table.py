@@ -288,6 +288,39 @@ class Table:
                 request = answer.get("UnprocessedKeys") or {}
         return [found[identifier] for identifier in unique if identifier in found]
 
+    def get_items(self, keys: list[tuple[str, str]]) -> list[Item]:
+        """Items by (PK, SK) from any partitions, by BatchGetItem (100 keys a request,
+        consistent); absent ones skipped, in no particular order."""
+        found: list[Item] = []
+        unique = list(dict.fromkeys(keys))
+        for start in range(0, len(unique), BATCH_GET_LIMIT):
+            chunk = [key(pk, sk) for pk, sk in unique[start : start + BATCH_GET_LIMIT]]
+            request: dict[str, Any] = {self.name: {"Keys": chunk, "ConsistentRead": True}}
+            while request:
+                with _translated_errors():
+                    answer = self.client.batch_get_item(RequestItems=request)
+                found.extend(deserialize(raw) for raw in answer.get("Responses", {}).get(self.name, []))
+                request = answer.get("UnprocessedKeys") or {}
+        return found
+
+    def query_index_range(
+        self, index: str, pk_name: str, pk: str, sk_name: str, low: str | None, high: str
+    ) -> list[Item]:
+        """Every item of index partition ``pk`` whose sort key is in [low, high] (from the
+        partition's start when ``low`` is None), eventually consistent as every global index
+        read; DynamoDB reads only that range."""
+        condition = "#pk = :pk AND " + ("#sk <= :high" if low is None else "#sk BETWEEN :low AND :high")
+        values = {":pk": {"S": pk}, ":high": {"S": high}}
+        if low is not None:
+            values[":low"] = {"S": low}
+        request: dict[str, Any] = {
+            "IndexName": index,
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeNames": {"#pk": pk_name, "#sk": sk_name},
+            "ExpressionAttributeValues": values,
+        }
+        return [deserialize(item) for item in self.query_pages(request)]
+
     def batch_write(self, requests: list[dict[str, Any]]) -> None:
         """Write ``PutRequest``/``DeleteRequest``s in BatchWriteItem requests of 25, up to
         BATCH_WRITERS at a time, so that deleting a 100,000-member group's memberships fits

@@ -35,6 +35,7 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from devserver.bootstrap import LOCAL_ADMIN_EMAIL, LocalAdmin, ensure_local_admin
+from devserver.dev_only import DEV_ONLY_ROUTES, GUARDIAN_RUN_PATH
 from devserver.dispatch import Dispatcher
 from devserver.embedded_dynamodb import EmbeddedDynamoDB, TableSnapshot
 from devserver.environment import apply_lambda_environment, provide_aws_defaults
@@ -132,7 +133,7 @@ def _bootstrap_record_path(settings: DevSettings) -> Path:
 def _bind_http_server(settings: DevSettings) -> DevHttpServer:
     """Take the API's port first, so that a port in use fails the start before any data is
     touched; requests wait in the accept queue until the server is serving."""
-    dispatcher = Dispatcher(host=settings.base_url.removeprefix("http://"))
+    dispatcher = Dispatcher(host=settings.base_url.removeprefix("http://"), dev_only=DEV_ONLY_ROUTES)
     try:
         return DevHttpServer((settings.host, settings.port), dispatcher)
     except OSError as error:
@@ -170,6 +171,7 @@ def _print_banner(settings: DevSettings, admin: LocalAdmin, endpoint_url: str, r
         f"  SCIM base URL:     {settings.base_url}{SCIM_BASE_PATH}\n"
         f"  Token API URL:     {token_api_url}\n"
         f"  Settings page:     {settings.base_url}{SETTINGS_PAGE_PATH} (sign in with the API key below)\n"
+        f"  Token guardian:    POST {settings.base_url}{GUARDIAN_RUN_PATH}?now=<ISO 8601> (dev only)\n"
         f"  Admin API key:     {admin.api_key}\n"
         f"  Admin:             {LOCAL_ADMIN_EMAIL}, organization {admin.organization_uuid}\n"
         f"  DynamoDB endpoint: {endpoint_url} ({store}, region {region})\n"

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from devserver.dispatch import Dispatcher
+from devserver.dev_only import DEV_ONLY_ROUTES, GUARDIAN_RUN_PATH
+from devserver.dispatch import Dispatcher, HttpResponse
 from devserver.environment import local_overrides, template_environment
 from devserver.events import build_event
 from devserver.template import Route, api_routes, main_table_definition, match_route
@@ -208,6 +209,26 @@ def test_an_undeclared_route_gets_api_gateways_own_answer() -> None:
 
     assert (under_api.status, elsewhere.status) == (403, 404)
     assert under_api.body == b'{"message":"Missing Authentication Token"}'
+
+
+def test_the_dev_only_routes_are_served_by_the_dev_server_alone() -> None:
+    """Given the dev-only guardian route, when a dispatcher that plays the deployed API (no dev
+    routes) serves it, then it gets API Gateway's 403 as any undeclared path; the dev server's
+    dispatcher hands it to the dev-only handler with the query string and its own base URL."""
+    seen: list[tuple[str, str]] = []
+
+    def recorded(query: str, base_url: str) -> HttpResponse:
+        seen.append((query, base_url))
+        return HttpResponse(200, [], b"{}")
+
+    deployed = Dispatcher().handle("POST", f"{GUARDIAN_RUN_PATH}?now=2026-12-01T00:00:00Z")
+    local = Dispatcher(host="127.0.0.1:3001", dev_only={("POST", GUARDIAN_RUN_PATH): recorded}).handle(
+        "POST", f"{GUARDIAN_RUN_PATH}?now=2026-12-01T00:00:00Z"
+    )
+
+    assert deployed.status == 403 and deployed.body == b'{"message":"Missing Authentication Token"}'
+    assert local.status == 200 and seen == [("now=2026-12-01T00:00:00Z", "http://127.0.0.1:3001")]
+    assert set(DEV_ONLY_ROUTES) == {("POST", GUARDIAN_RUN_PATH)}
 
 
 # ------------------------------------------------------------------------------- events

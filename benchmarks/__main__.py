@@ -1,10 +1,11 @@
-"""``make bench``: prints the DynamoDB request tables (token API, SCIM Users, SCIM Groups), the
-sequential depth of issue 11's operations, the dev server at 10,000 users, and the cold-start
-tables.
+"""``make bench``: prints the DynamoDB request tables (token API, SCIM Users, SCIM Groups, the token
+guardian's run), the sequential depth of issue 11's operations, the dev server at 10,000 users,
+and the cold-start tables.
 
 Exits 1 when an operation makes more DynamoDB requests than its ceiling allows, or its
 sequential depth exceeds its ceiling, or
-when a Users lookup or cursor page costs more at 100,000 users than at 10, or a one-member
+when a Users lookup or cursor page costs more at 100,000 users than at 10, or the token guardian's
+run costs more beside 10,000 organizations with nothing to report than beside 10, or a one-member
 change costs more in a group of 100,000 than in one of 10, or when the dev server at 10,000
 users fails a request or takes 2 s or more for a list page of 100 with groups (a budget far
 above what it takes, so only a regression to whole-table reads trips it); other wall times
@@ -15,7 +16,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from benchmarks import cold_start, depth, devserver_scale, groups_costs, token_api_costs, users_costs
+from benchmarks import cold_start, depth, devserver_scale, groups_costs, guardian_costs, token_api_costs, users_costs
 
 
 def main() -> int:
@@ -38,6 +39,12 @@ def main() -> int:
         default=devserver_scale.USERS,
         help="users in the dev server check (default %(default)s; smaller for a quick run)",
     )
+    parser.add_argument(
+        "--guardian-organizations",
+        type=int,
+        default=guardian_costs.SIZES[-1],
+        help="organizations beside the token guardian's run (default %(default)s; smaller for a quick run)",
+    )
     options = parser.parse_args()
     rows = token_api_costs.measure_all()
     print(token_api_costs.report(rows), end="\n\n", flush=True)
@@ -45,13 +52,15 @@ def main() -> int:
     print(users_costs.report(users), end="\n\n", flush=True)
     group_rows, group_failures = groups_costs.measure_all(options.group_size)
     print(groups_costs.report(group_rows), end="\n\n", flush=True)
+    guardian_rows = guardian_costs.measure_all((10, options.guardian_organizations))
+    print(guardian_costs.report(guardian_rows), end="\n\n", flush=True)
     depth_rows = depth.measure_all()
     print(depth.report(depth_rows), end="\n\n", flush=True)
     scale = devserver_scale.measure(options.dev_server_users)
     print(devserver_scale.report(scale), end="\n\n", flush=True)
     print(cold_start.report())
     exceeded = [row.operation for row in rows if row.exceeded] + users.failures + group_failures
-    exceeded += depth.failures(depth_rows) + scale.failures
+    exceeded += guardian_costs.failures(guardian_rows) + depth.failures(depth_rows) + scale.failures
     if exceeded:
         print(f"\nBenchmark checks failed: {', '.join(exceeded)}", file=sys.stderr)
         return 1

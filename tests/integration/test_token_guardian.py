@@ -14,6 +14,7 @@ from typing import Any
 import boto3
 import pytest
 
+from benchmarks import guardian_costs
 from benchmarks.harness import FixedClock
 from devserver.events import LambdaContext
 from scim_provisioning import runtime
@@ -387,3 +388,20 @@ def test_the_scheduled_function_publishes_and_emits_each_organizations_earliest_
     assert metric[handler.EARLIEST_EXPIRY_METRIC] == [1.5]
     assert summary == {"events": 1, "notifications": 1, "alreadyTold": 0, "organizationsExpiringSoon": 1}
     assert kinds(outbox.events()) == [("ScimTokenExpiring", 7)]
+
+
+# ------------------------------------------------------------------------- cost
+def test_a_runs_requests_do_not_grow_with_organizations_that_have_nothing_to_report(
+    dynamodb_client: Any, table_name: str
+) -> None:
+    """Given the benchmark's foreground (two tokens expiring, one unused after its first week,
+    one idle) beside 10 and beside 300 organizations with healthy tokens (make bench: 10,000),
+    when the guardian runs, and again at the same instant, then both runs make the same requests
+    at both sizes, the first reports the four tokens, and the second writes nothing."""
+    small = guardian_costs.measure_on(dynamodb_client, f"{table_name}-10", 10)
+    large = guardian_costs.measure_on(dynamodb_client, f"{table_name}-300", 300)
+
+    assert guardian_costs.failures([small, large]) == []
+    assert small.first.requests == large.first.requests and small.again.requests == large.again.requests
+    assert (small.events, small.notifications) == (guardian_costs.EXPECTED_EVENTS, 2)
+    assert small.again.writes == 0

@@ -63,7 +63,7 @@ class Runtime:
 
     @cached_property
     def upgrades(self) -> UpgradeService:
-        return UpgradeService(self.stores.organizations, self.stores.people, self.clock)
+        return UpgradeService(self.stores.organizations, self.stores.people, self.stores.scim_tokens, self.clock)
 
     @cached_property
     def users(self) -> UserService:

@@ -436,8 +436,15 @@ def test_upgrade_completes_old_admin_records_and_a_second_run_changes_nothing(
         "peopleUpgraded": 1,
         "organizationsCounted": 1,
         "repairs": {"legacy admin record": 1, "active admin count": 1},
+        "scimTokenItemsIndexed": 0,
     }
-    assert second == {"peopleScanned": 1, "peopleUpgraded": 0, "organizationsCounted": 0, "repairs": {}}
+    assert second == {
+        "peopleScanned": 1,
+        "peopleUpgraded": 0,
+        "organizationsCounted": 0,
+        "repairs": {},
+        "scimTokenItemsIndexed": 0,
+    }
     assert stores.organizations.active_admin_count(organization.uuid) == 1
     upgraded = stores.people.get_person(organization.uuid, old.uuid)
     assert upgraded is not None

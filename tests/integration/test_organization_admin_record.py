@@ -178,8 +178,15 @@ def test_upgrade_completes_an_old_shape_admin_once(stores: Stores, app_runtime: 
         "peopleUpgraded": 1,
         "organizationsCounted": 0,
         "repairs": {"legacy admin record": 1},
+        "scimTokenItemsIndexed": 0,
     }
-    assert second == {"peopleScanned": 1, "peopleUpgraded": 0, "organizationsCounted": 0, "repairs": {}}
+    assert second == {
+        "peopleScanned": 1,
+        "peopleUpgraded": 0,
+        "organizationsCounted": 0,
+        "repairs": {},
+        "scimTokenItemsIndexed": 0,
+    }
     upgraded = stores.people.get_person(old.organization_uuid, old.uuid)
     assert upgraded is not None
     assert upgraded.resource["userName"] == "root@old.test"

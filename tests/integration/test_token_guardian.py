@@ -21,6 +21,7 @@ from scim_provisioning import runtime
 from scim_provisioning.models import CredentialKind, ScimTokenMetadata
 from scim_provisioning.repository.messaging import EVENT_SOURCE, EventBridgeBus, PublishFailed, SnsTopic
 from scim_provisioning.repository.protocols import EventBus, Stores
+from scim_provisioning.repository.table import Table
 from scim_provisioning.runtime import Runtime
 from scim_provisioning.services.authentication import AdminPrincipal
 from scim_provisioning.services.token_guardian import CLAIM_LEASE, GuardianPolicy, TokenGuardian
@@ -405,3 +406,33 @@ def test_a_runs_requests_do_not_grow_with_organizations_that_have_nothing_to_rep
     assert small.first.requests == large.first.requests and small.again.requests == large.again.requests
     assert (small.events, small.notifications) == (guardian_costs.EXPECTED_EVENTS, 2)
     assert small.again.writes == 0
+
+
+# ---------------------------------------------------------------------- upgrade
+def test_the_upgrade_indexes_tokens_an_earlier_release_wrote_so_they_are_warned_too(
+    guardian_runtime: Runtime, owner: AdminFixture, outbox: Outbox, clock: FixedClock, table: Table
+) -> None:
+    """Given two tokens as releases before 2026-12-01 stored them (no guardian index entries), one
+    expiring in 5 days and used, when the guardian runs it finds neither; when `scim-admin upgrade`
+    has run, then the expiring one is warned, the used one's last use is indexed, and a second
+    upgrade writes nothing."""
+    expiring = mint(guardian_runtime, owner, timedelta(days=5))
+    used = mint(guardian_runtime, owner, None, "Entra")
+    for token in (expiring, used):
+        use(guardian_runtime, token)
+    for item in table.scan({}):
+        if item.get("ownerUuid") in (expiring.uuid, used.uuid) or item.get("uuid") in (expiring.uuid, used.uuid):
+            table.update_item(item["PK"], item["SK"], UpdateExpression="REMOVE GSI1PK, GSI1SK, GSI2PK")
+
+    before = guardian_runtime.token_guardian.run()
+    first = guardian_runtime.upgrades.upgrade_all()
+    second = guardian_runtime.upgrades.upgrade_all()
+    after = guardian_runtime.token_guardian.run()
+
+    assert before.events == []
+    assert first.scim_tokens_indexed == 3  # the expiring token's credential, both metadata items
+    assert second.scim_tokens_indexed == 0
+    assert kinds(outbox.events()) == [("ScimTokenExpiring", 7)]
+    assert [event.detail["tokenUuid"] for event in after.events] == [expiring.uuid]
+    last_used = guardian_runtime.stores.scim_tokens.scim_tokens_last_used_between(clock.now(), clock.now())
+    assert sorted(last_used) == sorted([(owner.organization_uuid, expiring.uuid), (owner.organization_uuid, used.uuid)])

@@ -23,7 +23,7 @@ import contextlib
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from scim_provisioning.models import ApiKeyMetadata, Credential, CredentialKind, ScimTokenMetadata
 from scim_provisioning.repository.protocols import RotationConflict
@@ -329,6 +329,49 @@ class DynamoDBCredentialStore:
             "GSI2", "GSI2PK", _LAST_USED_INDEX, "lastUsedAt", format_timestamp(after), format_timestamp(until)
         )
         return [(item["PK"].removeprefix("ORG#"), item["SK"].removeprefix(_SCIM_TOKEN_PREFIX)) for item in items]
+
+    def index_scim_tokens(self) -> int:
+        """Give the tokens that releases before 2026-12-01 wrote the token guardian's index
+        entries: the expiry entry on each live token's credential, the last-use entry on its
+        metadata (a first-week entry is not added: those tokens are past their first week or
+        nearly). A Scan of the whole table, for ``scim-admin upgrade`` only; the items written
+        (none on a second run)."""
+        request = {
+            "FilterExpression": "(#entity = :token AND attribute_not_exists(GSI2PK)) OR "
+            "(#kind = :scim AND attribute_exists(expiresAt) AND attribute_not_exists(GSI1PK))",
+            "ExpressionAttributeNames": {"#entity": "entity", "#kind": "kind"},
+            "ExpressionAttributeValues": {
+                ":token": {"S": "ScimToken"},
+                ":scim": {"S": CredentialKind.SCIM_TOKEN.value},
+            },
+        }
+        indexed = 0
+        for item in self._table.scan(request):
+            update: dict[str, Any]
+            if item.get("entity") == "ScimToken":
+                update = {
+                    "UpdateExpression": "SET GSI2PK = :index",
+                    "ConditionExpression": "attribute_exists(PK)",  # not revoked meanwhile
+                    "ExpressionAttributeValues": {":index": {"S": _LAST_USED_INDEX}},
+                }
+            else:
+                expiry = _index_key(parse_timestamp(item["expiresAt"]), item["ownerUuid"])
+                update = {
+                    "UpdateExpression": "SET GSI1PK = :index, GSI1SK = :expiry",
+                    "ConditionExpression": "#kind = :scim",  # not retired meanwhile
+                    "ExpressionAttributeNames": {"#kind": "kind"},
+                    "ExpressionAttributeValues": {
+                        ":index": {"S": _EXPIRY_INDEX},
+                        ":expiry": {"S": expiry},
+                        ":scim": {"S": CredentialKind.SCIM_TOKEN.value},
+                    },
+                }
+            try:
+                self._table.update_item(item["PK"], item["SK"], **update)
+            except ConditionFailed:
+                continue
+            indexed += 1
+        return indexed
 
     # ------------------------------------------------------------ personal API keys
     def create_api_key(self, key: ApiKeyMetadata, secret_digest: str) -> None:

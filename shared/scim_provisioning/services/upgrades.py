@@ -16,7 +16,10 @@ Repairs:
   admins, which the rule "the last active admin cannot be demoted, deactivated or deleted
   through SCIM" is enforced with (a condition on the count, in the person's transaction).
   The count is set from the organization's people; until then no admin can be taken away
-  through SCIM (the refusal says to run the upgrade)."""
+  through SCIM (the refusal says to run the upgrade).
+* ``token guardian index``: releases before 2026-12-01 wrote SCIM tokens without the index
+  entries the token guardian finds them by (docs/data-model.md, "Token guardian"), so it would
+  never warn before they expire. Each live token gets them."""
 
 from __future__ import annotations
 
@@ -27,7 +30,7 @@ from typing import Any
 
 from scim_provisioning.clock import Clock
 from scim_provisioning.models import OrganizationRole, Person, ResourceDocument
-from scim_provisioning.repository.protocols import OrganizationStore, PeopleStore, VersionConflict
+from scim_provisioning.repository.protocols import OrganizationStore, PeopleStore, ScimTokenStore, VersionConflict
 from scim_provisioning.scim.resources import normalize_resource
 from scim_provisioning.scim.schema import USER_RESOURCE_TYPE, Mutability
 from scim_provisioning.services.users import person_from_resource
@@ -76,6 +79,7 @@ class UpgradeReport:
     upgraded: int = 0
     organizations_counted: int = 0
     repairs: Counter[str] = field(default_factory=Counter)
+    scim_tokens_indexed: int = 0  # items given their token guardian index entries
 
     def as_document(self) -> dict[str, Any]:
         return {
@@ -83,18 +87,23 @@ class UpgradeReport:
             "peopleUpgraded": self.upgraded,
             "organizationsCounted": self.organizations_counted,
             "repairs": dict(self.repairs),
+            "scimTokenItemsIndexed": self.scim_tokens_indexed,
         }
 
 
 class UpgradeService:
-    def __init__(self, organizations: OrganizationStore, people: PeopleStore, clock: Clock) -> None:
+    def __init__(
+        self, organizations: OrganizationStore, people: PeopleStore, tokens: ScimTokenStore, clock: Clock
+    ) -> None:
         self._organizations = organizations
         self._people = people
+        self._tokens = tokens
         self._clock = clock
 
     def upgrade_all(self) -> UpgradeReport:
-        """Repair every stored person that needs it (a Scan of the whole table), then count
-        the active admins of every organization that has people."""
+        """Repair every stored person that needs it (a Scan of the whole table), count the active
+        admins of every organization that has people, then give old SCIM tokens the token
+        guardian's index entries (a second Scan)."""
         report = UpgradeReport()
         organizations: set[str] = set()
         for person in self._people.scan_people():
@@ -108,6 +117,7 @@ class UpgradeService:
             if self.count_active_admins(organization_uuid):
                 report.organizations_counted += 1
                 report.repairs[ACTIVE_ADMIN_COUNT] += 1
+        report.scim_tokens_indexed = self._tokens.index_scim_tokens()
         return report
 
     def count_active_admins(self, organization_uuid: str) -> bool:

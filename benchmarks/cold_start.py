@@ -25,6 +25,7 @@ function's cold start gives the imports that cost the most."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import statistics
@@ -36,14 +37,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import boto3
 
 from benchmarks import format_table
+from devserver.dispatch import Dispatcher
 from devserver.embedded_dynamodb import EmbeddedDynamoDB
 from devserver.environment import template_environment
-from devserver.template import PROJECT_ROOT, create_table, load_template
-from scim_provisioning import runtime
+from devserver.log_subscription import subscription_event
+from devserver.template import PROJECT_ROOT, create_table, load_template, log_subscription
+from scim_provisioning import activity_records, runtime
 from scim_provisioning.repository.dynamodb import dynamodb_stores
 
 ROUNDS = 21
@@ -65,8 +69,14 @@ FIRST_EVENTS = {
     "SettingsPageFunction": "settings_page.json",
     "HealthFunction": "health.json",
 }
+# The activity ingest is invoked by CloudWatch Logs, not API Gateway: its first event is made
+# here, a delivery of the activity records two real requests emitted (a SCIM filter and a token
+# list), as devserver.log_subscription shapes it.
+INGEST_EVENT = "(activity records of 2 requests)"
 PLACEHOLDER_BEARER = "Bearer scim_0123456789abcdef0123456789abcdef"
 PLACEHOLDER_API_KEY = "ApiKey scimadm_0123456789abcdef0123456789abcdef"
+INGESTED_SCIM_REQUEST = "/api/v1/scim/v2/Users?filter=userName%20eq%20%22someone%40cold.test%22"
+INGESTED_ADMIN_REQUEST = "/api/v1/scim/organization-access-tokens"
 
 # One measurement in a fresh interpreter: argv = task dir, layer dir, module, handler, event
 # file, function name ("" for the floor). Until the handler is imported it uses only what the
@@ -80,7 +90,7 @@ if not module_name:
     started = time.perf_counter()
     import boto3
     boto3.client("dynamodb", region_name="us-east-1")
-    print("COLD-START", (time.perf_counter() - started) * 1000, 0.0, 0.0, 0)
+    print("COLD-START", (time.perf_counter() - started) * 1000, 0.0, 0.0, "-")
     raise SystemExit
 sys.path[0:0] = [task, layer]
 started = time.perf_counter()
@@ -119,7 +129,7 @@ response = handler(event, Context())
 done = time.perf_counter()
 sys.stdout.flush()
 print("COLD-START", (imported - started) * 1000, (done - invoked) * 1000, waited[0] * 1000,
-      response.get("statusCode", 0))
+      response.get("statusCode", "-"))  # the ingest answers its counts, not an HTTP status
 """
 
 
@@ -138,6 +148,7 @@ class Function:
 
 def functions() -> list[Function]:
     """Every function of the template, in template order."""
+    first_events = {**FIRST_EVENTS, log_subscription().destination.logical_id: INGEST_EVENT}
     found = []
     for logical_id, resource in load_template()["Resources"].items():
         if resource.get("Type") != "AWS::Serverless::Function":
@@ -145,7 +156,7 @@ def functions() -> list[Function]:
         properties = resource["Properties"]
         module, handler = properties["Handler"].rsplit(".", 1)
         found.append(
-            Function(logical_id, PROJECT_ROOT / properties["CodeUri"], module, handler, FIRST_EVENTS.get(logical_id))
+            Function(logical_id, PROJECT_ROOT / properties["CodeUri"], module, handler, first_events.get(logical_id))
         )
     return found
 
@@ -223,14 +234,16 @@ class _LocalDynamoDB:
     """The embedded DynamoDB, with an organization whose SCIM token and API key the events carry."""
 
     environment: dict[str, str]
+    ingest_event: dict[str, Any]
     credentials: dict[str, str]  # placeholder header value -> real one
 
 
 @contextmanager
 def local_dynamodb() -> Iterator[_LocalDynamoDB]:
     credentials = {"AWS_ACCESS_KEY_ID": "cold", "AWS_SECRET_ACCESS_KEY": "cold", "AWS_DEFAULT_REGION": "us-east-1"}
-    saved = {name: os.environ.get(name) for name in credentials}
-    os.environ.update(credentials)
+    quiet = {"POWERTOOLS_LOG_LEVEL": "WARNING"}  # the two requests made here log nothing then
+    saved = {name: os.environ.get(name) for name in {**credentials, **quiet}}
+    os.environ.update({**credentials, **quiet})
     database = EmbeddedDynamoDB("127.0.0.1", 0).start()
     client = boto3.client("dynamodb", endpoint_url=database.endpoint_url, region_name="us-east-1")
     try:
@@ -242,7 +255,15 @@ def local_dynamodb() -> Iterator[_LocalDynamoDB]:
             _, api_key = current.organizations.create_api_key(organization.uuid, admin.uuid, "cold start")
             principal = current.authenticator.authenticate_admin(f"ApiKey {api_key}")
             _, token = current.access_tokens.create(principal, "cold start", None)
-            runtime.reset()
+            records: list[str] = []
+            activity_records.install_sink(records.append)
+            try:
+                api = Dispatcher()
+                api.handle("GET", INGESTED_SCIM_REQUEST, [("Authorization", f"Bearer {token}")], None)
+                api.handle("GET", INGESTED_ADMIN_REQUEST, [("Authorization", f"ApiKey {api_key}")], None)
+            finally:
+                activity_records.install_sink(None)
+                runtime.reset()
         environment = {
             **template_environment(TABLE_NAME),
             **credentials,
@@ -255,7 +276,9 @@ def local_dynamodb() -> Iterator[_LocalDynamoDB]:
             "HOME": os.environ.get("HOME", ""),
         }
         yield _LocalDynamoDB(
-            environment, {PLACEHOLDER_BEARER: f"Bearer {token}", PLACEHOLDER_API_KEY: f"ApiKey {api_key}"}
+            environment,
+            subscription_event(records),
+            {PLACEHOLDER_BEARER: f"Bearer {token}", PLACEHOLDER_API_KEY: f"ApiKey {api_key}"},
         )
     finally:
         client.delete_table(TableName=TABLE_NAME)  # moto's tables outlive the server in this process
@@ -273,7 +296,7 @@ class Run:
     import_ms: float
     invoke_ms: float  # the first invocation, DynamoDB's time taken out
     waited_ms: float  # taken out
-    status: int
+    status: str  # the answer's HTTP status, "-" for an invocation that has none
 
     @property
     def total_ms(self) -> float:
@@ -305,11 +328,16 @@ def _run(python: Path, arguments: list[str], local: _LocalDynamoDB) -> Run:
     )
     line = next(line for line in completed.stdout.splitlines() if line.startswith("COLD-START"))
     _, import_ms, invoke_ms, waited_ms, status = line.split()
-    return Run(float(import_ms), float(invoke_ms) - float(waited_ms), float(waited_ms), int(status))
+    return Run(float(import_ms), float(invoke_ms) - float(waited_ms), float(waited_ms), status)
 
 
-def _event_with_credentials(function: Function, scratch: Path, local: _LocalDynamoDB) -> Path:
-    text = (EVENTS / str(function.event)).read_text(encoding="utf-8")
+def _first_event(function: Function, scratch: Path, local: _LocalDynamoDB) -> Path:
+    """The function's first event in a file: an ``events/`` file with real credentials in
+    place of its placeholders, or the ingest's delivery."""
+    if function.event == INGEST_EVENT:
+        text = json.dumps(local.ingest_event)
+    else:
+        text = (EVENTS / str(function.event)).read_text(encoding="utf-8")
     for placeholder, real in local.credentials.items():
         text = text.replace(placeholder, real)
     path = scratch / f"{function.logical_id}.json"
@@ -340,7 +368,7 @@ def measure() -> Results | None:
     floor = Measured("floor: import boto3 + client")
     measured = {function.logical_id: Measured(function.name) for function in targets}
     with built(python, targets) as build, local_dynamodb() as local, tempfile.TemporaryDirectory() as scratch:
-        events = {function.logical_id: _event_with_credentials(function, Path(scratch), local) for function in targets}
+        events = {function.logical_id: _first_event(function, Path(scratch), local) for function in targets}
 
         def arguments(function: Function) -> list[str]:
             task = str(build.tasks[function.logical_id])
@@ -428,7 +456,7 @@ def report(results: Results | None = None) -> str:
                 f"{function.median('waited_ms'):.0f}",
                 f"{function.median('total_ms'):.0f}",
                 f"{function.ratio:.2f}x ({min(function.ratios):.2f}-{max(function.ratios):.2f})",
-                "/".join(map(str, statuses)),
+                "/".join(statuses),
             ]
         )
     table = format_table(

@@ -265,6 +265,7 @@ class _Service:
 
     def stop(self) -> None:
         activity_records.install_sink(None)
+        self.session.close()  # or the server's thread for it times out later, into the output
         self.http.shutdown()
         self.http.server_close()
         self._direct.delete_table(TableName=TABLE_NAME)  # moto's tables outlive the server in this process

@@ -5,8 +5,10 @@ fresh state directory; the users and the memberships are written straight into i
 DynamoDB with the bulk writers (the items a POST and a PATCH write, without their
 conditions), everything else goes over HTTP as an identity provider sends it.
 
-Asserted: a list page of 100 users with their groups answers in under 2 s, and no request
-fails (every answer is the expected 2xx). Reported: every request's time, the longest wait of
+Asserted: a list page of 100 users with their groups answers in under 2 s once the dev server
+has served one (the first imports the Users handler and may build the patched moto's sorted
+runs: reported, held to API Gateway's 29 s only), and no request fails (every answer is the
+expected 2xx). Reported: every request's time, the longest wait of
 a small request while the server saves its snapshot on its own, the time to stop (the final
 save) and to start again on the saved state (the restore). Wall times are this machine's."""
 
@@ -139,17 +141,26 @@ def _seed(server: DevServer, scim: _Client, users: int) -> tuple[list[str], str]
     return sorted(person.uuid for person in people), group
 
 
-def _exercise(scim: _Client, ids: list[str], group: str, users: int) -> None:
-    def quoted(expression: str) -> str:
-        return "filter=" + quote(expression)
-
+def _list_pages(scim: _Client, when: str) -> None:
+    """The list page with groups: first cold (it imports the Users handler in the connection's
+    thread of the dev server, as a Lambda cold start would, and builds the embedded DynamoDB's
+    sorted runs of the table if nothing has read it yet), then three times as a client keeps
+    paging, each under the budget."""
+    scim.call(f"GET /Users?count={PAGE} (with groups), first{when}", "GET", f"/Users?count={PAGE}")
     for attempt in (1, 2, 3):
         scim.call(
-            f"GET /Users?count={PAGE} (with groups), #{attempt}",
+            f"GET /Users?count={PAGE} (with groups), #{attempt}{when}",
             "GET",
             f"/Users?count={PAGE}",
             budget=LIST_PAGE_BUDGET_SECONDS,
         )
+
+
+def _exercise(scim: _Client, ids: list[str], group: str, users: int) -> None:
+    def quoted(expression: str) -> str:
+        return "filter=" + quote(expression)
+
+    _list_pages(scim, "")
     middle = users // 2
     scim.call(f"GET /Users?startIndex={middle + 1}&count={PAGE}", "GET", f"/Users?startIndex={middle + 1}&count={PAGE}")
     scim.call("GET /Users?filter=userName eq", "GET", "/Users?" + quoted(f'userName eq "user{middle:06d}@scale.test"'))
@@ -216,12 +227,7 @@ def measure(users: int = USERS) -> Results:
             restored = re.search(r"Restored (\d+) items", server.log())
             results.restored_items = int(restored.group(1)) if restored else 0
             scim = _Client(server, mint_scim_token(server, "after restart"), results)
-            scim.call(
-                f"GET /Users?count={PAGE} (with groups), after a restart",
-                "GET",
-                f"/Users?count={PAGE}",
-                budget=LIST_PAGE_BUDGET_SECONDS,
-            )
+            _list_pages(scim, ", after a restart")
         finally:
             if server.process.poll() is None:
                 server.stop()
@@ -243,8 +249,8 @@ def report(results: Results) -> str:
     return (
         f"The dev server (python -m devserver) at {results.users:,} users and one group of "
         f"{results.users:,} members, over HTTP.\n"
-        f"Asserted: a list page of {PAGE} with groups under {LIST_PAGE_BUDGET_SECONDS:.0f} s; every answer the "
-        f"expected 2xx within {REQUEST_TIMEOUT_SECONDS:.0f} s.\n"
+        f"Asserted: a list page of {PAGE} with groups under {LIST_PAGE_BUDGET_SECONDS:.0f} s after the first; every "
+        f"answer the expected 2xx within {REQUEST_TIMEOUT_SECONDS:.0f} s.\n"
         f"Seeding (bulk writes into the embedded DynamoDB) took {results.seeding_seconds:.1f} s.\n"
         f"{table}\n"
         f"{waited}.\n"

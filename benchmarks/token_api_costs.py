@@ -59,6 +59,8 @@ CEILINGS: dict[str, Ceiling] = {
     "GET tokens (list), 1 token": Ceiling(reads=3, writes=0),
     f"GET tokens (list), {LISTED_TOKENS} tokens": Ceiling(reads=3, writes=0),
     "GET token": Ceiling(reads=3, writes=0),
+    # The ApiKey authentication, the organization's tokens, the token's hours (issue 12).
+    "GET token health": Ceiling(reads=4, writes=0),
     "PATCH token/rotate": Ceiling(reads=3, writes=1),
     "DELETE token (revoke)": Ceiling(reads=3, writes=1),
     "SCIM bearer": Ceiling(reads=1, writes=0),
@@ -167,6 +169,7 @@ def _scenario(session: _Session) -> None:
     )
     session.measure("GET tokens (list), 1 token", lambda: session.call("GET", TOKENS, 200))
     session.measure("GET token", lambda: session.call("GET", f"{TOKENS}/{token['uuid']}", 200))
+    session.measure("GET token health", lambda: session.call("GET", f"{TOKENS}/{token['uuid']}/health", 200))
 
     bearer = f"Bearer {token['token']}"
     session.measure("SCIM bearer", lambda: current.authenticator.authenticate_scim(bearer))

@@ -1,4 +1,4 @@
-"""SCIM access-token API: /api/v1/scim/organization-access-tokens[/{uuid}[/rotate]].
+"""SCIM access-token API: /api/v1/scim/organization-access-tokens[/{uuid}[/rotate | /health]].
 
 Authenticated with an admin's personal API key (``Authorization: ApiKey …``). Create, rotate
 and revoke are admin actions: each route names its action (and the token of its path) before
@@ -18,6 +18,7 @@ from scim_provisioning.http.requests import RestResolver, header, json_object
 from scim_provisioning.observability import logger, metrics
 from scim_provisioning.services.access_tokens import token_document
 from scim_provisioning.services.authentication import AdminPrincipal
+from scim_provisioning.services.token_health import health_document
 
 BASE = "/api/v1/scim/organization-access-tokens"
 
@@ -58,6 +59,12 @@ def revoke_token(token_uuid: str) -> Response:
     runtime.current().access_tokens.revoke(admin, token_uuid)
     metrics.add_metric(name="ScimTokensRevoked", unit="Count", value=1)
     return ok(None)
+
+
+@app.get(f"{BASE}/<token_uuid>/health")
+def token_health(token_uuid: str) -> Response:
+    admin = _admin()
+    return ok(health_document(runtime.current().token_health.token_health(admin, token_uuid)))
 
 
 @app.patch(f"{BASE}/<token_uuid>/rotate")

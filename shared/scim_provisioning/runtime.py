@@ -23,6 +23,7 @@ from scim_provisioning.services.authentication import Authenticator
 from scim_provisioning.services.groups import GroupService
 from scim_provisioning.services.organizations import OrganizationService
 from scim_provisioning.services.token_guardian import GuardianPolicy, TokenGuardian
+from scim_provisioning.services.token_health import TokenHealthService
 from scim_provisioning.services.upgrades import UpgradeService
 from scim_provisioning.services.users import UserService
 
@@ -72,6 +73,12 @@ class Runtime:
     @cached_property
     def groups(self) -> GroupService:
         return GroupService(self.stores.groups, self.stores.memberships, self.stores.people, self.clock)
+
+    @cached_property
+    def token_health(self) -> TokenHealthService:
+        return TokenHealthService(
+            self.stores.scim_tokens, self.stores.token_health, self.clock, GuardianPolicy.from_settings(self.settings)
+        )
 
     @cached_property
     def token_guardian(self) -> TokenGuardian:

@@ -57,7 +57,7 @@ browser:
 
 # Re-take docs/screenshots/*.png (the README shows them) from the browser tests.
 screenshots: $(STAMP) browser
-	UPDATE_SCREENSHOTS=1 $(BIN)/python -m pytest tests/e2e/test_settings_page.py
+	UPDATE_SCREENSHOTS=1 $(BIN)/python -m pytest tests/e2e/test_settings_page.py tests/e2e/test_settings_health.py
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit

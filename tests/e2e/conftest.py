@@ -7,14 +7,17 @@ as any other DynamoDB client would."""
 
 from __future__ import annotations
 
+import os
+import re
 import signal
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, sync_playwright
 
-from tests.e2e.helpers import KNOWN_API_KEY, DevServer, start_dev_server
+from tests.e2e.helpers import DOCS_SCREENSHOTS, KNOWN_API_KEY, DevServer, chromium_path, start_dev_server
 
 
 @pytest.fixture(scope="module")
@@ -43,3 +46,49 @@ def launch_dev_server(tmp_path: Path) -> Iterator[Callable[..., DevServer]]:
         if server.process.poll() is None:
             server.process.kill()
             server.process.wait()
+
+
+# ------------------------------------------------------------- the settings page
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        # --no-sandbox: CI and this machine run as root, where Chromium's sandbox cannot start.
+        launched = playwright.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox"])
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def screenshots(tmp_path: Path) -> Path:
+    """Where a browser test saves its screenshots: docs/screenshots/ (which the README shows)
+    with ``UPDATE_SCREENSHOTS=1`` (``make screenshots``), else the test's temporary directory."""
+    directory = DOCS_SCREENSHOTS if os.environ.get("UPDATE_SCREENSHOTS") == "1" else tmp_path / "screenshots"
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
+
+
+@pytest.fixture
+def context(browser: Browser, dev_server: DevServer) -> Iterator[BrowserContext]:
+    created = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
+    created.grant_permissions(["clipboard-read", "clipboard-write"], origin=dev_server.base_url)
+    yield created
+    created.close()
+
+
+@pytest.fixture
+def page(context: BrowserContext) -> Iterator[Page]:
+    """A page that fails the test on any console error (a CSP violation is one)."""
+    opened = context.new_page()
+    errors: list[str] = []
+
+    def on_console(message: ConsoleMessage) -> None:
+        # The 400 (second rotation) and 401s the journey provokes are the API's answers,
+        # which the page shows; any other error (a 404 asset, a CSP violation) is a bug.
+        expected = "Failed to load resource" in message.text and re.search(r"status of 40[01]\b", message.text)
+        if message.type == "error" and not expected:
+            errors.append(message.text)
+
+    opened.on("console", on_console)
+    opened.on("pageerror", lambda error: errors.append(str(error)))
+    yield opened
+    assert errors == []

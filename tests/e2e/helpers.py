@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -18,13 +19,17 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import pytest
 import requests
+from playwright.sync_api import Page, expect
 
 from devserver.template import PROJECT_ROOT
 from scim_provisioning.config import LOCAL_TABLE_NAME
 from tests.polling import eventually
 from tests.scim_samples import ERROR_SCHEMA, LIST_RESPONSE
 
+PAGE = "/settings/scim"  # the settings page
+DOCS_SCREENSHOTS = PROJECT_ROOT / "docs" / "screenshots"
 STARTUP_TIMEOUT_SECONDS = 60
 STOP_TIMEOUT_SECONDS = 30
 REQUEST_TIMEOUT_SECONDS = 10  # a hung dev server fails a test instead of hanging the run
@@ -240,3 +245,26 @@ def assert_scim_error(response: requests.Response, status: int, scim_type: str |
 def unique_name(prefix: str) -> str:
     """Each test provisions its own people: the module shares one organization."""
     return f"{prefix}.{uuid.uuid4().hex[:8]}@acme.test"
+
+
+# ------------------------------------------------------------------ the browser
+def chromium_path() -> str:
+    """Debian's chromium (``make browser`` installs it); CHROMIUM_PATH overrides. Never skipped:
+    a missing browser fails the run with the way to fix it."""
+    path = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(path).exists():
+        pytest.fail(
+            f"Chromium not found at {path}: run `make browser` (apt-get install -y chromium) "
+            "or set CHROMIUM_PATH; the settings page tests need a real browser"
+        )
+    return path
+
+
+def sign_in(page: Page, dev_server: DevServer) -> None:
+    """Open the settings page and sign in with the server's admin key, until the console and
+    the activity log's first page are in."""
+    page.goto(dev_server.url(PAGE))
+    page.get_by_label("Admin API key").fill(dev_server.api_key)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("#console")).to_be_visible()
+    expect(page.locator("#activity-status")).not_to_be_empty()  # the log's first page is in

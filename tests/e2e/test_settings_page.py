@@ -8,96 +8,28 @@ request fail in the activity log, revoke the token, and find the admin's own act
 refused rotation included) under the log's "Admin actions" filter.
 
 Screenshots of the main states go to the test's temporary directory; with
-``UPDATE_SCREENSHOTS=1`` (``make screenshots``) to ``docs/screenshots/``, which the README shows."""
+``UPDATE_SCREENSHOTS=1`` (``make screenshots``) to ``docs/screenshots/``, which the README shows
+(the browser, page and screenshot fixtures are in ``conftest.py``)."""
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
 import requests
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
-from devserver.template import PROJECT_ROOT
-from tests.e2e.helpers import REQUEST_TIMEOUT_SECONDS, DevServer
+from tests.e2e.helpers import PAGE, REQUEST_TIMEOUT_SECONDS, DevServer, sign_in
 
-PAGE = "/settings/scim"
 USERS = "/api/v1/scim/v2/Users"
 SCIM_TOKEN = re.compile(r"^scim_[0-9a-f]{32}$")
 SOON_MS = 2000  # how long one look at a refreshed table waits before Refresh is clicked again
 ROTATION_REFUSED = re.compile(
     r"^Token can only be rotated once per hour; next rotation possible after \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$"
 )
-DOCS_SCREENSHOTS = PROJECT_ROOT / "docs" / "screenshots"
-
-
-def chromium_path() -> str:
-    """Debian's chromium (``make browser`` installs it); CHROMIUM_PATH overrides. Never skipped:
-    a missing browser fails the run with the way to fix it."""
-    path = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
-    if not Path(path).exists():
-        pytest.fail(
-            f"Chromium not found at {path}: run `make browser` (apt-get install -y chromium) "
-            "or set CHROMIUM_PATH; the settings page tests need a real browser"
-        )
-    return path
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        # --no-sandbox: CI and this machine run as root, where Chromium's sandbox cannot start.
-        launched = playwright.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox"])
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def screenshots(tmp_path: Path) -> Path:
-    directory = DOCS_SCREENSHOTS if os.environ.get("UPDATE_SCREENSHOTS") == "1" else tmp_path / "screenshots"
-    directory.mkdir(parents=True, exist_ok=True)
-    return directory
-
-
-@pytest.fixture
-def context(browser: Browser, dev_server: DevServer) -> Iterator[BrowserContext]:
-    created = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
-    created.grant_permissions(["clipboard-read", "clipboard-write"], origin=dev_server.base_url)
-    yield created
-    created.close()
-
-
-@pytest.fixture
-def page(context: BrowserContext) -> Iterator[Page]:
-    """A page that fails the test on any console error (a CSP violation is one)."""
-    opened = context.new_page()
-    errors: list[str] = []
-
-    def on_console(message: ConsoleMessage) -> None:
-        # The 400 (second rotation) and 401s the journey provokes are the API's answers,
-        # which the page shows; any other error (a 404 asset, a CSP violation) is a bug.
-        expected = "Failed to load resource" in message.text and re.search(r"status of 40[01]\b", message.text)
-        if message.type == "error" and not expected:
-            errors.append(message.text)
-
-    opened.on("console", on_console)
-    opened.on("pageerror", lambda error: errors.append(str(error)))
-    yield opened
-    assert errors == []
-
-
-def sign_in(page: Page, dev_server: DevServer) -> None:
-    page.goto(dev_server.url(PAGE))
-    page.get_by_label("Admin API key").fill(dev_server.api_key)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.locator("#console")).to_be_visible()
-    expect(page.locator("#activity-status")).not_to_be_empty()  # the log's first page is in
 
 
 def refresh_until(page: Page, *expectations: Callable[[], None], timeout_seconds: float = 20) -> None:

@@ -1,5 +1,5 @@
-// The "SCIM Access Tokens" settings page: calls the token API and the request-logs API of
-// this same origin with the admin's API key. The key lives in sessionStorage only (gone with
+// The "SCIM Access Tokens" settings page: calls the token API (tokens and each token's health)
+// and the request-logs API of this same origin with the admin's API key. The key lives in sessionStorage only (gone with
 // the tab), never in the page, a cookie or a URL. Every value from the API is written with
 // textContent / value, never as HTML.
 "use strict";
@@ -97,6 +97,7 @@
     };
   }
   const tokensTurn = turns();
+  const healthTurn = turns();
   const activityTurn = turns();
 
   // ---------------------------------------------------------------- sign-in
@@ -150,6 +151,7 @@
       const row = body.insertRow();
       row.dataset.uuid = token.uuid;
       cell(row, "Description", token.description);
+      cell(row, "Health", "Checking…", "health");
       cell(row, "UUID", token.uuid, "mono");
       cell(row, "Created", when(token.createdAt));
       cell(row, "Expires", dateOnly(token.expiresAt));
@@ -164,6 +166,91 @@
     }
     $("tokens-table").hidden = tokens.length === 0;
     $("tokens-empty").hidden = tokens.length !== 0;
+    loadHealth(tokens);
+  }
+
+  // ------------------------------------------------------------------ health
+  const HEALTH = {
+    healthy: ["Healthy", "ok"],
+    failing: ["Failing", "fail"],
+    expired: ["Expired", "fail"],
+    expiring: ["Expiring", "warn"],
+    idle: ["Idle", "neutral"],
+    never_used: ["Never used", "neutral"],
+  };
+  // The statuses the banner above everything is for: provisioning stopped or about to.
+  const NEEDS_ATTENTION = new Set(["expired", "failing", "expiring"]);
+
+  function line(parent, text, className) {
+    const span = document.createElement("span");
+    span.className = className ? `health-line ${className}` : "health-line";
+    span.textContent = text;
+    parent.append(span);
+  }
+
+  function traffic(health) {
+    const requests = `${health.requests24h} request${health.requests24h === 1 ? "" : "s"} in 24 h`;
+    if (health.failures24h === 0) return `${requests}, none failed`;
+    const causes = [];
+    if (health.failures24hByCause.identityProvider) causes.push("identity provider");
+    if (health.failures24hByCause.service) causes.push("service");
+    return `${requests}, ${health.failures24h} failed (${causes.join(", ")})`;
+  }
+
+  function renderHealth(td, health) {
+    td.replaceChildren();
+    const [label, kind] = HEALTH[health.status] || [health.status, "neutral"];
+    const badge = document.createElement("span");
+    badge.className = `badge ${kind}`;
+    badge.textContent = label;
+    td.append(badge);
+    line(td, traffic(health));
+    line(td, `Last success ${when(health.lastSuccessAt)}`);
+    const error = health.lastError;
+    if (error) {
+      const what = [String(error.status), error.scimType].filter(Boolean).join(" ");
+      const cause = error.cause === "service" ? "the service's fault" : "sent by the identity provider";
+      line(td, `Last error ${when(error.occurredAt)}: ${what} (${cause})${error.detail ? ` · ${error.detail}` : ""}`, "error");
+    }
+  }
+
+  function renderBanner(reports) {
+    const list = $("health-banner-list");
+    list.replaceChildren();
+    for (const health of reports.filter((report) => NEEDS_ATTENTION.has(report.status))) {
+      const item = document.createElement("li");
+      const name = document.createElement("strong");
+      name.textContent = health.description;
+      const [label] = HEALTH[health.status];
+      item.append(name, ` — ${label.toLowerCase()}: ${health.action}`);
+      list.append(item);
+    }
+    $("health-banner").hidden = list.children.length === 0;
+  }
+
+  // Each token's health, side by side (an organization has a handful of tokens); only the latest
+  // load is shown. A token whose health cannot be read says so in its cell.
+  async function loadHealth(tokens) {
+    const isLatest = healthTurn();
+    const reports = await Promise.all(
+      tokens.map((token) =>
+        api("GET", `${tokensApi}/${encodeURIComponent(token.uuid)}/health`).catch((error) => ({ error, token })),
+      ),
+    );
+    if (!isLatest()) return;
+    const rows = $("tokens-table").tBodies[0];
+    for (const report of reports) {
+      const uuid = report.error ? report.token.uuid : report.tokenUuid;
+      const td = rows.querySelector(`tr[data-uuid="${CSS.escape(uuid)}"] td.health`);
+      if (!td) continue;
+      if (report.error) {
+        if (handleAuthLoss(report.error)) return;
+        td.textContent = "Health unavailable";
+      } else {
+        renderHealth(td, report);
+      }
+    }
+    renderBanner(reports.filter((report) => !report.error));
   }
 
   async function reloadTokens() {

@@ -82,8 +82,8 @@ def test_an_identity_provider_still_sending_a_rotated_secret_makes_the_token_fai
 ) -> None:
     """Given a token used by Okta, then rotated without Okta being updated, when Okta's next three
     requests come with the old secret (401), then the token is failing: 3 failures of the identity
-    provider's, the last error 401 "rotated or revoked", and the action says to paste a current
-    token into the identity provider."""
+    provider's, the last error 401 "rotated or revoked", and the action says to paste the current
+    secret into the identity provider, or to rotate again when it is lost."""
     token, old_bearer = mint(app_runtime, admin, "Okta", timedelta(days=30))
     assert call(api, "GET", f"{USERS}?count=1", old_bearer).status == 200
     clock.advance(hours=2)
@@ -98,7 +98,8 @@ def test_an_identity_provider_still_sending_a_rotated_secret_makes_the_token_fai
     assert (found["failures24h"], found["failures24hByCause"]) == (3, {"identityProvider": 3, "service": 0})
     assert found["lastError"]["status"] == 401 and found["lastError"]["cause"] == "identity_provider"
     assert "rotated or revoked" in found["lastError"]["detail"]
-    assert "Rotate this token and paste the new one" in found["action"]
+    assert "Paste this token's current secret" in found["action"]
+    assert "rotate the token (once an hour)" in found["action"]
 
 
 @pytest.mark.usefixtures("activity_ingest")

@@ -88,7 +88,9 @@ def _failing_action(error: TokenError) -> str:
     if error.status == 401:
         return (
             "Your identity provider sends a token that is no longer valid (rotated, revoked or mistyped). "
-            "Rotate this token and paste the new one into the identity provider's provisioning settings."
+            "Paste this token's current secret (shown when it was generated or last rotated) into the identity "
+            "provider's provisioning settings; if you no longer have it, rotate the token (once an hour) and "
+            "paste the new one."
         )
     if error.status == 429:
         return "Your identity provider sends more requests than the service accepts; it slows down by itself."

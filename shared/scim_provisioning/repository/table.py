@@ -17,11 +17,13 @@ are DynamoDB condition expressions in the stores, never a read followed by a wri
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import random
 import time
 import unicodedata
+import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -29,10 +31,12 @@ from typing import Any
 import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
 from scim_provisioning.config import Settings
 from scim_provisioning.errors import ServiceUnavailable
+from scim_provisioning.repository.concurrency import MAX_IN_FLIGHT, side_by_side
 from scim_provisioning.repository.protocols import VersionConflict
 from scim_provisioning.timestamps import parse_timestamp
 
@@ -42,26 +46,45 @@ Operation = dict[str, Any]
 """One element of a TransactWriteItems request (``{"Put": …}``, ``{"Delete": …}``, …)."""
 
 # Standard retry mode: exponential backoff with jitter on throttling and 5xx, a retry quota so
-# a struggling table is not hammered; four attempts fit well inside API Gateway's 29 s.
+# a struggling table is not hammered; four attempts fit well inside API Gateway's 29 s. One
+# connection per request the service may have in flight (``concurrency.MAX_IN_FLIGHT``): with
+# botocore's default of 10, a fan-out of 100 queries would wait in ten rounds.
 CLIENT_CONFIG = Config(
     retries={"mode": "standard", "max_attempts": 4},
     connect_timeout=2,
     read_timeout=5,
     tcp_keepalive=True,
+    max_pool_connections=MAX_IN_FLIGHT,
 )
 
 # BatchGetItem takes at most 100 keys per request (moto does not enforce it; we do).
 BATCH_GET_LIMIT = 100
 # BatchWriteItem takes at most 25 requests (moto accepts 26; real DynamoDB refuses).
 BATCH_WRITE_LIMIT = 25
-# How often the unprocessed part of a BatchWriteItem is resent (with backoff) before giving
-# up; throttling of the call itself is retried by botocore's standard mode.
+# How often the unprocessed part of a BatchWriteItem (or BatchGetItem) is resent (with
+# backoff) before giving up; throttling of the call itself is retried by botocore's standard mode.
 BATCH_WRITE_ATTEMPTS = 8
-# BatchWriteItem requests in flight at once: botocore's default connection pool (10) holds them.
-BATCH_WRITERS = 10
+# BatchWriteItem requests in flight at once: a 1,000-member change (40 requests of 25) in one
+# round trip; a 100,000-member group's deletion in 100 rounds. 1,000 writes at once are about
+# one second of a partition's write capacity, which DynamoDB's burst capacity absorbs.
+BATCH_WRITERS = 40
+# A transaction cancelled only because another one held one of its items (TransactionConflict,
+# which botocore does not retry) is sent again this many times in all, with a short jitter.
+TRANSACTION_ATTEMPTS = 3
 
 # DynamoDB's error codes for "not now": botocore's standard mode has already retried them.
-_CAPACITY_CODES = frozenset({"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"})
+_UNAVAILABLE_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "TransactionInProgressException",
+    }
+)
+# A cancelled transaction's reasons that mean "not now" rather than "your condition failed".
+_UNAVAILABLE_REASONS = frozenset({"ThrottlingError", "ProvisionedThroughputExceeded", "TransactionConflict"})
 _CONDITION_CODES = frozenset({"ConditionalCheckFailedException", "TransactionCanceledException"})
 
 _serializer = TypeSerializer()
@@ -132,23 +155,46 @@ class ConditionFailed(Exception):
         codes = [reason.get("Code") for reason in self.reasons]
         return len(codes) > index and codes[index] == "ConditionalCheckFailed" and codes[0] != "ConditionalCheckFailed"
 
+    def failed(self, index: int) -> bool:
+        """Whether operation ``index``'s own condition failed."""
+        return len(self.reasons) > index and self.reasons[index].get("Code") == "ConditionalCheckFailed"
+
     def old_item(self, index: int) -> Item | None:
         """The item operation ``index`` found (it asked ReturnValuesOnConditionCheckFailure)."""
         old = self.reasons[index].get("Item") if len(self.reasons) > index else None
         return None if old is None else deserialize(old)
 
+    @property
+    def conflicted(self) -> bool:
+        """Cancelled only because another transaction held an item: worth sending again."""
+        codes = {reason.get("Code") for reason in self.reasons} - {"None", None}
+        return codes == {"TransactionConflict"}
+
 
 @contextmanager
 def _translated_errors() -> Iterator[None]:
+    """DynamoDB's failures as the stores see them: ``ConditionFailed``, or ``ServiceUnavailable``
+    for anything that may succeed later (docs/decisions.md, "What a DynamoDB failure means")."""
     try:
         yield
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code")
+        status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
         if code in _CONDITION_CODES:
-            raise ConditionFailed([dict(reason) for reason in error.response.get("CancellationReasons", [])]) from error
-        if code in _CAPACITY_CODES:
-            raise ServiceUnavailable(f"DynamoDB refused {error.operation_name} for capacity after retries") from error
+            reasons = [dict(reason) for reason in error.response.get("CancellationReasons", [])]
+            failure = ConditionFailed(reasons)
+            unavailable = {str(reason.get("Code")) for reason in reasons} & _UNAVAILABLE_REASONS
+            if unavailable and not failure.conflicted and not any(map(failure.failed, range(len(reasons)))):
+                raise ServiceUnavailable(f"DynamoDB cancelled a transaction: {sorted(unavailable)}") from error
+            raise failure from error
+        if code in _UNAVAILABLE_CODES or status >= 500:
+            raise ServiceUnavailable(f"DynamoDB refused {error.operation_name} after retries: {code}") from error
         raise
+    except (HTTPClientError, BotocoreConnectionError) as error:
+        # Timeouts and dropped connections that outlasted botocore's retries. The request may
+        # have been applied (a dropped answer): a transaction's retry with its
+        # ClientRequestToken would say so, which is why every transaction carries one.
+        raise ServiceUnavailable(f"DynamoDB did not answer: {type(error).__name__}") from error
 
 
 # ----------------------------------------------------------------------------- table
@@ -203,8 +249,21 @@ class Table:
         return deserialize(answer.get("Attributes", {}))
 
     def transact(self, operations: list[Operation]) -> None:
-        with _translated_errors():
-            self.client.transact_write_items(TransactItems=operations)
+        """One TransactWriteItems. It carries a ClientRequestToken, so botocore's retries of a
+        transaction whose answer was lost are answered by DynamoDB without applying it twice
+        (for 10 minutes). Cancelled only by another transaction in progress on one of its
+        items, it is sent again (a new token: a cancelled transaction changed nothing)."""
+        for attempt in range(TRANSACTION_ATTEMPTS):
+            try:
+                with _translated_errors():
+                    self.client.transact_write_items(TransactItems=operations, ClientRequestToken=str(uuid.uuid4()))
+                return
+            except ConditionFailed as failure:
+                if not failure.conflicted:
+                    raise
+                if attempt == TRANSACTION_ATTEMPTS - 1:
+                    raise ServiceUnavailable("DynamoDB transaction kept conflicting with others") from failure
+                time.sleep(random.uniform(0, 0.02 * (attempt + 1)))  # noqa: S311 - jitter, not a secret
 
     def query_page(self, request: dict[str, Any]) -> dict[str, Any]:
         """One Query request (``TableName`` added), its answer as DynamoDB sent it."""
@@ -268,40 +327,29 @@ class Table:
             request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
 
     def batch_get(self, pk: str, sk_prefix: str, ids: list[str], only_uuid: bool = False) -> list[Item]:
-        """Items ``pk``/``sk_prefix + id`` by BatchGetItem (100 keys a request), in the order
-        of ``ids``, duplicates once; absent ones skipped. ``only_uuid`` reads the ``uuid``
-        attribute alone: the same read units, a fraction of the bytes on the wire."""
-        found: dict[str, Item] = {}
+        """Items ``pk``/``sk_prefix + id`` by BatchGetItem (100 keys a request, all requests
+        side by side), in the order of ``ids``, duplicates once; absent ones skipped.
+        ``only_uuid`` reads the ``uuid`` attribute alone: the same read units, a fraction of
+        the bytes on the wire."""
         unique = list(dict.fromkeys(ids))
-        for start in range(0, len(unique), BATCH_GET_LIMIT):
-            keys = [key(pk, sk_prefix + identifier) for identifier in unique[start : start + BATCH_GET_LIMIT]]
-            request: dict[str, Any] = {self.name: {"Keys": keys, "ConsistentRead": True}}
-            if only_uuid:
-                request[self.name]["ProjectionExpression"] = "#uuid"
-                request[self.name]["ExpressionAttributeNames"] = {"#uuid": "uuid"}
-            while request:
-                with _translated_errors():
-                    answer = self.client.batch_get_item(RequestItems=request)
-                for raw in answer.get("Responses", {}).get(self.name, []):
-                    item = deserialize(raw)
-                    found[item["uuid"]] = item
-                request = answer.get("UnprocessedKeys") or {}
+        chunks = [unique[start : start + BATCH_GET_LIMIT] for start in range(0, len(unique), BATCH_GET_LIMIT)]
+        found: dict[str, Item] = {}
+        reads = [functools.partial(self._get_batch, pk, sk_prefix, chunk, only_uuid) for chunk in chunks]
+        for items in side_by_side(reads):
+            found.update((item["uuid"], item) for item in items)
         return [found[identifier] for identifier in unique if identifier in found]
 
     def get_items(self, keys: list[tuple[str, str]]) -> list[Item]:
-        """Items by (PK, SK) from any partitions, by BatchGetItem (100 keys a request,
-        consistent); absent ones skipped, in no particular order."""
-        found: list[Item] = []
+        """Items by (PK, SK) from any partitions, by BatchGetItem (100 keys a request, side by
+        side, consistent); absent ones skipped, in no particular order."""
         unique = list(dict.fromkeys(keys))
-        for start in range(0, len(unique), BATCH_GET_LIMIT):
-            chunk = [key(pk, sk) for pk, sk in unique[start : start + BATCH_GET_LIMIT]]
-            request: dict[str, Any] = {self.name: {"Keys": chunk, "ConsistentRead": True}}
-            while request:
-                with _translated_errors():
-                    answer = self.client.batch_get_item(RequestItems=request)
-                found.extend(deserialize(raw) for raw in answer.get("Responses", {}).get(self.name, []))
-                request = answer.get("UnprocessedKeys") or {}
-        return found
+        chunks = [unique[start : start + BATCH_GET_LIMIT] for start in range(0, len(unique), BATCH_GET_LIMIT)]
+        requests = [
+            {self.name: {"Keys": [key(pk, sk) for pk, sk in chunk], "ConsistentRead": True}} for chunk in chunks
+        ]
+        return [
+            item for items in side_by_side([functools.partial(self._read_batch, r) for r in requests]) for item in items
+        ]
 
     def query_index_range(
         self, index: str, pk_name: str, pk: str, sk_name: str, low: str | None, high: str
@@ -321,18 +369,35 @@ class Table:
         }
         return [deserialize(item) for item in self.query_pages(request)]
 
+    def _get_batch(self, pk: str, sk_prefix: str, ids: list[str], only_uuid: bool) -> list[Item]:
+        keys = [key(pk, sk_prefix + identifier) for identifier in ids]
+        request: dict[str, Any] = {self.name: {"Keys": keys, "ConsistentRead": True}}
+        if only_uuid:
+            request[self.name]["ProjectionExpression"] = "#uuid"
+            request[self.name]["ExpressionAttributeNames"] = {"#uuid": "uuid"}
+        return self._read_batch(request)
+
+    def _read_batch(self, request: dict[str, Any]) -> list[Item]:
+        """One BatchGetItem's items, its unprocessed keys resent with backoff a bounded number
+        of times (then a 503: DynamoDB keeps refusing them)."""
+        items: list[Item] = []
+        for attempt in range(BATCH_WRITE_ATTEMPTS):
+            with _translated_errors():
+                answer = self.client.batch_get_item(RequestItems=request)
+            items.extend(deserialize(raw) for raw in answer.get("Responses", {}).get(self.name, []))
+            request = answer.get("UnprocessedKeys") or {}
+            if not request:
+                return items
+            time.sleep(min(0.05 * 2**attempt, 1.0))  # DynamoDB's advice: back off, then resend
+        raise ServiceUnavailable("DynamoDB left batched reads unprocessed after retries")
+
     def batch_write(self, requests: list[dict[str, Any]]) -> None:
         """Write ``PutRequest``/``DeleteRequest``s in BatchWriteItem requests of 25, up to
-        BATCH_WRITERS at a time, so that deleting a 100,000-member group's memberships fits
-        the function's timeout (docs/decisions.md, "Deleting a large group")."""
+        BATCH_WRITERS at a time, so that a 1,000-member change is one round trip and deleting
+        a 100,000-member group's memberships fits the function's timeout (docs/decisions.md,
+        "Deleting a large group")."""
         chunks = [requests[start : start + BATCH_WRITE_LIMIT] for start in range(0, len(requests), BATCH_WRITE_LIMIT)]
-        if len(chunks) <= 1:
-            for chunk in chunks:
-                self._write_batch(chunk)
-            return
-        with ThreadPoolExecutor(max_workers=min(BATCH_WRITERS, len(chunks))) as pool:
-            for _ in pool.map(self._write_batch, chunks):  # re-raises a batch's failure here
-                pass
+        side_by_side([functools.partial(self._write_batch, chunk) for chunk in chunks], limit=BATCH_WRITERS)
 
     def _write_batch(self, chunk: list[dict[str, Any]]) -> None:
         pending: dict[str, Any] = {self.name: chunk}

@@ -156,6 +156,13 @@ class _Drop(Exception):
     """Close the client's connection without an answer."""
 
 
+class _ProxyServer(ThreadingHTTPServer):
+    # socketserver listens with a backlog of 5: a fan-out of 40 new connections at once (a
+    # 1,000-member change's batched writes) would see some SYNs dropped and resent a second
+    # later, which shows as depth that DynamoDB's front end would not add.
+    request_queue_size = 256
+
+
 class DynamoDBProxy:
     """Serves on ``endpoint_url`` and forwards to ``upstream_url``; a daemon thread per client
     connection, like DynamoDB's front end, so concurrent requests stay concurrent."""
@@ -178,7 +185,7 @@ class DynamoDBProxy:
         self._occurrences: Counter[str] = Counter()
         self._tokens: dict[str, _TokenRecord] = {}
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer((host, port), _handler_class(self))
+        self._server = _ProxyServer((host, port), _handler_class(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, args=(0.05,), name="dynamodb-proxy", daemon=True

@@ -29,12 +29,11 @@ import boto3
 import requests
 
 from benchmarks import format_table
-from benchmarks.harness import bulk_load_people
+from benchmarks.harness import bulk_load_members, bulk_load_people
 from devserver.environment import provide_aws_defaults
 from scim_provisioning.clock import SystemClock
 from scim_provisioning.config import LOCAL_TABLE_NAME
 from scim_provisioning.models import OrganizationRole, Person
-from scim_provisioning.repository.memberships import DynamoDBMembershipStore
 from scim_provisioning.repository.table import Table
 from tests.e2e.helpers import SCIM_BASE_PATH, SCIM_JSON, DevServer, mint_scim_token, start_dev_server
 
@@ -137,7 +136,7 @@ def _seed(server: DevServer, scim: _Client, users: int) -> tuple[list[str], str]
         )
     bulk_load_people(table, organization, people)
     group = scim.call("POST /Groups", "POST", "/Groups", {"displayName": "Everyone"}, expected=201)["id"]
-    DynamoDBMembershipStore(table).add_members(organization, group, [person.uuid for person in people])
+    bulk_load_members(table, organization, group, [person.uuid for person in people])
     return sorted(person.uuid for person in people), group
 
 

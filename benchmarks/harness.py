@@ -11,9 +11,10 @@ from datetime import UTC, datetime, timedelta
 
 from scim_provisioning import activity_records
 from scim_provisioning.models import Person
+from scim_provisioning.repository.memberships import membership_item
 from scim_provisioning.repository.organizations import count_change
 from scim_provisioning.repository.people import USER_COUNT, DynamoDBPeopleStore
-from scim_provisioning.repository.table import Table
+from scim_provisioning.repository.table import Table, serialize
 
 
 @dataclass
@@ -58,3 +59,14 @@ def collected_activity() -> Iterator[list[str]]:
         yield lines
     finally:
         activity_records.install_sink(None)
+
+
+def bulk_load_members(table: Table, organization_uuid: str, group_uuid: str, user_uuids: list[str]) -> None:
+    """Write memberships of ``user_uuids`` in a group, 25 to a BatchWriteItem, without moving
+    the group's version or writing a change record: for seeding, never for requests."""
+    table.batch_write(
+        [
+            {"PutRequest": {"Item": serialize(membership_item(organization_uuid, group_uuid, user, None))}}
+            for user in user_uuids
+        ]
+    )

@@ -29,6 +29,7 @@ from scim_provisioning.scim.listing import ListQuery, list_query, list_response
 from scim_provisioning.scim.representation import MAX_RESPONSE_BYTES, Selection, etag, location, within_response_limit
 from scim_provisioning.scim.schema import GROUP_RESOURCE_TYPE
 from scim_provisioning.services.authentication import ScimPrincipal
+from scim_provisioning.services.groups import GroupAnswer
 
 BASE = "/api/v1/scim/v2/Groups"
 SEARCH = f"{BASE}/.search"
@@ -43,18 +44,22 @@ def _selection() -> Selection:
     return Selection.of(GROUP_RESOURCE_TYPE, *requested_attributes(app))
 
 
+def _with_members() -> bool:
+    """Whether the answer carries ``members``: the service reads them only then."""
+    return _selection().returns("members")
+
+
 def _headers(group: Group, base_url: str) -> dict[str, str]:
     """Every answer carrying one group has its ETag and ``Location`` (equal to ``meta.location``)."""
     return {"ETag": etag(group.version), "Location": location(GROUP_RESOURCE_TYPE, base_url, group.uuid)}
 
 
-def _group_response(group: Group, *, created: bool = False) -> Response:
+def _group_response(answer: GroupAnswer, *, created: bool = False) -> Response:
     """The answer to a write (201 when it created the group), with its ``Location``: members
     included unless excluded or the group is large."""
-    base_url, selection = scim_base_url(app), _selection()
-    members = runtime.current().groups.members_if_small(group) if selection.returns("members") else None
-    headers = _headers(group, base_url)
-    return scim_response(201 if created else 200, group_answer(group, base_url, members, selection), headers)
+    base_url, group = scim_base_url(app), answer.group
+    document = group_answer(group, base_url, answer.members, _selection())
+    return scim_response(201 if created else 200, document, _headers(group, base_url))
 
 
 def _list(principal: ScimPrincipal, query: ListQuery) -> Response:
@@ -94,41 +99,41 @@ def list_groups() -> Response:
 @app.post(BASE)
 def create_group() -> Response:
     principal = authenticate(app)
-    group = runtime.current().groups.create(principal, json_object(app))
+    answer = runtime.current().groups.create(principal, json_object(app), _with_members())
     metrics.add_metric(name="ScimGroupsCreated", unit="Count", value=1)
-    return _group_response(group, created=True)
+    return _group_response(answer, created=True)
 
 
 @app.get(ITEM)
 def get_group(group_id: str) -> Response:
     principal = authenticate(app)
-    groups = runtime.current().groups
-    group = groups.get(principal, group_id)
+    answer = runtime.current().groups.read(principal, group_id, _with_members())
+    group = answer.group
     current = etag(group.version)
     if matches_etag(header(app, "If-None-Match"), current):
         return Response(status_code=304, headers={"ETag": current})
-    base_url, selection = scim_base_url(app), _selection()
-    if not selection.returns("members"):
-        return scim_response(200, group_answer(group, base_url, None, selection), _headers(group, base_url))
-    document = within_response_limit(
-        group_answer(group, base_url, groups.members(group), selection),
-        too_many_members(group, f"with its members is more than {MAX_RESPONSE_BYTES:,} bytes"),
-    )
+    base_url = scim_base_url(app)
+    document = group_answer(group, base_url, answer.members, _selection())
+    if answer.members is not None:
+        refusal = too_many_members(group, f"with its members is more than {MAX_RESPONSE_BYTES:,} bytes")
+        within_response_limit(document, refusal)
     return scim_response(200, document, _headers(group, base_url))
 
 
 @app.put(ITEM)
 def replace_group(group_id: str) -> Response:
     principal = authenticate(app)
-    group = runtime.current().groups.replace(principal, group_id, json_object(app), header(app, "If-Match"))
-    return _group_response(group)
+    groups = runtime.current().groups
+    answer = groups.replace(principal, group_id, json_object(app), header(app, "If-Match"), _with_members())
+    return _group_response(answer)
 
 
 @app.patch(ITEM)
 def patch_group(group_id: str) -> Response:
     principal = authenticate(app)
-    group = runtime.current().groups.patch(principal, group_id, json_object(app), header(app, "If-Match"))
-    return _group_response(group)
+    groups = runtime.current().groups
+    answer = groups.patch(principal, group_id, json_object(app), header(app, "If-Match"), _with_members())
+    return _group_response(answer)
 
 
 @app.delete(ITEM)

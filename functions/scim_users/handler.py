@@ -21,7 +21,7 @@ from scim_provisioning.http.scim import (
     scim_base_url,
     scim_response,
 )
-from scim_provisioning.models import Group, Person
+from scim_provisioning.models import Person, UserGroup
 from scim_provisioning.observability import logger, metrics
 from scim_provisioning.scim.listing import ListQuery, list_query, list_response
 from scim_provisioning.scim.representation import Selection, etag, location
@@ -38,27 +38,29 @@ install_error_handlers(app, authenticated=True)
 
 
 # ------------------------------------------------------------------ shaping
-def _user_response(person: Person, *, created: bool = False) -> Response:
-    """200 with the user, or 201 when the request created it; its ``Location`` either way
-    (equal to ``meta.location``). Its groups are read only when the answer carries them; a
-    user just created is in none."""
+def _selection() -> Selection:
+    return Selection.of(USER_RESOURCE_TYPE, *requested_attributes(app))
+
+
+def _with_groups() -> bool:
+    """Whether the answer carries ``groups``: the service reads them only then."""
+    return _selection().returns("groups")
+
+
+def _user_response(person: Person, groups: list[UserGroup], *, created: bool = False) -> Response:
+    """200 with the user, or 201 when the request created it (a user just created is in no
+    group); its ``Location`` either way (equal to ``meta.location``)."""
     base_url = scim_base_url(app)
-    selection = Selection.of(USER_RESOURCE_TYPE, *requested_attributes(app))
     headers = {"ETag": etag(person.version), "Location": location(USER_RESOURCE_TYPE, base_url, person.uuid)}
-    groups: list[Group] = []
-    if selection.returns("groups") and not created:
-        groups = runtime.current().groups.groups_of([person])[person.uuid]
-    return scim_response(201 if created else 200, user_answer(person, base_url, groups, selection), headers)
+    return scim_response(201 if created else 200, user_answer(person, base_url, groups, _selection()), headers)
 
 
 def _list(principal: ScimPrincipal, query: ListQuery) -> Response:
     base_url = scim_base_url(app)
     selection = Selection.of(USER_RESOURCE_TYPE, query.attributes, query.excluded_attributes)
-    page = runtime.current().users.query(principal, query, base_url)
-    groups: dict[str, list[Group]] = {}
-    if page.items and selection.returns("groups"):
-        groups = runtime.current().groups.groups_of(page.items)
-    resources = [user_answer(person, base_url, groups.get(person.uuid, []), selection) for person in page.items]
+    listed = runtime.current().users.query(principal, query, base_url, selection.returns("groups"))
+    page = listed.page
+    resources = [user_answer(person, base_url, listed.groups.get(person.uuid, []), selection) for person in page.items]
     return scim_response(200, list_response(resources, page.total, page.start_index, page.next_cursor))
 
 
@@ -82,31 +84,33 @@ def create_user() -> Response:
     principal = authenticate(app)
     person = runtime.current().users.create(principal, json_object(app))
     metrics.add_metric(name="ScimUsersCreated", unit="Count", value=1)
-    return _user_response(person, created=True)
+    return _user_response(person, [], created=True)
 
 
 @app.get(ITEM)
 def get_user(user_id: str) -> Response:
     principal = authenticate(app)
-    person = runtime.current().users.get(principal, user_id)
-    current = etag(person.version)
+    answer = runtime.current().users.read(principal, user_id, _with_groups())
+    current = etag(answer.person.version)
     if matches_etag(header(app, "If-None-Match"), current):
         return Response(status_code=304, headers={"ETag": current})
-    return _user_response(person)
+    return _user_response(answer.person, answer.groups)
 
 
 @app.put(ITEM)
 def replace_user(user_id: str) -> Response:
     principal = authenticate(app)
-    person = runtime.current().users.replace(principal, user_id, json_object(app), header(app, "If-Match"))
-    return _user_response(person)
+    users = runtime.current().users
+    answer = users.replace(principal, user_id, json_object(app), header(app, "If-Match"), _with_groups())
+    return _user_response(answer.person, answer.groups)
 
 
 @app.patch(ITEM)
 def patch_user(user_id: str) -> Response:
     principal = authenticate(app)
-    person = runtime.current().users.patch(principal, user_id, json_object(app), header(app, "If-Match"))
-    return _user_response(person)
+    users = runtime.current().users
+    answer = users.patch(principal, user_id, json_object(app), header(app, "If-Match"), _with_groups())
+    return _user_response(answer.person, answer.groups)
 
 
 @app.delete(ITEM)

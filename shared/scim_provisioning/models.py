@@ -56,6 +56,16 @@ class Person:
 
 
 @dataclass(frozen=True)
+class PendingChange:
+    """A large membership change whose intent is recorded on the group and whose memberships
+    are being written (docs/data-model.md, "Membership changes"): no other membership change
+    of the group commits until it is finished."""
+
+    change_id: str
+    since: datetime
+
+
+@dataclass(frozen=True)
 class Group:
     """A SCIM group without its members: memberships are items of their own (a group may
     hold 100,000 of them), so reading or renaming a group never reads them."""
@@ -68,14 +78,42 @@ class Group:
     version: int = 1
     resource: ResourceDocument = field(default_factory=dict)
     external_id: str | None = None
+    pending_change: PendingChange | None = None
 
 
 @dataclass(frozen=True)
 class Member:
-    """A group's member as an answer shows it: the user's id and current display name."""
+    """A group's member as an answer shows it: the user's id and its display (as the client
+    sent it with the membership, else the user's displayName or userName; None when unknown)."""
 
     user_id: str
     display: str | None
+
+
+@dataclass(frozen=True)
+class UserGroup:
+    """A group the user is a direct member of, as a user's ``groups`` shows it; ``display``
+    is the group's displayName (None when it could not be read after a committed write)."""
+
+    group_id: str
+    display: str | None
+
+
+@dataclass(frozen=True)
+class MemberChange:
+    """One request's change of a group's members as it is written, and as its change record
+    keeps it for the change events: the ids made members (with the ``display`` the client
+    sent, None when it sent none), the ids removed, who made it (the SCIM token) and when."""
+
+    change_id: str
+    added: dict[str, str | None]
+    removed: list[str]
+    token_uuid: str | None
+    at: datetime
+
+    @property
+    def empty(self) -> bool:
+        return not self.added and not self.removed
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from scim_provisioning.services.activity_ingest import ActivityIngestService
 from scim_provisioning.services.activity_log import ActivityLogService
 from scim_provisioning.services.authentication import Authenticator
 from scim_provisioning.services.groups import GroupService
+from scim_provisioning.services.memberships import MembershipWriter
 from scim_provisioning.services.organizations import OrganizationService
 from scim_provisioning.services.token_guardian import GuardianPolicy, TokenGuardian
 from scim_provisioning.services.token_health import TokenHealthService
@@ -67,12 +68,18 @@ class Runtime:
         return UpgradeService(self.stores.organizations, self.stores.people, self.stores.scim_tokens, self.clock)
 
     @cached_property
+    def membership_writer(self) -> MembershipWriter:
+        return MembershipWriter(self.stores.groups, self.stores.memberships, self.stores.people, self.clock)
+
+    @cached_property
     def users(self) -> UserService:
-        return UserService(self.stores.people, self.stores.memberships, self.stores.groups, self.clock)
+        stores = self.stores
+        return UserService(stores.people, stores.memberships, stores.groups, self.membership_writer, self.clock)
 
     @cached_property
     def groups(self) -> GroupService:
-        return GroupService(self.stores.groups, self.stores.memberships, self.stores.people, self.clock)
+        stores = self.stores
+        return GroupService(stores.groups, stores.memberships, stores.people, self.membership_writer, self.clock)
 
     @cached_property
     def token_health(self) -> TokenHealthService:

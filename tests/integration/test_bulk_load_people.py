@@ -41,6 +41,6 @@ def test_bulk_loaded_people_are_found_by_every_lookup_and_counted(
     assert stores.people.count_people(organization) == LOADED + 1  # and the admin
     last = people[-1]
     assert stores.people.find_person_by_user_name(organization, last.user_name.upper()) == last
-    assert stores.people.find_people_by_external_id(organization, "ext-7") == [people[7]]
-    assert stores.people.find_people_by_email(organization, people[30].user_name) == [people[30]]
+    assert stores.people.user_ids_by_external_id(organization, "ext-7") == [people[7].uuid]
+    assert stores.people.user_ids_by_email(organization, people[30].user_name) == [people[30].uuid]
     assert len(stores.people.list_people(organization, LOADED + 10).items) == LOADED + 1

@@ -9,7 +9,6 @@ from botocore.exceptions import ClientError
 
 from benchmarks.request_counter import DynamoDBRequestCounter
 from devserver.dispatch import Dispatcher, HttpResponse
-from scim_provisioning.repository import table as table_module
 from scim_provisioning.repository.table import Table
 from scim_provisioning.runtime import Runtime
 from scim_provisioning.scim import representation
@@ -702,20 +701,24 @@ def test_concurrent_rename_and_member_add_both_land(api: Dispatcher, token: str)
 def test_membership_writes_dynamodb_keeps_refusing_are_503_with_retry_after(
     api: Dispatcher, token: str, table: Table, monkeypatch: pytest.MonkeyPatch
 ):
-    # given a group, and a table that leaves every batched write unprocessed
+    # given a group, and a table that throttles every transaction beyond botocore's retries
     ada = new_user(api, token, "ada")
     group = new_group(api, token, "Engineering")
-    client = table.client
-    monkeypatch.setattr(table_module.time, "sleep", lambda _: None)
-    monkeypatch.setattr(client, "batch_write_item", lambda RequestItems: {"UnprocessedItems": RequestItems})
+
+    def throttled(**_: Any) -> Any:
+        raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "TransactWriteItems")
+
+    monkeypatch.setattr(table.client, "transact_write_items", throttled)
 
     # when a member is added
     response = patch_group(api, token, group["id"], {"op": "add", "path": "members", "value": [{"value": ada}]})
 
-    # then the IdP is told to come back later, in a SCIM body, not a 500
+    # then the IdP is told to come back later, in a SCIM body, not a 500, and nothing changed
     error = scim_error(response, 503)
     assert "scimType" not in error
     assert response.header("Retry-After") == "5"
+    monkeypatch.undo()
+    assert member_ids(get_group(api, token, group["id"])) == set()
 
 
 def test_a_throttled_dynamodb_call_is_503_with_retry_after(

@@ -244,11 +244,11 @@ class TestMessage:
         )
         assert [operation.attribute.name for operation in operations] == ["title"]
 
-    def test_read_only_sub_attributes_inside_values_are_dropped(self) -> None:
-        # given Okta-style members carrying the read-only display
+    def test_a_member_display_inside_a_value_is_kept(self) -> None:
+        # given Okta-style members carrying their display (the user's login), then it is kept
         body = message({"op": "add", "path": "members", "value": [{"value": "u-9", "display": "Ann"}]})
         (operation,) = parse_operations(body, GROUP_RESOURCE_TYPE)
-        assert operation.value == [{"value": "u-9"}]
+        assert operation.value == [{"value": "u-9", "display": "Ann"}]
 
     def test_remove_value_on_single_valued_path_is_ignored(self) -> None:
         # given a remove of the manager that also carries a value, then the path alone selects

@@ -410,13 +410,13 @@ class TestDifferences:
         assert theirs.resource is not None and theirs.resource["phoneNumbers"].count(fax) == 2
         assert ours_.resource is not None and ours_.resource["phoneNumbers"].count(fax) == 1
 
-    def test_read_only_member_display_is_dropped(self) -> None:
-        """``members.display`` is read-only (the service computes it); scim2-models keeps the
-        display Okta sends."""
+    def test_member_display_is_kept_as_sent_by_both(self) -> None:
+        """``members.display`` as Okta sends it (the user's login) is kept, by both engines:
+        the service stores it with the membership and returns it as sent (issue 9.3)."""
         operations = [{"op": "add", "path": "members", "value": [{"value": "u-9", "display": "Ann"}]}]
         theirs, ours_ = outcomes(operations, engineering(), GROUP_RESOURCE_TYPE)
         assert theirs.resource is not None and {"value": "u-9", "display": "Ann"} in theirs.resource["members"]
-        assert ours_.resource is not None and {"value": "u-9"} in ours_.resource["members"]
+        assert ours_.resource is not None and {"value": "u-9", "display": "Ann"} in ours_.resource["members"]
 
     @pytest.mark.parametrize(
         ("operations", "their_type", "our_type"),

@@ -95,9 +95,7 @@ def test_a_validation_error_is_not_disguised_as_unavailability(client: Any, stub
 
 def test_every_transaction_carries_a_client_request_token(client: Any, stub: Stubber):
     # given DynamoDB accepting a transaction that names a token
-    stub.add_response(
-        "transact_write_items", {}, {"TransactItems": [put_operation()], "ClientRequestToken": ANY}
-    )
+    stub.add_response("transact_write_items", {}, {"TransactItems": [put_operation()], "ClientRequestToken": ANY})
 
     # when the table sends it, then the stub saw the token (it refuses requests without it)
     Table(client, TABLE).transact([put_operation()])

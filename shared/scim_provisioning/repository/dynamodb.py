@@ -22,11 +22,12 @@ def dynamodb_stores(client: Any, table_name: str) -> Stores:
     table = Table(client, table_name)
     people = DynamoDBPeopleStore(table)
     credentials = DynamoDBCredentialStore(table)
+    groups = DynamoDBGroupStore(table)
     return Stores(
         organizations=DynamoDBOrganizationStore(table, people),
         people=people,
-        groups=DynamoDBGroupStore(table),
-        memberships=DynamoDBMembershipStore(table),
+        groups=groups,
+        memberships=DynamoDBMembershipStore(table, groups),
         credentials=credentials,
         scim_tokens=credentials,
         api_keys=credentials,

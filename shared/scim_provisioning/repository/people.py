@@ -194,23 +194,23 @@ class DynamoDBPeopleStore:
         return {item["uuid"] for item in items}
 
     def find_person_by_user_name(self, organization_uuid: str, user_name: str) -> Person | None:
+        found = self.user_ids_by_user_name(organization_uuid, user_name)
+        return self.get_person(organization_uuid, found[0]) if found else None
+
+    def user_ids_by_user_name(self, organization_uuid: str, user_name: str) -> list[str]:
+        """The id holding the userName's claim (case-insensitively), if any."""
         claim = self._table.get(org_pk(organization_uuid), _claim_sk(user_name))
-        if claim is None:
-            return None
-        return self.get_person(organization_uuid, claim["userUuid"])
+        return [] if claim is None else [claim["userUuid"]]
 
-    def find_people_by_external_id(self, organization_uuid: str, external_id: str) -> list[Person]:
-        return self._people_from_lookup(organization_uuid, _EXTERNAL_ID_PREFIX + lookup_digest(external_id) + "#")
+    def user_ids_by_external_id(self, organization_uuid: str, external_id: str) -> list[str]:
+        return self._ids_from_lookup(organization_uuid, _EXTERNAL_ID_PREFIX + lookup_digest(external_id) + "#")
 
-    def find_people_by_email(self, organization_uuid: str, email: str) -> list[Person]:
+    def user_ids_by_email(self, organization_uuid: str, email: str) -> list[str]:
         prefix = _EMAIL_PREFIX + lookup_digest(case_insensitive_key(email)) + "#"
-        return self._people_from_lookup(organization_uuid, prefix)
+        return self._ids_from_lookup(organization_uuid, prefix)
 
-    def _people_from_lookup(self, organization_uuid: str, prefix: str) -> list[Person]:
-        lookups = self._table.query_prefix(org_pk(organization_uuid), prefix)
-        if not lookups:
-            return []
-        return self.get_people(organization_uuid, [item["userUuid"] for item in lookups])
+    def _ids_from_lookup(self, organization_uuid: str, prefix: str) -> list[str]:
+        return [item["userUuid"] for item in self._table.query_prefix(org_pk(organization_uuid), prefix)]
 
     def count_people(self, organization_uuid: str) -> int:
         return read_count(self._table, organization_uuid, USER_COUNT)

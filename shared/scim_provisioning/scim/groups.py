@@ -35,7 +35,7 @@ def group_answer(
         {
             "value": member.user_id,
             "$ref": location(USER_RESOURCE_TYPE, base_url, member.user_id),
-            "display": member.display,
+            **({} if member.display is None else {"display": member.display}),
             "type": "User",
         }
         for member in members or ()

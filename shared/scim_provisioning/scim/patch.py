@@ -22,8 +22,9 @@ chosen so that it cannot change the meaning of a conforming request:
   ``schemas`` and read-only attributes (``id``, ``meta``, ``groups``: Okta echoes the group
   ``id``) are ignored there; any other unknown key is ``invalidPath``, as it would be in a
   ``path``.
-* Read-only sub-attributes inside a value (``members.display``, ``manager.displayName``) are
-  dropped: they are the service's to compute. A *path* naming a read-only attribute is a
+* Read-only sub-attributes inside a value (``manager.displayName``) are dropped: they are the
+  service's to compute. (``members.display`` is not read-only: a member's display is kept as
+  the client sent it.) A *path* naming a read-only attribute is a
   ``mutability`` error.
 * An ``add`` or ``replace`` whose value filter matches nothing creates the element the
   filter's ``eq`` comparisons describe: Entra sends ``Add`` and ``Replace`` on

@@ -401,7 +401,13 @@ GROUP_SCHEMA = Schema(
             sub_attributes=(
                 Attribute("value", S, "The id of the member's User resource.", case_exact=True, mutability=IMM),
                 Attribute("$ref", REF, "The URI of the member.", mutability=IMM, reference_types=("User",)),
-                Attribute("display", S, "The member's displayName.", mutability=RO),
+                Attribute(
+                    "display",
+                    S,
+                    "The member's display: as the client sent it with the member, stored with the "
+                    "membership and returned as sent (Okta sends the user's login); when the client sent "
+                    "none, the user's displayName, else its userName, read when the group is answered.",
+                ),
                 Attribute("type", S, "The type of the member.", mutability=IMM, canonical_values=("User",)),
             ),
         ),

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from scim_provisioning.models import Group, Person, ResourceDocument
+from scim_provisioning.models import Person, ResourceDocument, UserGroup
 from scim_provisioning.scim.representation import Selection, location, resource_document
 from scim_provisioning.scim.schema import GROUP_RESOURCE_TYPE, USER_RESOURCE_TYPE
 
@@ -22,13 +22,13 @@ def _user_resource(person: Person, base_url: str, groups: list[dict[str, Any]]) 
     return document
 
 
-def user_answer(person: Person, base_url: str, groups: Sequence[Group], selection: Selection) -> ResourceDocument:
+def user_answer(person: Person, base_url: str, groups: Sequence[UserGroup], selection: Selection) -> ResourceDocument:
     """The user as answered: ``groups`` are the groups the user is a direct member of."""
     entries = [
         {
-            "value": group.uuid,
-            "$ref": location(GROUP_RESOURCE_TYPE, base_url, group.uuid),
-            "display": group.display_name,
+            "value": group.group_id,
+            "$ref": location(GROUP_RESOURCE_TYPE, base_url, group.group_id),
+            **({} if group.display is None else {"display": group.display}),
             "type": "direct",
         }
         for group in groups

@@ -2,18 +2,21 @@
 
 A group is one item; its members are items of their own (``docs/data-model.md``), so a
 group of 100,000 members is renamed, read without members, or given one more member at the
-cost of a group of ten. Member changes are idempotent puts and deletes of those items,
-written in batches after every member id was checked to be a user of the organization:
-bad input writes nothing, a retried request converges to the same state, and concurrent
-PATCHes adding or removing different members all take effect. Changes to the group's own
-attributes are optimistic writes, as for users. Every membership change increments the
-group's version and lastModified, so its ETag changes with its members."""
+cost of a group of ten. Every write is optimistic (conditioned on the version read, retried
+from a fresh read when another write got there first) and goes through
+``services/memberships.MembershipWriter``: a change of members and of the group's own
+attributes is one transaction with the group's new version and a change record (or, when
+too large for one, an intent recorded first and completed idempotently). Bad input writes
+nothing, unknown member ids included, and the ETag changes whenever the members do.
+
+Reads that do not depend on each other run side by side (``repository/concurrency.py``): a
+group and its members; the member list a write's answer needs and the group it changes. A
+write's answer is built from what was written, never re-read after the commit."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
@@ -21,8 +24,16 @@ from typing import Any, cast
 from scim_provisioning import activity_annotation
 from scim_provisioning.clock import Clock
 from scim_provisioning.errors import Conflict, InvalidFilter, InvalidPath, InvalidRequest, NotFound
-from scim_provisioning.models import Group, Member, Person, ResourceDocument
-from scim_provisioning.repository.protocols import DisplayNameTaken, GroupStore, MembershipStore, PeopleStore
+from scim_provisioning.models import Group, Member, MemberChange, Person, ResourceDocument
+from scim_provisioning.observability import logger
+from scim_provisioning.repository.concurrency import Pending, start
+from scim_provisioning.repository.protocols import (
+    DisplayNameTaken,
+    GroupStore,
+    MembershipStore,
+    PeopleStore,
+    UnknownMembers,
+)
 from scim_provisioning.scim.filter import Filter, equality_values
 from scim_provisioning.scim.groups import (
     MAX_MEMBERS_IN_WRITE_ANSWER,
@@ -32,40 +43,48 @@ from scim_provisioning.scim.groups import (
 )
 from scim_provisioning.scim.listing import ListQuery
 from scim_provisioning.scim.patch import PatchOperation, apply_operations, parse_operations
-from scim_provisioning.scim.resources import normalize_resource, refuse_immutable_changes, require_attributes
+from scim_provisioning.scim.resources import (
+    normalize_resource,
+    normalize_value,
+    refuse_immutable_changes,
+    require_attributes,
+)
 from scim_provisioning.scim.schema import GROUP_RESOURCE_TYPE, GROUP_SCHEMA, MAX_MEMBERS_RETURNED, Attribute
 from scim_provisioning.services.authentication import ScimPrincipal
-from scim_provisioning.services.lookups import KeyedLookups, Listing, filtered_page, found
-from scim_provisioning.services.paging import ResultPage
+from scim_provisioning.services.lookups import KeyedLookups, filtered_page
+from scim_provisioning.services.memberships import MembershipWriter, UserCheck, new_change
+from scim_provisioning.services.paging import Listing, ResultPage
 from scim_provisioning.services.versioning import write_optimistically
 from scim_provisioning.timestamps import truncate_to_millis
-
-# Concurrent membership queries when a list page answers its users' groups: enough to read a
-# page of 100 in a few rounds without opening more connections than botocore's pool (10).
-MEMBERSHIP_READERS = 10
 
 _MEMBERS = cast("Attribute", GROUP_SCHEMA.attribute("members"))
 
 # The filters answered by a key lookup instead of a scan (services/lookups.py): these
-# finders, and ``members.value`` (the user's groups, a GSI1 query).
+# finders of ids, and ``members.value`` (the user's groups, a GSI1 query).
 LOOKUPS: KeyedLookups[GroupStore, Group] = KeyedLookups(
     GROUP_RESOURCE_TYPE,
     {
-        "displayName": lambda groups, organization, name: found(groups.find_group_by_display_name(organization, name)),
-        "id": lambda groups, organization, group_id: found(groups.get_group(organization, group_id)),
-        "externalId": lambda groups, organization, value: groups.find_groups_by_external_id(organization, value),
+        "displayName": lambda groups, organization, name: groups.group_ids_by_display_name(organization, name),
+        "id": lambda groups, organization, group_id: [group_id],
+        "externalId": lambda groups, organization, value: groups.group_ids_by_external_id(organization, value),
     },
     _MEMBERS,
 )
 
+Members = dict[str, "str | None"]
+"""Member ids, in the order sent, with the ``display`` the client sent (None: none sent)."""
 
-def _display(person: Person) -> str:
+
+def display_of(person: Person) -> str:
+    """A member's display when the client sent none: the user's displayName, else userName."""
     return str(person.resource.get("displayName") or person.user_name)
 
 
-def _member_ids(elements: Iterable[Any], where: str) -> list[str]:
-    """The user ids of ``members`` elements; only users can be members."""
-    ids: list[str] = []
+def _members(elements: Iterable[Any], where: str) -> Members:
+    """``members`` elements as ids with their display; only users can be members. A display
+    is kept as sent (a string, within the string limits), so that a client reads back what
+    it wrote (docs/decisions.md, "Member display")."""
+    members: Members = {}
     for element in elements:
         value = element.get("value") if isinstance(element, dict) else None
         if not isinstance(value, str) or not value:
@@ -73,8 +92,9 @@ def _member_ids(elements: Iterable[Any], where: str) -> list[str]:
         member_type = element.get("type")
         if member_type is not None and str(member_type).lower() != "user":
             raise InvalidRequest(f"{where}: member '{value}' has type '{member_type}'; only Users can be members")
-        ids.append(value)
-    return list(dict.fromkeys(ids))
+        normalized = normalize_value(_MEMBERS, [element], where) or [{}]
+        members[value] = normalized[0].get("display")
+    return members
 
 
 @dataclass
@@ -83,13 +103,13 @@ class MembershipChange:
     member list (``replace_all``) or ids to add and ids to remove. Later operations win, so
     ``add X`` then ``remove X`` removes X, as applying them in turn would."""
 
-    replace_all: list[str] | None = None
-    add: dict[str, None] = field(default_factory=dict)
+    replace_all: Members | None = None
+    add: Members = field(default_factory=dict)
     remove: dict[str, None] = field(default_factory=dict)
 
-    def adding(self, ids: Iterable[str]) -> None:
-        for user_id in ids:
-            self.add[user_id] = None
+    def adding(self, members: Members) -> None:
+        for user_id, display in members.items():
+            self.add[user_id] = display
             self.remove.pop(user_id, None)
 
     def removing(self, ids: Iterable[str]) -> None:
@@ -97,12 +117,31 @@ class MembershipChange:
             self.remove[user_id] = None
             self.add.pop(user_id, None)
 
-    def replacing(self, ids: list[str]) -> None:
-        self.replace_all, self.add, self.remove = ids, {}, {}
+    def replacing(self, members: Members) -> None:
+        self.replace_all, self.add, self.remove = members, {}, {}
 
     @property
     def empty(self) -> bool:
         return self.replace_all is None and not self.add and not self.remove
+
+    @property
+    def candidates(self) -> list[str]:
+        """Every id this change may add."""
+        return list(dict.fromkeys([*(self.replace_all or {}), *self.add]))
+
+    def diff(self, current: Sequence[Member] | None) -> tuple[Members, list[str]]:
+        """(members to write, ids to remove) against the ``current`` members (needed only
+        for a replacement of the whole list). Adding a member already there writes it again
+        (harmless, and it takes the display sent); a replacement writes only the members that
+        are new or whose display changed, and removes the others."""
+        if self.replace_all is None:
+            return dict(self.add), list(self.remove)
+        target = {**self.replace_all, **self.add}
+        for user_id in self.remove:
+            target.pop(user_id, None)
+        stored = {member.user_id: member.display for member in current or ()}
+        written = {user: display for user, display in target.items() if user not in stored or stored[user] != display}
+        return written, sorted(set(stored).difference(target))
 
     @classmethod
     def from_operations(cls, operations: Sequence[PatchOperation]) -> MembershipChange:
@@ -113,15 +152,15 @@ class MembershipChange:
             if target.sub_attribute is not None or target.path.sub_attribute is not None:
                 raise InvalidPath(f"{where}: members are added, removed or replaced whole, not '{target}'")
             if operation.op == "remove" and target.value_filter is None and operation.value is None:
-                change.replacing([])  # remove of "members" itself: no member is left
+                change.replacing({})  # remove of "members" itself: no member is left
             elif operation.op == "remove":
                 change.removing(cls._removed_ids(operation, where))
             elif target.value_filter is not None:
                 raise InvalidPath(f"{where}: add or replace members with the path 'members', not '{target}'")
             elif operation.op == "add":
-                change.adding(_member_ids(operation.value or [], where))
+                change.adding(_members(operation.value or [], where))
             else:
-                change.replacing(_member_ids(operation.value or [], where))
+                change.replacing(_members(operation.value or [], where))
         return change
 
     @staticmethod
@@ -129,7 +168,7 @@ class MembershipChange:
         """``members[value eq "id"]`` (Entra) or ``members`` with a list of ``{"value": id}``."""
         value_filter = operation.path.value_filter
         if value_filter is None:
-            return _member_ids(operation.value, where)
+            return list(_members(operation.value, where))
         described = equality_values(value_filter)
         if described is None or not isinstance(described.get("value"), str):
             raise InvalidFilter(f'{where}: select the members to remove with members[value eq "<user id>"]')
@@ -137,21 +176,79 @@ class MembershipChange:
 
 
 @dataclass(frozen=True)
-class _GroupUpdate:
-    """What the optimistic write of a group decided: the group as written (or touched) and
-    the memberships still to write, with the instant the change counts as made."""
+class GroupAnswer:
+    """A group as an answer carries it: ``members`` None when the answer omits them."""
 
     group: Group
-    to_add: list[str]
-    to_remove: list[str]
-    modified_at: datetime
+    members: list[Member] | None
+
+
+@dataclass(frozen=True)
+class _Current:
+    """A group as a write read it, with the members the write needs (None: not read)."""
+
+    group: Group
+    members: list[Member] | None
+
+    @property
+    def version(self) -> int:
+        return self.group.version
+
+
+class _Shown:
+    """The members a write's answer carries, with their display: the people are read beside
+    the write (their existence, and the display of members sent without one). Asked for after
+    the commit, a failed read never fails the answer: the members are shown as written."""
+
+    def __init__(self, people: PeopleStore, organization_uuid: str, members: list[Member] | None) -> None:
+        self._members = members
+        self._people: Pending[list[Person]] | None = None
+        if members:
+            ids = [member.user_id for member in members]
+            self._people = start(lambda: people.get_people(organization_uuid, ids))
+
+    def members(self) -> list[Member] | None:
+        if self._people is None:
+            return self._members
+        try:
+            found = {person.uuid: person for person in self._people.result()}
+        except Exception:
+            logger.warning("Members of a written group shown without reading their users", exc_info=True)
+            return self._members
+        return [
+            Member(member.user_id, member.display or display_of(found[member.user_id]))
+            for member in self._members or ()
+            if member.user_id in found
+        ]
+
+
+def _after_change(current: list[Member] | None, change: MemberChange, complete: bool) -> list[Member] | None:
+    """The members after ``change``, from the ``current`` ones read before it (None when they
+    are unknown, or more than a write's answer carries)."""
+    if current is None or (not complete and len(current) > MAX_MEMBERS_IN_WRITE_ANSWER):
+        return None
+    members = {member.user_id: member.display for member in current}
+    for user_id in change.removed:
+        members.pop(user_id, None)
+    members.update(change.added)
+    if len(members) > MAX_MEMBERS_IN_WRITE_ANSWER:
+        return None
+    return [Member(user_id, members[user_id]) for user_id in sorted(members)]
 
 
 class GroupService:
-    def __init__(self, groups: GroupStore, memberships: MembershipStore, people: PeopleStore, clock: Clock) -> None:
+    def __init__(
+        self,
+        groups: GroupStore,
+        memberships: MembershipStore,
+        people: PeopleStore,
+        writer: MembershipWriter,
+        clock: Clock,
+    ) -> None:
         self._groups = groups
         self._memberships = memberships
         self._people = people
+        self._writer = writer
         self._clock = clock
 
     # ------------------------------------------------------------------ reads
@@ -162,58 +259,49 @@ class GroupService:
         activity_annotation.annotate(target_id=group.uuid, target_name=group.display_name)
         return group
 
-    def members(self, group: Group) -> list[Member]:
-        """All the group's members, with their current display name; a SCIM error when there
-        are more than MAX_MEMBERS_RETURNED, never a truncated list."""
-        members = self._members_up_to(group, MAX_MEMBERS_RETURNED)
-        if members is None:
+    def read(self, principal: ScimPrincipal, group_id: str, with_members: bool) -> GroupAnswer:
+        """The group and, when the answer carries them, all its members (read beside the
+        group); a SCIM error when there are more than MAX_MEMBERS_RETURNED, never a
+        truncated list."""
+        organization = principal.organization_uuid
+        if not with_members:
+            return GroupAnswer(self.get(principal, group_id), None)
+        stored = start(lambda: self._memberships.members(organization, group_id, MAX_MEMBERS_RETURNED + 1))
+        group = self.get(principal, group_id)
+        members = stored.result()
+        if len(members) > MAX_MEMBERS_RETURNED:
             raise too_many_members(group, f"has more than {MAX_MEMBERS_RETURNED:,} members")
-        return members
+        return GroupAnswer(group, self._shown(organization, members))
 
     def members_of_each(self, groups: list[Group]) -> list[list[Member]]:
         """The members of each group of a list page; the page shares one group's limit, so
-        its answer stays under 6 MB too."""
-        budget, result = MAX_MEMBERS_RETURNED, []
-        for group in groups:
-            members = self._members_up_to(group, budget)
-            if members is None:
-                raise too_many_members_in_page(f"more than {MAX_MEMBERS_RETURNED:,} members")
-            result.append(members)
-            budget -= len(members)
-        return result
-
-    def members_if_small(self, group: Group) -> list[Member] | None:
-        """The members for the answer to a write; None (omitted) when the group is large."""
-        return self._members_up_to(group, MAX_MEMBERS_IN_WRITE_ANSWER)
-
-    def _members_up_to(self, group: Group, limit: int) -> list[Member] | None:
-        organization = group.organization_uuid
-        ids = self._memberships.member_ids(organization, group.uuid, limit + 1)
-        if len(ids) > limit:
-            return None
-        if not ids:
+        its answer stays under 6 MB too. The people are read once for the whole page."""
+        if not groups:
             return []
-        # Memberships of a person deleted meanwhile find no person: skipped.
-        return [Member(person.uuid, _display(person)) for person in self._people.get_people(organization, ids)]
+        organization = groups[0].organization_uuid
+        budget, stored = MAX_MEMBERS_RETURNED, []
+        for group in groups:
+            members = self._memberships.members(organization, group.uuid, budget + 1)
+            if len(members) > budget:
+                raise too_many_members_in_page(f"more than {MAX_MEMBERS_RETURNED:,} members")
+            stored.append(members)
+            budget -= len(members)
+        shown = {member.user_id: member for member in self._shown(organization, [m for ms in stored for m in ms])}
+        return [[shown[m.user_id] for m in members if m.user_id in shown] for members in stored]
 
-    def groups_of(self, people: Sequence[Person]) -> dict[str, list[Group]]:
-        """The groups each user is a direct member of (a user's read-only ``groups``), by user id.
-
-        One GSI1 query per user, run side by side so that a list page of 100 users waits for
-        about one query rather than 100, then one BatchGetItem per 100 distinct groups for
-        their displayName. Memberships of a group deleted meanwhile find no group: skipped."""
-        if not people:
-            return {}
-        organization = people[0].organization_uuid
-
-        def group_ids(person: Person) -> list[str]:
-            return self._memberships.group_ids_of_user(organization, person.uuid)
-
-        with ThreadPoolExecutor(max_workers=min(MEMBERSHIP_READERS, len(people))) as pool:
-            ids_by_user = dict(zip([person.uuid for person in people], pool.map(group_ids, people), strict=True))
-        distinct = sorted({group_id for ids in ids_by_user.values() for group_id in ids})
-        found = {group.uuid: group for group in self._groups.get_groups(organization, distinct)} if distinct else {}
-        return {user: [found[group] for group in ids if group in found] for user, ids in ids_by_user.items()}
+    def _shown(self, organization_uuid: str, members: list[Member]) -> list[Member]:
+        """Members as answers show them: those whose user exists (memberships of a user deleted
+        meanwhile are skipped until the janitor removes them), with the display stored with the
+        membership, else the user's displayName or userName."""
+        if not members:
+            return []
+        people = self._people.get_people(organization_uuid, list(dict.fromkeys(m.user_id for m in members)))
+        found = {person.uuid: person for person in people}
+        return [
+            Member(member.user_id, member.display or display_of(found[member.user_id]))
+            for member in members
+            if member.user_id in found
+        ]
 
     def query(self, principal: ScimPrincipal, query: ListQuery, base_url: str) -> ResultPage[Group]:
         """Answer a list or search. displayName, externalId, id and members.value equality
@@ -221,10 +309,12 @@ class GroupService:
         groups."""
         organization = principal.organization_uuid
 
+        def read(group_ids: list[str]) -> list[Group]:
+            return self._groups.get_groups(organization, group_ids) if group_ids else []
+
         def of_user(parsed: Filter, user_id: str) -> ResultPage[Group]:
             # The candidates are the user's groups, each seen by the filter with that one member.
-            group_ids = self._memberships.group_ids_of_user(organization, user_id)
-            user_groups = self._groups.get_groups(organization, group_ids) if group_ids else []
+            user_groups = read(self._memberships.group_ids_of_user(organization, user_id))
             return filtered_page(parsed, query, user_groups, lambda group: filterable_group(group, base_url, user_id))
 
         listing = Listing(
@@ -232,37 +322,40 @@ class GroupService:
             page=lambda limit, after: self._groups.list_groups(organization, limit, after),
         )
         return LOOKUPS.answer(
-            query, self._groups, organization, listing, lambda group: filterable_group(group, base_url), of_user
+            query, self._groups, organization, listing, lambda group: filterable_group(group, base_url), of_user, read
         )
 
     # ----------------------------------------------------------------- writes
-    def create(self, principal: ScimPrincipal, document: Any) -> Group:
+    def create(self, principal: ScimPrincipal, document: Any, with_members: bool) -> GroupAnswer:
+        """POST: the group with its members, its displayName claim and its change record in
+        one transaction (or a recorded intent, for many members): a refused name or an
+        unknown member leaves nothing behind."""
         resource = normalize_resource(document, GROUP_RESOURCE_TYPE)
         require_attributes(resource, GROUP_RESOURCE_TYPE)
         organization = principal.organization_uuid
-        member_ids = _member_ids(resource.pop("members", []), "members")
-        self._require_users(organization, member_ids)
+        members = _members(resource.pop("members", []), "members")
         now = truncate_to_millis(self._clock.now())
         group = self._group_from(resource, str(uuid.uuid4()), organization, now, now, 1)
-        try:
-            self._groups.create_group(group)
-        except DisplayNameTaken as taken:
-            raise self._name_taken(group.display_name) from taken
-        # After the group, so that a refused name leaves no membership behind. Should this
-        # fail, the group exists with some members; the IdP's retry finds it by displayName.
-        self._memberships.add_members(organization, group.uuid, member_ids)
-        activity_annotation.annotate(target_id=group.uuid, target_name=group.display_name)
-        return group
+        change = new_change(members, [], principal.token_uuid, now)
+        check = self._writer.user_check(organization, list(members))
+        shown = _Shown(self._people, organization, _after_change([], change, True) if with_members else None)
+        written = self._written(None, group, change, check)
+        activity_annotation.annotate(target_id=written.uuid, target_name=written.display_name)
+        return GroupAnswer(written, shown.members())
 
-    def replace(self, principal: ScimPrincipal, group_id: str, document: Any, if_match: str | None) -> Group:
+    def replace(
+        self, principal: ScimPrincipal, group_id: str, document: Any, if_match: str | None, with_members: bool
+    ) -> GroupAnswer:
         """PUT: the body becomes the whole group, its member list included (Okta's PUT)."""
         resource = normalize_resource(document, GROUP_RESOURCE_TYPE)
         require_attributes(resource, GROUP_RESOURCE_TYPE)
         change = MembershipChange()
-        change.replacing(_member_ids(resource.pop("members", []), "members"))
-        return self._update(principal, group_id, if_match, lambda _current: resource, change)
+        change.replacing(_members(resource.pop("members", []), "members"))
+        return self._update(principal, group_id, if_match, lambda _current: resource, change, with_members)
 
-    def patch(self, principal: ScimPrincipal, group_id: str, body: Any, if_match: str | None) -> Group:
+    def patch(
+        self, principal: ScimPrincipal, group_id: str, body: Any, if_match: str | None, with_members: bool
+    ) -> GroupAnswer:
         """PATCH: the member operations become one membership change, the others apply to
         the group item; everything is validated before anything is written."""
         operations = parse_operations(body, GROUP_RESOURCE_TYPE)
@@ -278,16 +371,24 @@ class GroupService:
             require_attributes(result, GROUP_RESOURCE_TYPE)
             return result
 
-        return self._update(principal, group_id, if_match, patched, change)
+        return self._update(principal, group_id, if_match, patched, change, with_members)
 
     def delete(self, principal: ScimPrincipal, group_id: str, if_match: str | None) -> None:
-        """Delete the group (its name is free at once), then its memberships in batches of
-        25. For a very large group the second step may outlast the Lambda timeout; the
-        memberships left then belong to no group and are never read (docs/data-model.md)."""
+        """Delete the group (its name is free at once), then its memberships. That second step
+        follows a committed delete, so it never fails the answer: what it leaves (a failure, or
+        the Lambda timeout on a very large group) the membership janitor deletes."""
         organization = principal.organization_uuid
-        write_optimistically(lambda: self.get(principal, group_id), self._groups.delete_group, if_match, "group")
-        members = self._memberships.member_ids(organization, group_id)
-        self._memberships.remove_members(organization, group_id, members)
+
+        def delete(current: Group) -> None:
+            self._writer.guard(current)
+            self._groups.delete_group(current)
+
+        write_optimistically(lambda: self.get(principal, group_id), delete, if_match, "group")
+        try:
+            members = self._memberships.member_ids(organization, group_id)
+            self._memberships.delete_memberships(organization, group_id, members)
+        except Exception:
+            logger.warning("Memberships of a deleted group left to the janitor", exc_info=True)
 
     def _update(
         self,
@@ -296,68 +397,48 @@ class GroupService:
         if_match: str | None,
         new_resource: Callable[[Group], ResourceDocument],
         change: MembershipChange,
-    ) -> Group:
+        with_members: bool,
+    ) -> GroupAnswer:
         organization = principal.organization_uuid
+        check = self._writer.user_check(organization, change.candidates)
+        # Read beside the group: every member for a replacement of the list (to know whom it
+        # removes), or, for an answer that carries members, one more than it may carry.
+        complete = change.replace_all is not None
+        limit = None if complete else MAX_MEMBERS_IN_WRITE_ANSWER + 1
 
-        def update(current: Group) -> _GroupUpdate:
-            resource = new_resource(current)
-            refuse_immutable_changes(current.resource, resource, GROUP_RESOURCE_TYPE)
-            to_add, to_remove = self._member_diff(current, change)
-            self._require_users(organization, to_add)
-            now = max(truncate_to_millis(self._clock.now()), current.last_modified)
-            members_change = bool(to_add or to_remove)
-            try:
-                if resource != current.resource:
-                    updated = self._group_from(
-                        resource, current.uuid, organization, current.created_at, now, current.version + 1
-                    )
-                    self._groups.replace_group(current, updated)
-                    current = updated
-                elif members_change and if_match is not None:
-                    # Claim the version If-Match named before any membership is written.
-                    current = self._touched(
-                        self._groups.touch_group(organization, group_id, now, current.version), group_id
-                    )
-            except DisplayNameTaken as taken:
-                raise self._name_taken(resource["displayName"]) from taken
-            return _GroupUpdate(current, to_add, to_remove, now)
+        def read() -> _Current:
+            stored = None
+            if complete or with_members:
+                stored = start(lambda: self._memberships.members(organization, group_id, limit))
+            group = self.get(principal, group_id)
+            return _Current(group, None if stored is None else stored.result())
 
-        result = write_optimistically(lambda: self.get(principal, group_id), update, if_match, "group")
-        if not (result.to_add or result.to_remove):
-            return result.group
-        self._memberships.remove_members(organization, group_id, result.to_remove)
-        self._memberships.add_members(organization, group_id, result.to_add)
-        # Counted after the memberships are written, so a client that reads the new
-        # ETag also reads the new members.
-        return self._touched(self._groups.touch_group(organization, group_id, result.modified_at), group_id)
+        def update(current: _Current) -> GroupAnswer:
+            group = current.group
+            self._writer.guard(group)
+            resource = new_resource(group)
+            refuse_immutable_changes(group.resource, resource, GROUP_RESOURCE_TYPE)
+            written, removed = change.diff(current.members)
+            now = max(truncate_to_millis(self._clock.now()), group.last_modified)
+            member_change = new_change(written, removed, principal.token_uuid, now)
+            after = _after_change(current.members, member_change, complete) if with_members else None
+            shown = _Shown(self._people, organization, after)
+            if resource == group.resource and member_change.empty:
+                return GroupAnswer(group, shown.members())  # nothing changes: no write, the version stays
+            updated = self._group_from(resource, group.uuid, organization, group.created_at, now, group.version + 1)
+            return GroupAnswer(self._written(group, updated, member_change, check), shown.members())
 
-    def _member_diff(self, group: Group, change: MembershipChange) -> tuple[list[str], list[str]]:
-        """(ids to add, ids to remove). Adding a member already in the group or removing one
-        who is not is harmless (a put or delete of the same item), so only a replacement of
-        the whole list reads the current members, to know whom it removes."""
-        if change.replace_all is None:
-            return list(change.add), list(change.remove)
-        target = dict.fromkeys([*change.replace_all, *change.add])
-        for user_id in change.remove:
-            target.pop(user_id, None)
-        current = set(self._memberships.member_ids(group.organization_uuid, group.uuid))
-        return [user_id for user_id in target if user_id not in current], sorted(current.difference(target))
+        return write_optimistically(read, update, if_match, "group")
 
-    def _require_users(self, organization: str, user_ids: list[str]) -> None:
-        """Members are users of the same organization: any other id is a 400, before any write."""
-        if not user_ids:
-            return
-        found = self._people.existing_people(organization, user_ids)
-        unknown = [user_id for user_id in user_ids if user_id not in found]
-        if unknown:
-            shown = ", ".join(unknown[:10]) + (f" and {len(unknown) - 10} more" if len(unknown) > 10 else "")
-            raise InvalidRequest(f"Members must be users of this organization; unknown user id(s): {shown}")
-
-    @staticmethod
-    def _touched(group: Group | None, group_id: str) -> Group:
-        if group is None:
-            raise NotFound(f"Group {group_id} not found")
-        return group
+    def _written(self, previous: Group | None, updated: Group, change: MemberChange, check: UserCheck) -> Group:
+        try:
+            return self._writer.write(previous, updated, change, check)
+        except DisplayNameTaken as taken:
+            raise self._name_taken(updated.display_name) from taken
+        except UnknownMembers as unknown:
+            ids = unknown.user_uuids
+            shown = ", ".join(ids[:10]) + (f" and {len(ids) - 10} more" if len(ids) > 10 else "")
+            raise InvalidRequest(f"Members must be users of this organization; unknown user id(s): {shown}") from None
 
     @staticmethod
     def _name_taken(display_name: str) -> Conflict:

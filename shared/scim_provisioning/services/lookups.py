@@ -22,7 +22,7 @@ from scim_provisioning.scim.listing import ListQuery
 from scim_provisioning.scim.schema import Attribute, ResourceType
 from scim_provisioning.services.paging import (
     Identified,
-    ListPage,
+    Listing,
     ResultPage,
     page_of_listing,
     page_of_selection,
@@ -32,22 +32,10 @@ from scim_provisioning.services.paging import (
 T = TypeVar("T", bound=Identified)
 S = TypeVar("S")
 
-StoreFinder = Callable[[S, str, str], Iterable[T]]
-"""``finder(store, organization_uuid, value)``: every resource whose looked-up attribute may
-equal ``value``, by a key read or a key query."""
-
-
-def found(resource: T | None) -> list[T]:
-    """A single-item lookup's answer as candidates."""
-    return [] if resource is None else [resource]
-
-
-@dataclass(frozen=True)
-class Listing(Generic[T]):
-    """How one organization's resources of a type are counted and read in key order."""
-
-    count: Callable[[], int]
-    page: ListPage[T]
+StoreFinder = Callable[[S, str, str], list[str]]
+"""``finder(store, organization_uuid, value)``: the ids of every resource whose looked-up
+attribute may equal ``value``, by a key read or a key query (the resources are read by id
+afterwards, so that what depends on the ids alone can be read beside them)."""
 
 
 @dataclass(frozen=True)
@@ -55,7 +43,7 @@ class KeyedLookups(Generic[S, T]):
     """A resource type's registry of keyed lookups (see the module doc)."""
 
     resource_type: ResourceType
-    finders: Mapping[str, StoreFinder[S, T]]
+    finders: Mapping[str, StoreFinder[S]]
     membership: Attribute
 
     @property
@@ -70,14 +58,15 @@ class KeyedLookups(Generic[S, T]):
         listing: Listing[T],
         document: Callable[[T], ResourceDocument],
         by_membership: Callable[[Filter, str], ResultPage[T]],
+        read: Callable[[list[str]], list[T]],
     ) -> ResultPage[T]:
         """One page of the answer to ``query``: the listing when there is no filter; else the
-        resources the filter matches among what its key lookup finds (or among all), each
-        seen as ``document(resource)``. A filter on the membership is answered by
-        ``by_membership(filter, member id)``."""
+        resources the filter matches among what its key lookup finds (read by ``read(ids)``),
+        or among all, each seen as ``document(resource)``. A filter on the membership is
+        answered by ``by_membership(filter, member id)``."""
         parsed = parse_filter(query.filter, self.resource_type) if query.filter else None
         if parsed is None:
-            return page_of_listing(query, listing.count(), listing.page)
+            return page_of_listing(query, listing)
         lookup = equality_lookup(parsed, self.keys)
         if tests_attribute(parsed, self.membership):
             # Memberships are items of their own, not part of the document a filter is
@@ -90,10 +79,9 @@ class KeyedLookups(Generic[S, T]):
                 )
             return by_membership(parsed, lookup[1])
         finder = None if lookup is None else self.finders.get(lookup[0])
-        candidates = (
-            scan_all(listing.page) if finder is None or lookup is None else finder(store, organization_uuid, lookup[1])
-        )
-        return filtered_page(parsed, query, candidates, document)
+        if finder is None or lookup is None:
+            return filtered_page(parsed, query, scan_all(listing.page), document)
+        return filtered_page(parsed, query, read(finder(store, organization_uuid, lookup[1])), document)
 
 
 def filtered_page(

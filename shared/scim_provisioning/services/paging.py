@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
+from scim_provisioning.repository.concurrency import start
 from scim_provisioning.repository.protocols import Page
 from scim_provisioning.scim.listing import ListQuery, decode_cursor, encode_cursor
 
@@ -25,6 +26,14 @@ T = TypeVar("T", bound=Identified)
 
 ListPage = Callable[[int, str | None], Page[T]]
 """``list_page(limit, after)``: one page of a key-ordered listing (a store's ``list_people``)."""
+
+
+@dataclass(frozen=True)
+class Listing(Generic[T]):
+    """How one organization's resources of a type are counted and read in key order."""
+
+    count: Callable[[], int]
+    page: ListPage[T]
 
 
 @dataclass(frozen=True)
@@ -48,21 +57,22 @@ def page_of_selection(selected: list[T], query: ListQuery) -> ResultPage[T]:
     return ResultPage(selected[start : start + query.count], len(selected), query.start_index, None)
 
 
-def page_of_listing(query: ListQuery, total: int, list_page: ListPage[T]) -> ResultPage[T]:
-    """One page of an unfiltered, key-ordered listing."""
+def page_of_listing(query: ListQuery, listing: Listing[T]) -> ResultPage[T]:
+    """One page of an unfiltered, key-ordered listing; its total is read beside it."""
+    total = start(listing.count)
     if query.count == 0:
-        return ResultPage([], total, query.start_index, None)
+        return ResultPage([], total.result(), query.start_index, None)
     if query.cursor is not None:
         # One resource more than the page tells whether another page follows: the last page
         # carries no nextCursor (RFC 9865) instead of pointing at an empty page.
-        page = list_page(query.count + 1, decode_cursor(query.cursor))
+        page = listing.page(query.count + 1, decode_cursor(query.cursor))
         items = page.items[: query.count]
         next_cursor = encode_cursor(items[-1].uuid) if len(page.items) > query.count and items else None
-        return ResultPage(items, total, 1, next_cursor)
+        return ResultPage(items, total.result(), 1, next_cursor)
     # Index paging reads the resources before startIndex too: its cost grows with the
     # position. Cursor paging is the constant-cost way through a large organization.
-    page = list_page(query.start_index - 1 + query.count, None)
-    return ResultPage(page.items[query.start_index - 1 :], total, query.start_index, None)
+    page = listing.page(query.start_index - 1 + query.count, None)
+    return ResultPage(page.items[query.start_index - 1 :], total.result(), query.start_index, None)
 
 
 def scan_all(list_page: ListPage[T]) -> Iterator[T]:

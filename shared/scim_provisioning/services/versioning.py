@@ -22,6 +22,12 @@ WRITE_ATTEMPTS = 25
 RETRY_PAUSE_SECONDS = 0.004
 
 
+class ChangeInProgress(Exception):
+    """The resource has an unfinished large change that its writer is still finishing
+    (``services/memberships.py``): retried after a pause, whatever If-Match says, since the
+    version has not moved."""
+
+
 class Versioned(Protocol):
     @property
     def version(self) -> int: ...
@@ -53,13 +59,16 @@ def write_optimistically(read: Callable[[], V], write: Callable[[V], R], if_matc
 
     ``read`` raises NotFound when the resource is gone; the current version must match
     If-Match; ``write`` may return early without writing. A conflict under If-Match is a
-    412; one that outlasts WRITE_ATTEMPTS is a 409 (StillChanging), never a lost write."""
+    412; one that outlasts WRITE_ATTEMPTS is a 409 (StillChanging), never a lost write, and
+    so is a change in progress that outlasts them."""
     for attempt in range(WRITE_ATTEMPTS):
         pause_before_retry(attempt)
         current = read()
         check_precondition(current.version, if_match, what)
         try:
             return write(current)
+        except ChangeInProgress:
+            continue
         except VersionConflict:
             if if_match is not None:
                 raise PreconditionFailed(f"The {what} changed since the version given in If-Match") from None

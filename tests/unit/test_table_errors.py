@@ -15,7 +15,7 @@ from botocore.stub import ANY, Stubber
 
 from scim_provisioning.errors import ServiceUnavailable
 from scim_provisioning.repository import table as table_module
-from scim_provisioning.repository.table import CLIENT_CONFIG, ConditionFailed, Table
+from scim_provisioning.repository.table import ConditionFailed, Table
 
 TABLE = "scim-test"
 KEY = {"PK": {"S": "ORG#o"}, "SK": {"S": "USER#u"}}
@@ -171,9 +171,3 @@ def test_batched_reads_left_unprocessed_after_retries_are_service_unavailable(cl
     # when the table reads the batch, then it gives up with a 503 instead of looping forever
     with pytest.raises(ServiceUnavailable):
         Table(client, TABLE).batch_get("ORG#o", "USER#", ["u"])
-
-
-def test_the_connection_pool_holds_the_largest_fan_out():
-    from scim_provisioning.repository.concurrency import MAX_IN_FLIGHT
-
-    assert CLIENT_CONFIG.max_pool_connections >= MAX_IN_FLIGHT

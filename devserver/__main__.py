@@ -3,8 +3,9 @@
 Serves every route of template.yaml over HTTP (``devserver.server``), backed by an embedded
 DynamoDB whose data survives restarts (``devserver.embedded_dynamodb``) or by any
 DynamoDB-compatible endpoint, delivers the requests' activity records to the activity ingest
-as CloudWatch Logs would (``devserver.log_subscription``), and makes sure a local admin with
-an API key exists (``devserver.bootstrap``).
+as CloudWatch Logs would (``devserver.log_subscription``) and the table's stream to its
+consumers as Lambda would (``devserver.streams``), and makes sure a local admin with an API
+key exists (``devserver.bootstrap``).
 
 Environment:
   HOST, PORT                 where the API listens (127.0.0.1:3000)
@@ -41,6 +42,7 @@ from devserver.embedded_dynamodb import EmbeddedDynamoDB, TableSnapshot
 from devserver.environment import apply_lambda_environment, provide_aws_defaults
 from devserver.log_subscription import LocalLogSubscription
 from devserver.server import DevHttpServer
+from devserver.streams import LocalTableStream
 from devserver.template import PROJECT_ROOT, create_table
 from scim_provisioning import runtime
 from scim_provisioning.config import LOCAL_TABLE_NAME
@@ -251,6 +253,9 @@ def run(settings: DevSettings, stop_requested: threading.Event) -> None:
         # Activity records reach the ingest as CloudWatch Logs would deliver them; stopped after
         # the HTTP server, so that the last requests' entries are written before the table is saved.
         on_exit.callback(LocalLogSubscription().install().stop)
+        # The table's stream reaches its consumers (the membership janitor) as Lambda's event
+        # source mappings would deliver it.
+        on_exit.callback(LocalTableStream(endpoint_url, LOCAL_TABLE_NAME, region).start().stop)
 
         threading.Thread(target=http_server.serve_forever, name="http", daemon=True).start()
         on_exit.callback(http_server.shutdown)

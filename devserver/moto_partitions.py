@@ -34,7 +34,10 @@ How, without rewriting moto's query logic (its answers stay moto's own):
 One intended difference from moto: moto counts items *outside* the key condition toward its
 1 MB page limit when it walks past them; DynamoDB never reads them, and the patch does not
 hand them to moto (only the first one after the range). A page can differ only when it would
-end by that limit on non-matching items, which no query of this service comes near.
+end by that limit on non-matching items, which no query of this service comes near. And one
+fix: a rolled-back transaction keeps the table's stream shard (moto gives the restored table
+a new one, so a shard iterator obtained before the rollback never sees a later record; the
+dev server's stream consumers poll with such iterators). The shard's records are the same.
 
 Everything else is checked against unpatched moto by tests/integration/test_moto_partitions.py
 (``plain_moto()`` turns the patch off for a block): hypothesis drives two twin tables through
@@ -457,10 +460,17 @@ def _plan(backend: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> _Ro
 
 def _adopt_rolled_back(backend: DynamoDBBackend, plan: _RollbackPlan) -> None:
     """After a rollback moto's table is the snapshot: carry the runs over, re-reading the
-    keys the transaction wrote."""
+    keys the transaction wrote, and keep the live stream shard (its records as before the
+    transaction). moto hands a new shard to the restored table, so every shard iterator a
+    stream reader holds (the dev server's consumers poll with one) would read a shard no
+    longer written to: every record after the first rollback would be lost to it."""
     for live, snapshot in plan.snapshots.values():
         if backend.tables.get(live.name) is not snapshot:
             continue
+        if live.stream_shard is not None and snapshot.stream_shard is not None:
+            live.stream_shard.items[:] = snapshot.stream_shard.items
+            live.stream_shard.table = snapshot
+            snapshot.stream_shard = live.stream_shard
         runs = _runs.pop(live, None)
         if runs is None:
             continue

@@ -6,6 +6,7 @@ build what they need from it, so a new route or index needs no second edit anywh
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -69,6 +70,9 @@ def table_definitions(template: dict[str, Any] | None = None) -> list[TableDefin
         }
         if properties.get("GlobalSecondaryIndexes"):
             arguments["GlobalSecondaryIndexes"] = properties["GlobalSecondaryIndexes"]
+        stream = properties.get("StreamSpecification")
+        if stream:  # CloudFormation names only the view; CreateTable also wants it enabled
+            arguments["StreamSpecification"] = {"StreamEnabled": True, **stream}
         ttl = properties.get("TimeToLiveSpecification", {})
         definitions.append(
             TableDefinition(
@@ -234,3 +238,45 @@ def log_subscription(template: dict[str, Any] | None = None) -> LogSubscription:
         destination=function_code(destinations.pop(), template),
         sources=frozenset(_function_logging_to(template, r["Properties"]["LogGroupName"]["Ref"]) for r in filters),
     )
+
+
+# ------------------------------------------------------------------------------ table stream
+@dataclass(frozen=True)
+class StreamConsumer:
+    """A function the template feeds from the table's stream (an event of type DynamoDB): its
+    code, the batch size and the FilterCriteria patterns (JSON) a record must match one of."""
+
+    code: FunctionCode
+    batch_size: int
+    patterns: tuple[dict[str, Any], ...]
+    timeout_seconds: int
+
+
+def stream_consumers(template: dict[str, Any] | None = None) -> list[StreamConsumer]:
+    """What the dev server feeds from the embedded table's stream (``devserver.streams``)."""
+    template = template or load_template()
+    consumers = []
+    for logical_id, resource in _resources(template, "AWS::Serverless::Function").items():
+        for event in resource["Properties"].get("Events", {}).values():
+            if event.get("Type") != "DynamoDB":
+                continue
+            properties = event["Properties"]
+            filters = properties.get("FilterCriteria", {}).get("Filters", [])
+            timeout = {**template.get("Globals", {}).get("Function", {}), **resource["Properties"]}["Timeout"]
+            consumers.append(
+                StreamConsumer(
+                    code=function_code(logical_id, template),
+                    batch_size=int(properties.get("BatchSize", 100)),
+                    patterns=tuple(json.loads(item["Pattern"]) for item in filters),
+                    timeout_seconds=int(_mapped(template, timeout)),
+                )
+            )
+    return consumers
+
+
+def _mapped(template: dict[str, Any], value: Any) -> Any:
+    """A property's value, with a ``!FindInMap [Map, Key, Name]`` looked up."""
+    if isinstance(value, dict) and "Fn::FindInMap" in value:
+        mapping, key, name = value["Fn::FindInMap"]
+        return template["Mappings"][mapping][key][name]
+    return value

@@ -21,6 +21,7 @@ from scim_provisioning.services.activity_ingest import ActivityIngestService
 from scim_provisioning.services.activity_log import ActivityLogService
 from scim_provisioning.services.authentication import Authenticator
 from scim_provisioning.services.groups import GroupService
+from scim_provisioning.services.janitor import MembershipJanitor
 from scim_provisioning.services.memberships import MembershipWriter
 from scim_provisioning.services.organizations import OrganizationService
 from scim_provisioning.services.token_guardian import GuardianPolicy, TokenGuardian
@@ -70,6 +71,11 @@ class Runtime:
     @cached_property
     def membership_writer(self) -> MembershipWriter:
         return MembershipWriter(self.stores.groups, self.stores.memberships, self.stores.people, self.clock)
+
+    @cached_property
+    def janitor(self) -> MembershipJanitor:
+        stores = self.stores
+        return MembershipJanitor(stores.groups, stores.memberships, stores.people, self.membership_writer, self.clock)
 
     @cached_property
     def users(self) -> UserService:

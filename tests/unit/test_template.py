@@ -105,8 +105,8 @@ def api_targets() -> set[str]:
 
 
 # Functions no API route invokes: CloudWatch Logs invokes the activity ingest, EventBridge
-# Scheduler the token guardian.
-NON_API_FUNCTIONS = {"ActivityIngestFunction", "TokenGuardianFunction"}
+# Scheduler the token guardian, the table's stream the membership janitor.
+NON_API_FUNCTIONS = {"ActivityIngestFunction", "TokenGuardianFunction", "MembershipJanitorFunction"}
 
 
 def test_the_api_invokes_functions_through_their_live_alias() -> None:
@@ -306,6 +306,36 @@ def test_a_failed_asynchronous_invocation_is_retried_then_queued_and_alarmed(
     assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue_id, "QueueName"]}}]
 
 
+def test_the_janitor_reads_the_tables_stream_filtered_queues_its_failures_and_alarms_when_behind() -> None:
+    """Given the membership janitor, then the table streams new and old images to it, filtered
+    to the records it acts on; a failing batch is halved and retried, then recorded in an
+    encrypted queue whose depth alarms; and its iterator age alarms when it falls behind."""
+    table = RESOURCES["ScimTable"]["Properties"]
+    (mapping,) = [
+        resource["Properties"]
+        for resource in of_type(RESOURCES, "AWS::Lambda::EventSourceMapping").values()
+        if resource["Properties"]["FunctionName"] == {"Ref": "MembershipJanitorFunctionAliaslive"}
+    ]
+    queue = RESOURCES["MembershipJanitorFailures"]["Properties"]
+    behind = ALARMS["MembershipJanitorIteratorAgeAlarm"]["Properties"]
+    failures = ALARMS["MembershipJanitorFailuresAlarm"]["Properties"]
+    patterns = [json.loads(item["Pattern"]) for item in mapping["FilterCriteria"]["Filters"]]
+
+    assert table["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
+    assert mapping["EventSourceArn"] == {"Fn::GetAtt": ["ScimTable", "StreamArn"]}
+    assert mapping["BisectBatchOnFunctionError"] is True and mapping["MaximumRetryAttempts"] >= 1
+    assert mapping["DestinationConfig"]["OnFailure"]["Destination"] == {
+        "Fn::GetAtt": ["MembershipJanitorFailures", "Arn"]
+    }
+    assert {pattern["eventName"][0] for pattern in patterns} == {"INSERT", "REMOVE"}
+    assert queue["SqsManagedSseEnabled"] is True
+    assert (behind["MetricName"], behind["Threshold"]) == ("IteratorAge", {"Ref": "JanitorIteratorAgeMilliseconds"})
+    assert failures["Dimensions"] == [
+        {"Name": "QueueName", "Value": {"Fn::GetAtt": ["MembershipJanitorFailures", "QueueName"]}}
+    ]
+    assert "sqs:SendMessage" in set().union(*policy_actions("MembershipJanitorFunction").values())
+
+
 def policy_actions(function: str) -> dict[str, set[str]]:
     """The actions each inline policy of a function's role allows (by policy name)."""
     role = RESOURCES[FUNCTIONS[function]["Properties"]["Role"]["Fn::GetAtt"][0]]
@@ -417,10 +447,10 @@ def test_the_dev_only_guardian_route_is_not_part_of_the_deployed_api() -> None:
 # ------------------------------------------------------------------------- alarms
 def test_every_function_has_errors_throttles_and_duration_alarms() -> None:
     """Given each function, then three alarms watch it: errors, throttles and p99 duration, the
-    last as a share of the function's own timeout."""
+    last as a share of the function's own timeout (and a stream consumer's iterator age)."""
     for function, resource in FUNCTIONS.items():
         alarms = alarms_of_function(function)
-        watched = [metric_names(alarm) for alarm in alarms.values()]
+        watched = [metric_names(alarm) for alarm in alarms.values() if metric_names(alarm) != {"IteratorAge"}]
         assert sorted(map(sorted, watched)) == [["Duration"], ["Errors"], ["Throttles"]], function
 
         (duration,) = [alarm for alarm in alarms.values() if metric_names(alarm) == {"Duration"}]

@@ -13,11 +13,12 @@ time. They do through this module only, never through an ad-hoc pool:
 
 One pool of ``MAX_IN_FLIGHT`` threads per execution environment, and the client's
 connection pool sized to match (``table.CLIENT_CONFIG``), so a fan-out of 100 queries keeps
-its connections instead of opening 90 beyond botocore's default 10 and discarding them. The caller takes part in the work: it
-runs every call no worker has begun, so a fan-out made inside another (the 100-key chunks of
-a batched read that itself runs beside a GetItem) finishes even when every worker is busy,
-and can never deadlock the pool. Each call runs in a copy of its caller's context, so what
-the request annotates (``activity_annotation``) and logs keeps its request."""
+its connections instead of opening 90 beyond botocore's default 10 and discarding them. The
+caller takes part in the work: it runs every call no worker has begun, so a fan-out made
+inside another (the 100-key chunks of a batched read that itself runs beside a GetItem)
+finishes even when every worker is busy, and can never deadlock the pool. Each call runs in a
+copy of its caller's context, so what the request annotates (``activity_annotation``) and
+logs keeps its request."""
 
 from __future__ import annotations
 

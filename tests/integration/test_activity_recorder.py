@@ -125,13 +125,15 @@ def test_a_rotated_or_expired_token_is_its_organizations_refused_request(
 
 def test_a_scim_request_writes_nothing_for_its_bookkeeping(api: Dispatcher, token: str, table: Table, lines):
     """Given a token used for the first time, when it reads a user that does not exist, then the
-    request's only DynamoDB requests are its reads: no activity entry, no lastUsedAt."""
+    request's only DynamoDB requests are its reads (the bearer's; the user's, with its groups'
+    ids beside it, which may still be in flight when the 404 leaves): no activity entry, no
+    lastUsedAt."""
     counter = DynamoDBRequestCounter(table.client)
 
     with counter.measure() as tally:
         assert call(api, "GET", f"{USERS}/nobody", token).status == 404
 
-    assert (tally.reads, tally.writes) == (2, 0)
+    assert tally.writes == 0 and tally.reads in (2, 3), tally.by_operation()
     assert the_record(lines)["authenticated"] is True
 
 

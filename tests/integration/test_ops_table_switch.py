@@ -51,7 +51,8 @@ def test_switching_to_a_restored_table_detaches_the_old_one_and_imports_the_new(
     processed = cloudformation(Stage="prod")
     parameters = [{"ParameterKey": name, "ParameterValue": "x"} for name in processed["Parameters"]]
     previous = [{"ParameterKey": name, "UsePreviousValue": True} for name in processed["Parameters"]]
-    old_arn = dynamodb_client.describe_table(TableName=OLD)["Table"]["TableArn"]
+    old = dynamodb_client.describe_table(TableName=OLD)["Table"]
+    old_values = {"Ref": OLD, "Arn": old["TableArn"], "StreamArn": old["LatestStreamArn"]}
     s3 = RecordingS3()
     client = boto3.client("cloudformation", region_name="us-east-1")
     with Stubber(client) as stub:
@@ -129,7 +130,7 @@ def test_switching_to_a_restored_table_detaches_the_old_one_and_imports_the_new(
     assert backups["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
     assert ttl["TimeToLiveStatus"] == "ENABLED" and ttl["AttributeName"] == "expiresAtEpoch"
     assert restored["DeletionProtectionEnabled"] is True
-    assert s3.templates[url("detached")] == detached(processed, {"Ref": OLD, "Arn": old_arn})
+    assert s3.templates[url("detached")] == detached(processed, old_values)
     imported = s3.templates[url("imported")]
     assert imported["Resources"][TABLE] == processed["Resources"][TABLE]
     assert {name: resource for name, resource in imported["Resources"].items() if name != TABLE} == s3.templates[

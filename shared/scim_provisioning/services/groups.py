@@ -15,6 +15,7 @@ write's answer is built from what was written, never re-read after the commit.""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -185,39 +186,49 @@ class GroupAnswer:
 
 @dataclass(frozen=True)
 class _Current:
-    """A group as a write read it, with the members the write needs (None: not read)."""
+    """A group as a write read it, with the members the write needs (None: not read);
+    ``raced``: an earlier attempt lost a race, and the members may be those it read."""
 
     group: Group
     members: list[Member] | None
+    raced: bool = False
 
     @property
     def version(self) -> int:
         return self.group.version
 
 
-class _Shown:
-    """The members a write's answer carries, with their display: the people are read beside
-    the write (their existence, and the display of members sent without one). Asked for after
-    the commit, a failed read never fails the answer: the members are shown as written."""
+class _MemberUsers:
+    """The users a write's answer shows as members, read beside the write: their existence,
+    and the display of members sent without one. One per request: an attempt that lost a race
+    and runs again reads only the users no earlier attempt asked for."""
 
-    def __init__(self, people: PeopleStore, organization_uuid: str, members: list[Member] | None) -> None:
-        self._members = members
-        self._people: Pending[list[Person]] | None = None
-        if members:
-            ids = [member.user_id for member in members]
-            self._people = start(lambda: people.get_people(organization_uuid, ids))
+    def __init__(self, people: PeopleStore, organization_uuid: str) -> None:
+        self._people = people
+        self._organization = organization_uuid
+        self._asked: set[str] = set()
+        self._reads: list[Pending[list[Person]]] = []
 
-    def members(self) -> list[Member] | None:
-        if self._people is None:
-            return self._members
+    def ask(self, members: list[Member] | None) -> None:
+        """Begin reading the users of ``members`` not asked for yet."""
+        new = [member.user_id for member in members or () if member.user_id not in self._asked]
+        if new:
+            self._asked.update(new)
+            self._reads.append(start(functools.partial(self._people.get_people, self._organization, new)))
+
+    def shown(self, members: list[Member] | None) -> list[Member] | None:
+        """``members`` as the answer shows them. Asked for after the commit, a failed read
+        never fails the answer: the members are shown as written."""
+        if not members:
+            return members
         try:
-            found = {person.uuid: person for person in self._people.result()}
+            found = {person.uuid: person for read in self._reads for person in read.result()}
         except Exception:
             logger.warning("Members of a written group shown without reading their users", exc_info=True)
-            return self._members
+            return members
         return [
             Member(member.user_id, member.display or display_of(found[member.user_id]))
-            for member in self._members or ()
+            for member in members
             if member.user_id in found
         ]
 
@@ -338,10 +349,12 @@ class GroupService:
         group = self._group_from(resource, str(uuid.uuid4()), organization, now, now, 1)
         change = new_change(members, [], principal.token_uuid, now)
         check = self._writer.user_check(organization, list(members))
-        shown = _Shown(self._people, organization, _after_change([], change, True) if with_members else None)
+        users = _MemberUsers(self._people, organization)
+        after = _after_change([], change, True) if with_members else None
+        users.ask(after)
         written = self._written(None, group, change, check)
         activity_annotation.annotate(target_id=written.uuid, target_name=written.display_name)
-        return GroupAnswer(written, shown.members())
+        return GroupAnswer(written, users.shown(after))
 
     def replace(
         self, principal: ScimPrincipal, group_id: str, document: Any, if_match: str | None, with_members: bool
@@ -402,16 +415,24 @@ class GroupService:
         organization = principal.organization_uuid
         check = self._writer.user_check(organization, change.candidates)
         # Read beside the group: every member for a replacement of the list (to know whom it
-        # removes), or, for an answer that carries members, one more than it may carry.
+        # removes, on every attempt), or, for an answer that carries members, one more than it
+        # may carry (on the first attempt only: an attempt that lost a race to another member
+        # change reads them again after its commit, so that losing stays cheap under contention).
         complete = change.replace_all is not None
         limit = None if complete else MAX_MEMBERS_IN_WRITE_ANSWER + 1
+        users = _MemberUsers(self._people, organization)
+        first_read: list[list[Member] | None] = []
 
         def read() -> _Current:
             stored = None
-            if complete or with_members:
+            if complete or (with_members and not first_read):
                 stored = start(lambda: self._memberships.members(organization, group_id, limit))
             group = self.get(principal, group_id)
-            return _Current(group, None if stored is None else stored.result())
+            members = None if stored is None else stored.result()
+            if not first_read:
+                first_read.append(members)
+                return _Current(group, members)
+            return _Current(group, members if complete else first_read[0], raced=True)
 
         def update(current: _Current) -> GroupAnswer:
             group = current.group
@@ -422,13 +443,28 @@ class GroupService:
             now = max(truncate_to_millis(self._clock.now()), group.last_modified)
             member_change = new_change(written, removed, principal.token_uuid, now)
             after = _after_change(current.members, member_change, complete) if with_members else None
-            shown = _Shown(self._people, organization, after)
+            users.ask(after)
             if resource == group.resource and member_change.empty:
-                return GroupAnswer(group, shown.members())  # nothing changes: no write, the version stays
+                return GroupAnswer(group, users.shown(after))  # nothing changes: no write, the version stays
             updated = self._group_from(resource, group.uuid, organization, group.created_at, now, group.version + 1)
-            return GroupAnswer(self._written(group, updated, member_change, check), shown.members())
+            written_group = self._written(group, updated, member_change, check)
+            if current.raced and after is not None and not complete:
+                after = self._members_after_race(organization, group_id, after)
+                users.ask(after)
+            return GroupAnswer(written_group, users.shown(after))
 
         return write_optimistically(read, update, if_match, "group")
+
+    def _members_after_race(self, organization_uuid: str, group_id: str, fallback: list[Member]) -> list[Member] | None:
+        """The members once a write that lost races to other member changes has committed:
+        read again (what it read first misses the winners' changes). A read after a commit,
+        so its failure only leaves the answer with what was read first."""
+        try:
+            members = self._memberships.members(organization_uuid, group_id, MAX_MEMBERS_IN_WRITE_ANSWER + 1)
+        except Exception:
+            logger.warning("Members of a written group shown as read before its commit", exc_info=True)
+            return fallback
+        return None if len(members) > MAX_MEMBERS_IN_WRITE_ANSWER else members
 
     def _written(self, previous: Group | None, updated: Group, change: MemberChange, check: UserCheck) -> Group:
         try:

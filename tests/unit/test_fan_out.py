@@ -18,7 +18,7 @@ from scim_provisioning.repository.concurrency import MAX_IN_FLIGHT, side_by_side
 from scim_provisioning.repository.table import Table, create_dynamodb_client
 
 TABLE = "fan-out"
-DELAY = 0.5  # seconds each request is held: far above the time it takes to send 100
+DELAY = 1.0  # seconds each request is held: far above the time it takes to send 100, even under load
 
 
 @pytest.fixture(scope="module")

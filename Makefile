@@ -16,7 +16,7 @@ ifeq ($(PY313),)
 PY313 := $(shell command -v python3.13 2>/dev/null)
 endif
 
-.PHONY: dev test lint unit integration e2e build deploy switch-table bench bench-depth bench-cold-start bench-dev-server clean venv browser screenshots
+.PHONY: dev test lint unit integration e2e build deploy switch-table bench bench-depth bench-cold-start bench-dev-server bench-paging clean venv browser screenshots
 
 $(STAMP): requirements-dev.txt shared/requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -90,7 +90,7 @@ bench: $(STAMP)
 
 # One part of `make bench` alone: sequential depth per operation (≈2.5 min), cold start on
 # python3.13 (≈1.5 min; builds .venv/cold-start-python3.13 on first use), the dev server at
-# 10,000 users (≈1 min).
+# 10,000 users (≈1 min), 10,000 users walked by startIndex.
 bench-depth: $(STAMP)
 	$(BIN)/python -m benchmarks.depth
 
@@ -99,6 +99,9 @@ bench-cold-start: $(STAMP)
 
 bench-dev-server: $(STAMP)
 	$(BIN)/python -m benchmarks.devserver_scale
+
+bench-paging: $(STAMP)
+	$(BIN)/python -m benchmarks.paging
 
 clean:
 	rm -rf .aws-sam .pytest_cache .ruff_cache

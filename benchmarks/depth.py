@@ -401,10 +401,17 @@ def _operations(service: _Service, runs: int) -> list[Operation]:
         ),
         Operation(
             f"GET /Users?count={PAGE} (with groups)",
-            "4 (auth, the page beside the total, the group ids, the groups' names)",
-            Ceiling(requests=104, depth=4),
+            "4 (auth, the page beside the total, the group ids, the groups' names; the page's bookmark beside them)",
+            Ceiling(requests=105, depth=4),
             lambda run: None,
             lambda _: service.call("GET", f"/Users?count={PAGE}"),
+        ),
+        Operation(
+            f"GET /Users?startIndex={PAGE + 1}&count={PAGE} (with groups), the next page",
+            "5: 4, +1 for the bookmark of where the previous page ended, which the page's query starts from",
+            Ceiling(requests=106, depth=5),
+            lambda run: service.call("GET", f"/Users?count={PAGE}&excludedAttributes=groups"),
+            lambda _: service.call("GET", f"/Users?startIndex={PAGE + 1}&count={PAGE}"),
         ),
         Operation(
             f"DELETE a user in {GROUPS_OF_DELETED_USER} groups",

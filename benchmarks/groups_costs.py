@@ -212,7 +212,7 @@ def measure_all(group_size: int = DEFAULT_GROUP_SIZE) -> tuple[list[Row], list[s
                 "DELETE",
                 f"{GROUPS}/{large}",
                 204,
-                note="memberships deleted 25 a request, 10 requests in flight",
+                note="memberships deleted 25 a request, 40 requests in flight",
             )
             if left := bench.stores.memberships.member_ids(bench.organization, large, limit=1):
                 failures.append(f"DELETE group of {group_size:,} left memberships behind: {left}")

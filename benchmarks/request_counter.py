@@ -22,6 +22,9 @@ class Tally:
     """What one measured block sent to DynamoDB."""
 
     requests: Counter[str] = field(default_factory=Counter)
+    # Items the reads returned or evaluated (a Query's or Scan's ScannedCount, a batch's
+    # items, a GetItem's one): what a read costs as it grows with the data.
+    items_read: int = 0
     read_units: float = 0.0
     write_units: float = 0.0
     # Operations whose answer carried no ConsumedCapacity (moto reports none for transactions):
@@ -95,6 +98,7 @@ class DynamoDBRequestCounter:
 
     def _record_answer(self, parsed: dict[str, Any], model: Any, **_: Any) -> None:
         self._tally.requests[model.name] += 1
+        self._tally.items_read += _items_read(model.name, parsed)
         consumed = parsed.get("ConsumedCapacity")
         entries = consumed if isinstance(consumed, list) else [consumed] if consumed else []
         if not entries:
@@ -109,3 +113,13 @@ class DynamoDBRequestCounter:
                 self._tally.read_units += entry.get("CapacityUnits", 0.0)
             else:
                 self._tally.write_units += entry.get("CapacityUnits", 0.0)
+
+
+def _items_read(operation: str, parsed: dict[str, Any]) -> int:
+    if operation in ("Query", "Scan"):
+        return int(parsed.get("ScannedCount", parsed.get("Count", 0)))
+    if operation == "BatchGetItem":
+        return sum(len(items) for items in parsed.get("Responses", {}).values())
+    if operation == "GetItem":
+        return 1 if "Item" in parsed else 0
+    return 0

@@ -22,7 +22,7 @@ from scim_provisioning.http.scim import (
     scim_base_url,
     scim_response,
 )
-from scim_provisioning.models import Group, Member
+from scim_provisioning.models import Group
 from scim_provisioning.observability import logger, metrics
 from scim_provisioning.scim.groups import group_answer, too_many_members, too_many_members_in_page
 from scim_provisioning.scim.listing import ListQuery, list_query, list_response
@@ -63,14 +63,10 @@ def _group_response(answer: GroupAnswer, *, created: bool = False) -> Response:
 
 
 def _list(principal: ScimPrincipal, query: ListQuery) -> Response:
-    groups = runtime.current().groups
     base_url = scim_base_url(app)
-    page = groups.query(principal, query, base_url)
     selection = Selection.of(GROUP_RESOURCE_TYPE, query.attributes, query.excluded_attributes)
-    if selection.returns("members"):
-        members: list[list[Member] | None] = list(groups.members_of_each(page.items))
-    else:
-        members = [None] * len(page.items)
+    listed = runtime.current().groups.query(principal, query, base_url, selection.returns("members"))
+    page, members = listed.page, listed.members
     resources = [
         group_answer(group, base_url, group_members, selection)
         for group, group_members in zip(page.items, members, strict=True)

@@ -100,6 +100,16 @@ class UserGroup:
 
 
 @dataclass(frozen=True)
+class PageBookmark:
+    """Where a served index page of a listing ended: position ``position`` follows the
+    resource ``after``; ignored once ``expires_at_epoch`` has passed."""
+
+    position: int
+    after: str
+    expires_at_epoch: int
+
+
+@dataclass(frozen=True)
 class MemberChange:
     """One request's change of a group's members as it is written, and as its change record
     keeps it for the change events: the ids made members (with the ``display`` the client

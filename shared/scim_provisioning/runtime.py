@@ -80,12 +80,16 @@ class Runtime:
     @cached_property
     def users(self) -> UserService:
         stores = self.stores
-        return UserService(stores.people, stores.memberships, stores.groups, self.membership_writer, self.clock)
+        return UserService(
+            stores.people, stores.memberships, stores.groups, stores.page_bookmarks, self.membership_writer, self.clock
+        )
 
     @cached_property
     def groups(self) -> GroupService:
         stores = self.stores
-        return GroupService(stores.groups, stores.memberships, stores.people, self.membership_writer, self.clock)
+        return GroupService(
+            stores.groups, stores.memberships, stores.people, stores.page_bookmarks, self.membership_writer, self.clock
+        )
 
     @cached_property
     def token_health(self) -> TokenHealthService:

@@ -87,3 +87,24 @@ def test_a_refused_write_is_a_request_too(client: Any):
 
     assert dict(tally.requests) == {"TransactWriteItems": 1}
     assert tally.capacity() == "RCU - / WCU n/a"
+
+
+def test_counts_the_items_reads_return_or_evaluate(client: Any):
+    # given a GetItem that finds its item, one that does not, a Query that evaluated 7 items
+    # and a batch that found 2
+    counter = DynamoDBRequestCounter(client)
+    with Stubber(client) as stubber:
+        stubber.add_response("get_item", {"Item": KEY}, None)
+        stubber.add_response("get_item", {}, None)
+        stubber.add_response("query", {"Items": [KEY], "Count": 1, "ScannedCount": 7}, None)
+        stubber.add_response("batch_get_item", {"Responses": {"t": [KEY, KEY]}}, None)
+
+        # when they are measured
+        with counter.measure() as tally:
+            client.get_item(TableName="t", Key=KEY)
+            client.get_item(TableName="t", Key=KEY)
+            client.query(TableName="t", KeyConditionExpression="PK = :pk")
+            client.batch_get_item(RequestItems={"t": {"Keys": [KEY, KEY]}})
+
+    # then the items read add up: what a read costs as the data grows
+    assert tally.items_read == 1 + 0 + 7 + 2

@@ -10,6 +10,7 @@ from scim_provisioning.repository.credentials import DynamoDBCredentialStore
 from scim_provisioning.repository.groups import DynamoDBGroupStore
 from scim_provisioning.repository.memberships import DynamoDBMembershipStore
 from scim_provisioning.repository.organizations import DynamoDBOrganizationStore
+from scim_provisioning.repository.page_bookmarks import DynamoDBPageBookmarkStore
 from scim_provisioning.repository.people import DynamoDBPeopleStore
 from scim_provisioning.repository.protocols import Stores
 from scim_provisioning.repository.table import Table, create_dynamodb_client
@@ -28,6 +29,7 @@ def dynamodb_stores(client: Any, table_name: str) -> Stores:
         people=people,
         groups=groups,
         memberships=DynamoDBMembershipStore(table, groups),
+        page_bookmarks=DynamoDBPageBookmarkStore(table),
         credentials=credentials,
         scim_tokens=credentials,
         api_keys=credentials,

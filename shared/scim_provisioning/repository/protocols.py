@@ -23,6 +23,7 @@ from scim_provisioning.models import (
     MemberChange,
     Notification,
     Organization,
+    PageBookmark,
     Person,
     ScimTokenMetadata,
     ServiceEvent,
@@ -150,6 +151,15 @@ class MembershipStore(Protocol):
     def group_ids_of_user(self, organization_uuid: str, user_uuid: str) -> list[str]: ...
 
 
+class PageBookmarkStore(Protocol):
+    """Where served index pages of a listing ended, for a few minutes (``page_bookmarks.py``)."""
+
+    def nearest_bookmark(self, organization_uuid: str, listing: str, position: int) -> PageBookmark | None: ...
+    def remember_bookmark(
+        self, organization_uuid: str, listing: str, position: int, after: str, expires_at: datetime
+    ) -> None: ...
+
+
 class CredentialStore(Protocol):
     """What a presented secret resolves to (SCIM tokens and API keys share the digest-keyed
     item), and when each was last used."""
@@ -274,6 +284,7 @@ class Stores:
     people: PeopleStore
     groups: GroupStore
     memberships: MembershipStore
+    page_bookmarks: PageBookmarkStore
     credentials: CredentialStore
     scim_tokens: ScimTokenStore
     api_keys: ApiKeyStore

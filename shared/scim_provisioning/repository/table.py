@@ -46,7 +46,8 @@ Operation = dict[str, Any]
 """One element of a TransactWriteItems request (``{"Put": …}``, ``{"Delete": …}``, …)."""
 
 # Standard retry mode: exponential backoff with jitter on throttling and 5xx, a retry quota so
-# a struggling table is not hammered; four attempts fit well inside API Gateway's 29 s. One
+# a struggling table is not hammered; ``max_attempts`` counts the retries, so a request makes
+# up to five attempts, well inside API Gateway's 29 s. One
 # kept connection per request the service may have in flight (``concurrency.MAX_IN_FLIGHT``):
 # with botocore's default of 10, a fan-out of 100 queries opens 90 more and throws them away
 # afterwards, so every fan-out pays 90 TCP and TLS handshakes again.

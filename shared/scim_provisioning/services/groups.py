@@ -32,6 +32,7 @@ from scim_provisioning.repository.protocols import (
     DisplayNameTaken,
     GroupStore,
     MembershipStore,
+    PageBookmarkStore,
     PeopleStore,
     UnknownMembers,
 )
@@ -54,7 +55,7 @@ from scim_provisioning.scim.schema import GROUP_RESOURCE_TYPE, GROUP_SCHEMA, MAX
 from scim_provisioning.services.authentication import ScimPrincipal
 from scim_provisioning.services.lookups import KeyedLookups, filtered_page
 from scim_provisioning.services.memberships import MembershipWriter, UserCheck, new_change
-from scim_provisioning.services.paging import Listing, ResultPage
+from scim_provisioning.services.paging import Bookmarks, Listing, ResultPage, remember_where_it_ends, settled
 from scim_provisioning.services.versioning import write_optimistically
 from scim_provisioning.timestamps import truncate_to_millis
 
@@ -185,6 +186,14 @@ class GroupAnswer:
 
 
 @dataclass(frozen=True)
+class GroupsPage:
+    """A page of a list or search, with each group's members (None where the answer omits them)."""
+
+    page: ResultPage[Group]
+    members: list[list[Member] | None]
+
+
+@dataclass(frozen=True)
 class _Current:
     """A group as a write read it, with the members the write needs (None: not read);
     ``raced``: an earlier attempt lost a race, and the members may be those it read."""
@@ -253,12 +262,14 @@ class GroupService:
         groups: GroupStore,
         memberships: MembershipStore,
         people: PeopleStore,
+        bookmarks: PageBookmarkStore,
         writer: MembershipWriter,
         clock: Clock,
     ) -> None:
         self._groups = groups
         self._memberships = memberships
         self._people = people
+        self._bookmarks = bookmarks
         self._writer = writer
         self._clock = clock
 
@@ -314,10 +325,10 @@ class GroupService:
             if member.user_id in found
         ]
 
-    def query(self, principal: ScimPrincipal, query: ListQuery, base_url: str) -> ResultPage[Group]:
-        """Answer a list or search. displayName, externalId, id and members.value equality
-        are key lookups (``LOOKUPS``); any other filter is evaluated over the organization's
-        groups."""
+    def query(self, principal: ScimPrincipal, query: ListQuery, base_url: str, with_members: bool) -> GroupsPage:
+        """Answer a list or search, with each listed group's members when the answer carries
+        them. displayName, externalId, id and members.value equality are key lookups
+        (``LOOKUPS``); any other filter is evaluated over the organization's groups."""
         organization = principal.organization_uuid
 
         def read(group_ids: list[str]) -> list[Group]:
@@ -331,10 +342,17 @@ class GroupService:
         listing = Listing(
             count=lambda: self._groups.count_groups(organization),
             page=lambda limit, after: self._groups.list_groups(organization, limit, after),
+            bookmarks=Bookmarks(self._bookmarks, organization, GROUP_RESOURCE_TYPE.endpoint.strip("/"), self._clock),
         )
-        return LOOKUPS.answer(
+        page = LOOKUPS.answer(
             query, self._groups, organization, listing, lambda group: filterable_group(group, base_url), of_user, read
         )
+        bookmark = remember_where_it_ends(listing, page)
+        members: list[list[Member] | None] = (
+            list(self.members_of_each(page.items)) if with_members else [None] * len(page.items)
+        )
+        settled(bookmark)
+        return GroupsPage(page, members)
 
     # ----------------------------------------------------------------- writes
     def create(self, principal: ScimPrincipal, document: Any, with_members: bool) -> GroupAnswer:

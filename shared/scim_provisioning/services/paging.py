@@ -1,20 +1,36 @@
 """Turning a filter's selection or a key-ordered listing into one page of a list answer:
 index paging (``startIndex``/``count``, RFC 7644 §3.4.2.4) or cursor paging (RFC 9865).
 
+Index paging of a listing is linear in the walk, not quadratic: an importer (Okta's "Import
+users" walks ``startIndex=1, 101, 201…``) gets each page from where the previous one ended,
+which a served page leaves behind as a bookmark for a few minutes (``Bookmarks``,
+``repository/page_bookmarks.py``). A page asked without one (out of order, or after the
+bookmarks expired) is read from the nearest earlier bookmark, or from the start.
+
 Resources here are anything with a ``uuid``: people and groups page the same way."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Generic, Protocol, TypeVar
 
-from scim_provisioning.repository.concurrency import start
-from scim_provisioning.repository.protocols import Page
+from scim_provisioning.clock import Clock
+from scim_provisioning.models import PageBookmark
+from scim_provisioning.observability import logger
+from scim_provisioning.repository.concurrency import Pending, start
+from scim_provisioning.repository.protocols import Page, PageBookmarkStore
 from scim_provisioning.scim.listing import ListQuery, decode_cursor, encode_cursor
 
 # Scans (filters that are not key lookups) read the organization in pages of this size.
 SCAN_PAGE_SIZE = 1000
+# How long the end of a served index page is remembered: an importer asks the next page within
+# seconds; ten minutes outlasts a slow one, and bounds how far users created or deleted during
+# the walk can shift positions (a bookmarked page starts after the previous page's last user,
+# so the walk neither skips nor repeats one at the seam).
+BOOKMARK_LIFETIME = timedelta(minutes=10)
 
 
 class Identified(Protocol):
@@ -29,11 +45,34 @@ ListPage = Callable[[int, str | None], Page[T]]
 
 
 @dataclass(frozen=True)
+class Bookmarks:
+    """Where served index pages of one organization's listing of one resource type ended."""
+
+    store: PageBookmarkStore
+    organization_uuid: str
+    listing: str
+    clock: Clock
+
+    def nearest(self, position: int) -> PageBookmark | None:
+        """The live bookmark nearest before ``position`` (at it, ideally), if any."""
+        mark = self.store.nearest_bookmark(self.organization_uuid, self.listing, position)
+        if mark is None or mark.expires_at_epoch <= self.clock.now().timestamp():
+            return None
+        return mark
+
+    def remember(self, position: int, after: str) -> None:
+        expires_at = self.clock.now() + BOOKMARK_LIFETIME
+        self.store.remember_bookmark(self.organization_uuid, self.listing, position, after, expires_at)
+
+
+@dataclass(frozen=True)
 class Listing(Generic[T]):
-    """How one organization's resources of a type are counted and read in key order."""
+    """How one organization's resources of a type are counted and read in key order, and
+    where its index pages ended (None: index pages are read from the start)."""
 
     count: Callable[[], int]
     page: ListPage[T]
+    bookmarks: Bookmarks | None = None
 
 
 @dataclass(frozen=True)
@@ -42,6 +81,9 @@ class ResultPage(Generic[T]):
     total: int
     start_index: int
     next_cursor: str | None
+    # Where the next index page starts, (its startIndex, the id before it), for a bookmark the
+    # caller writes beside its other work (``Bookmarks.remember``); None when nothing follows.
+    resume: tuple[int, str] | None = None
 
 
 def page_of_selection(selected: list[T], query: ListQuery) -> ResultPage[T]:
@@ -69,10 +111,35 @@ def page_of_listing(query: ListQuery, listing: Listing[T]) -> ResultPage[T]:
         items = page.items[: query.count]
         next_cursor = encode_cursor(items[-1].uuid) if len(page.items) > query.count and items else None
         return ResultPage(items, total.result(), 1, next_cursor)
-    # Index paging reads the resources before startIndex too: its cost grows with the
-    # position. Cursor paging is the constant-cost way through a large organization.
-    page = listing.page(query.start_index - 1 + query.count, None)
-    return ResultPage(page.items[query.start_index - 1 :], total.result(), query.start_index, None)
+    # Index paging starts from the nearest bookmark (read beside the total), else from the start.
+    mark = listing.bookmarks.nearest(query.start_index) if listing.bookmarks and query.start_index > 1 else None
+    skip, after = (query.start_index - mark.position, mark.after) if mark else (query.start_index - 1, None)
+    page = listing.page(skip + query.count, after)
+    items = page.items[skip:]
+    resume = None
+    if listing.bookmarks is not None and items and len(items) == query.count and page.next_after is not None:
+        resume = (query.start_index + query.count, items[-1].uuid)
+    return ResultPage(items, total.result(), query.start_index, None, resume)
+
+
+def remember_where_it_ends(listing: Listing[T], page: ResultPage[T]) -> Pending[None] | None:
+    """Begin writing the bookmark an index page leaves (``ResultPage.resume``), beside what the
+    caller reads next; ``settled`` waits for it."""
+    bookmarks, resume = listing.bookmarks, page.resume
+    if bookmarks is None or resume is None:
+        return None
+    return start(functools.partial(bookmarks.remember, *resume))
+
+
+def settled(bookmark: Pending[None] | None) -> None:
+    """Wait for a bookmark's write before the answer leaves (the next page's request may come
+    at once, to another instance). Its failure costs only the next page's speed: logged."""
+    if bookmark is None:
+        return
+    try:
+        bookmark.result()
+    except Exception:
+        logger.warning("Could not remember where a list page ended", exc_info=True)
 
 
 def scan_all(list_page: ListPage[T]) -> Iterator[T]:

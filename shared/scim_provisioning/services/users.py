@@ -29,6 +29,7 @@ from scim_provisioning.repository.protocols import (
     GroupStore,
     LastActiveAdmin,
     MembershipStore,
+    PageBookmarkStore,
     PeopleStore,
     UserNameTaken,
 )
@@ -41,7 +42,14 @@ from scim_provisioning.scim.users import filterable_user
 from scim_provisioning.services.authentication import ScimPrincipal
 from scim_provisioning.services.lookups import KeyedLookups, filtered_page
 from scim_provisioning.services.memberships import MembershipWriter
-from scim_provisioning.services.paging import Listing, ResultPage, page_of_selection
+from scim_provisioning.services.paging import (
+    Bookmarks,
+    Listing,
+    ResultPage,
+    page_of_selection,
+    remember_where_it_ends,
+    settled,
+)
 from scim_provisioning.services.versioning import write_optimistically
 from scim_provisioning.timestamps import truncate_to_millis
 
@@ -206,12 +214,14 @@ class UserService:
         people: PeopleStore,
         memberships: MembershipStore,
         groups: GroupStore,
+        bookmarks: PageBookmarkStore,
         writer: MembershipWriter,
         clock: Clock,
     ) -> None:
         self._people = people
         self._memberships = memberships
         self._groups = groups
+        self._bookmarks = bookmarks
         self._writer = writer
         self._clock = clock
 
@@ -267,16 +277,21 @@ class UserService:
         listing = Listing(
             count=lambda: self._people.count_people(organization),
             page=lambda limit, after: self._people.list_people(organization, limit, after),
+            bookmarks=Bookmarks(self._bookmarks, organization, USER_RESOURCE_TYPE.endpoint.strip("/"), self._clock),
         )
         page = LOOKUPS.answer(
             query, self._people, organization, listing, lambda person: filterable_user(person, base_url), in_group, read
         )
+        bookmark = remember_where_it_ends(listing, page)
         if not with_groups or not page.items:
+            settled(bookmark)
             return UsersPage(page, {})
         missing = [person.uuid for person in page.items if person.uuid not in group_ids]
         group_ids.update(self._group_ids(organization, missing))
         listed = {person.uuid: group_ids[person.uuid] for person in page.items}
-        return UsersPage(page, self._named(organization, listed))
+        named = self._named(organization, listed)
+        settled(bookmark)
+        return UsersPage(page, named)
 
     def _group_ids(self, organization_uuid: str, user_ids: list[str]) -> dict[str, list[str]]:
         """Each user's group ids: one GSI1 query per user, all side by side."""

@@ -6,7 +6,6 @@ anything can refuse it, so that the activity log records refusals too (401, 403,
 
 from __future__ import annotations
 
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -14,6 +13,7 @@ from scim_provisioning import runtime
 from scim_provisioning.activity_annotation import Action, annotate
 from scim_provisioning.http.activity_recorder import recorded_admin
 from scim_provisioning.http.admin_api import CreateTokenBody, RotateTokenBody, install_error_handlers, ok, parse_body
+from scim_provisioning.http.powertools import Response
 from scim_provisioning.http.requests import RestResolver, header, json_object
 from scim_provisioning.observability import logger, metrics
 from scim_provisioning.services.access_tokens import token_document

@@ -7,10 +7,10 @@ This function needs no credentials and no table, so it imports nothing that pull
 
 from __future__ import annotations
 
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from scim_provisioning.http.powertools import Response
 from scim_provisioning.http.requests import RestResolver
 from scim_provisioning.http.scim import (
     install_error_handlers,

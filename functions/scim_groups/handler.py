@@ -6,12 +6,12 @@ Members are read only when the answer carries them (not with excludedAttributes=
 
 from __future__ import annotations
 
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from scim_provisioning import runtime
 from scim_provisioning.http.activity_recorder import recorded
+from scim_provisioning.http.powertools import Response
 from scim_provisioning.http.requests import RestResolver, header, json_object
 from scim_provisioning.http.scim import (
     authenticate,

@@ -6,13 +6,13 @@ first, only the caller's organization."""
 
 from __future__ import annotations
 
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from scim_provisioning import runtime
 from scim_provisioning.http.activity_recorder import recorded_admin
 from scim_provisioning.http.admin_api import install_error_handlers, ok
+from scim_provisioning.http.powertools import Response
 from scim_provisioning.http.requests import RestResolver, header
 from scim_provisioning.observability import logger
 from scim_provisioning.services.activity_log import activity_query, entry_document

@@ -5,12 +5,12 @@ the UserService and shapes its answer; the rules live in the service and in ``sc
 
 from __future__ import annotations
 
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from scim_provisioning import runtime
 from scim_provisioning.http.activity_recorder import recorded
+from scim_provisioning.http.powertools import Response
 from scim_provisioning.http.requests import RestResolver, header, json_object
 from scim_provisioning.http.scim import (
     authenticate,

@@ -13,10 +13,10 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from scim_provisioning.http.powertools import Response
 from scim_provisioning.http.requests import RestResolver, method_not_allowed_detail, stage_prefix
 from scim_provisioning.observability import logger
 

@@ -8,11 +8,10 @@ from __future__ import annotations
 import json
 from typing import Any, TypeVar
 
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from scim_provisioning.errors import InvalidRequest, ServiceError, ServiceUnavailable
+from scim_provisioning.http.powertools import NotFoundError, Response
 from scim_provisioning.http.requests import RestResolver, method_not_allowed_detail
 from scim_provisioning.observability import logger
 

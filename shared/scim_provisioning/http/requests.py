@@ -8,10 +8,8 @@ import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, cast
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver
-from aws_lambda_powertools.event_handler.api_gateway import BaseProxyEvent, BaseRouter, ResponseBuilder
-
 from scim_provisioning.errors import InvalidRequest, PayloadTooLarge
+from scim_provisioning.http.powertools import APIGatewayRestResolver, BaseProxyEvent, BaseRouter, ResponseBuilder
 from scim_provisioning.limits import MAX_BODY_BYTES
 
 if TYPE_CHECKING:

@@ -7,10 +7,8 @@ import json
 import os
 from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
-from aws_lambda_powertools.event_handler.exceptions import NotFoundError
-
 from scim_provisioning.errors import ServiceError, ServiceUnavailable
+from scim_provisioning.http.powertools import APIGatewayRestResolver, NotFoundError, Response
 from scim_provisioning.http.requests import RestResolver, header, method_not_allowed_detail, stage_prefix
 from scim_provisioning.observability import logger
 from scim_provisioning.services.authentication import ScimPrincipal

@@ -2,6 +2,11 @@
 environment (that is, once per cold start) and hands them to handlers; each service gets
 only the stores it uses.
 
+Each service's module is imported by the property that builds it, on first use, and the
+DynamoDB stores by the first request that needs them: a function imports only the services it
+calls (the token API never loads the SCIM filter grammar or the group rules), which is most of
+the difference between a cold start and the floor (docs/cold-start.md).
+
 Tests and the dev server replace the pieces with ``configure``; handlers never construct
 anything themselves."""
 
@@ -10,24 +15,25 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from scim_provisioning.clock import Clock, SystemClock
 from scim_provisioning.config import DEFAULT_ACTIVITY_LOG_RETENTION_DAYS, Settings
-from scim_provisioning.repository.dynamodb import stores_from_settings
-from scim_provisioning.repository.messaging import event_bus, notification_topic
-from scim_provisioning.repository.protocols import EventBus, NotificationTopic, Stores
-from scim_provisioning.services.access_tokens import AccessTokenService
-from scim_provisioning.services.activity_ingest import ActivityIngestService
-from scim_provisioning.services.activity_log import ActivityLogService
-from scim_provisioning.services.authentication import Authenticator
-from scim_provisioning.services.groups import GroupService
-from scim_provisioning.services.janitor import MembershipJanitor
-from scim_provisioning.services.memberships import MembershipWriter
-from scim_provisioning.services.organizations import OrganizationService
-from scim_provisioning.services.token_guardian import GuardianPolicy, TokenGuardian
-from scim_provisioning.services.token_health import TokenHealthService
-from scim_provisioning.services.upgrades import UpgradeService
-from scim_provisioning.services.users import UserService
+
+if TYPE_CHECKING:
+    from scim_provisioning.repository.protocols import EventBus, NotificationTopic, Stores
+    from scim_provisioning.services.access_tokens import AccessTokenService
+    from scim_provisioning.services.activity_ingest import ActivityIngestService
+    from scim_provisioning.services.activity_log import ActivityLogService
+    from scim_provisioning.services.authentication import Authenticator
+    from scim_provisioning.services.groups import GroupService
+    from scim_provisioning.services.janitor import MembershipJanitor
+    from scim_provisioning.services.memberships import MembershipWriter
+    from scim_provisioning.services.organizations import OrganizationService
+    from scim_provisioning.services.token_guardian import TokenGuardian
+    from scim_provisioning.services.token_health import TokenHealthService
+    from scim_provisioning.services.upgrades import UpgradeService
+    from scim_provisioning.services.users import UserService
 
 
 @dataclass
@@ -44,41 +50,59 @@ class Runtime:
 
     @cached_property
     def authenticator(self) -> Authenticator:
+        from scim_provisioning.services.authentication import Authenticator
+
         return Authenticator(self.stores.credentials, self.stores.people, self.clock)
 
     @cached_property
     def access_tokens(self) -> AccessTokenService:
+        from scim_provisioning.services.access_tokens import AccessTokenService
+
         return AccessTokenService(self.stores.scim_tokens, self.clock, self.activity_retention)
 
     @cached_property
     def activity_log(self) -> ActivityLogService:
+        from scim_provisioning.services.activity_log import ActivityLogService
+
         return ActivityLogService(self.stores.activity)
 
     @cached_property
     def activity_ingest(self) -> ActivityIngestService:
+        from scim_provisioning.services.activity_ingest import ActivityIngestService
+
         return ActivityIngestService(
             self.stores.activity, self.stores.token_health, self.stores.credentials, self.activity_retention
         )
 
     @cached_property
     def organizations(self) -> OrganizationService:
+        from scim_provisioning.services.organizations import OrganizationService
+
         return OrganizationService(self.stores.organizations, self.stores.people, self.stores.api_keys, self.clock)
 
     @cached_property
     def upgrades(self) -> UpgradeService:
+        from scim_provisioning.services.upgrades import UpgradeService
+
         return UpgradeService(self.stores.organizations, self.stores.people, self.stores.scim_tokens, self.clock)
 
     @cached_property
     def membership_writer(self) -> MembershipWriter:
+        from scim_provisioning.services.memberships import MembershipWriter
+
         return MembershipWriter(self.stores.groups, self.stores.memberships, self.stores.people, self.clock)
 
     @cached_property
     def janitor(self) -> MembershipJanitor:
+        from scim_provisioning.services.janitor import MembershipJanitor
+
         stores = self.stores
         return MembershipJanitor(stores.groups, stores.memberships, stores.people, self.membership_writer, self.clock)
 
     @cached_property
     def users(self) -> UserService:
+        from scim_provisioning.services.users import UserService
+
         stores = self.stores
         return UserService(
             stores.people, stores.memberships, stores.groups, stores.page_bookmarks, self.membership_writer, self.clock
@@ -86,6 +110,8 @@ class Runtime:
 
     @cached_property
     def groups(self) -> GroupService:
+        from scim_provisioning.services.groups import GroupService
+
         stores = self.stores
         return GroupService(
             stores.groups, stores.memberships, stores.people, stores.page_bookmarks, self.membership_writer, self.clock
@@ -93,12 +119,18 @@ class Runtime:
 
     @cached_property
     def token_health(self) -> TokenHealthService:
+        from scim_provisioning.services.token_guardian import GuardianPolicy
+        from scim_provisioning.services.token_health import TokenHealthService
+
         return TokenHealthService(
             self.stores.scim_tokens, self.stores.token_health, self.clock, GuardianPolicy.from_settings(self.settings)
         )
 
     @cached_property
     def token_guardian(self) -> TokenGuardian:
+        from scim_provisioning.repository.messaging import event_bus, notification_topic
+        from scim_provisioning.services.token_guardian import GuardianPolicy, TokenGuardian
+
         settings = self.settings
         return TokenGuardian(
             self.stores.scim_tokens,
@@ -117,6 +149,8 @@ def current() -> Runtime:
     """The runtime of this execution environment, built from the environment on first use."""
     global _current
     if _current is None:
+        from scim_provisioning.repository.dynamodb import stores_from_settings
+
         settings = Settings.from_environment()
         _current = Runtime(
             stores=stores_from_settings(settings),
@@ -134,6 +168,8 @@ def configure(
     topic: NotificationTopic | None = None,
 ) -> Runtime:
     """Replace the runtime (tests, dev server); unset pieces are built from the environment."""
+    from scim_provisioning.repository.dynamodb import stores_from_settings
+
     global _current
     settings = Settings.from_environment()
     _current = Runtime(

@@ -12,7 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from scim_provisioning import runtime
 from scim_provisioning.activity_annotation import Action, annotate
 from scim_provisioning.http.activity_recorder import recorded_admin
-from scim_provisioning.http.admin_api import CreateTokenBody, RotateTokenBody, install_error_handlers, ok, parse_body
+from scim_provisioning.http.admin_api import install_error_handlers, ok
 from scim_provisioning.http.powertools import Response
 from scim_provisioning.http.requests import RestResolver, header, json_object
 from scim_provisioning.observability import logger, metrics
@@ -40,6 +40,8 @@ def list_tokens() -> Response:
 def create_token() -> Response:
     annotate(action=Action.CREATE_TOKEN)
     admin = _admin()
+    from scim_provisioning.http.token_bodies import CreateTokenBody, parse_body  # pydantic: see the module doc
+
     body = parse_body(CreateTokenBody, json_object(app))
     token, secret = runtime.current().access_tokens.create(admin, body.description, body.expiresAt)
     metrics.add_metric(name="ScimTokensCreated", unit="Count", value=1)
@@ -71,6 +73,8 @@ def token_health(token_uuid: str) -> Response:
 def rotate_token(token_uuid: str) -> Response:
     annotate(action=Action.ROTATE_TOKEN, target_id=token_uuid)
     admin = _admin()
+    from scim_provisioning.http.token_bodies import RotateTokenBody, parse_body  # pydantic: see the module doc
+
     body = parse_body(RotateTokenBody, json_object(app))
     token, secret = runtime.current().access_tokens.rotate(admin, token_uuid, body.expiresAt)
     metrics.add_metric(name="ScimTokensRotated", unit="Count", value=1)

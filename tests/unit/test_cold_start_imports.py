@@ -27,8 +27,8 @@ SCIM_RULES = (
 )
 # function (logical id) -> (the runtime's services its routes use, what it must not load)
 EXPECTED = {
-    "AccessTokensFunction": (("authenticator", "access_tokens"), (*NOBODYS, *SCIM_RULES)),
-    "ScimRequestLogsFunction": (("authenticator", "activity_log"), (*NOBODYS, *SCIM_RULES)),
+    "AccessTokensFunction": (("authenticator", "access_tokens"), (*NOBODYS, *SCIM_RULES, "pydantic")),
+    "ScimRequestLogsFunction": (("authenticator", "activity_log"), (*NOBODYS, *SCIM_RULES, "pydantic")),
     "ScimUsersFunction": (("authenticator", "users", "groups"), (*NOBODYS, "pydantic")),
     "ScimGroupsFunction": (("authenticator", "groups"), (*NOBODYS, "pydantic", "scim_provisioning.services.users")),
     "ActivityIngestFunction": (

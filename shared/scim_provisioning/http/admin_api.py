@@ -1,55 +1,20 @@
 """The admin APIs' dialect (the token API and the request-logs API): ``{"status": "ok",
 "results": …}`` on success and ``{"status": "error", "error": {"statusCode", "name",
-"message"}}`` on failure, plus the request bodies the token API accepts. What the results
-hold is the services' (``access_tokens.token_document``, ``activity_log.entry_document``)."""
+"message"}}`` on failure. What the results hold is the services' (``access_tokens.token_document``,
+``activity_log.entry_document``); the token API's request bodies are ``token_bodies.py``."""
 
 from __future__ import annotations
 
 import json
-from typing import Any, TypeVar
+from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
-
-from scim_provisioning.errors import InvalidRequest, ServiceError, ServiceUnavailable
+from scim_provisioning.errors import ServiceError, ServiceUnavailable
 from scim_provisioning.http.powertools import NotFoundError, Response
 from scim_provisioning.http.requests import RestResolver, method_not_allowed_detail
 from scim_provisioning.observability import logger
 
 JSON = "application/json"
 _NO_STORE = {"Cache-Control": "no-store"}
-
-
-# An unknown field is refused, never ignored: a typo such as ``expires_at`` would otherwise mint
-# a token without an expiry, which can never be rotated.
-class CreateTokenBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    description: str = Field(min_length=1, max_length=256)
-    expiresAt: AwareDatetime | None = None
-
-
-class RotateTokenBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    expiresAt: AwareDatetime | None = None
-
-
-Body = TypeVar("Body", bound=BaseModel)
-
-
-def parse_body(model: type[Body], payload: Any) -> Body:
-    try:
-        return model.model_validate(payload)
-    except ValidationError as error:
-        problems = "; ".join(_problem(model, problem) for problem in error.errors(include_url=False))
-        raise InvalidRequest(f"Invalid request body: {problems}") from error
-
-
-def _problem(model: type[BaseModel], problem: Any) -> str:
-    where = ".".join(str(part) for part in problem["loc"]) or "body"
-    if problem["type"] == "extra_forbidden":
-        return f"unknown field {where!r} (accepted: {', '.join(model.model_fields)})"
-    return f"{where}: {problem['msg']}"
 
 
 def ok(results: Any, status_code: int = 200) -> Response:

@@ -6,8 +6,9 @@ anything can refuse it, so that the activity log records refusals too (401, 403,
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from scim_provisioning import runtime
 from scim_provisioning.activity_annotation import Action, annotate
@@ -19,6 +20,9 @@ from scim_provisioning.observability import logger, metrics
 from scim_provisioning.services.access_tokens import token_document
 from scim_provisioning.services.authentication import AdminPrincipal
 from scim_provisioning.services.token_health import health_document
+
+if TYPE_CHECKING:  # typing only: the class costs a cold start nothing then
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 BASE = "/api/v1/scim/organization-access-tokens"
 

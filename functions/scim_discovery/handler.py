@@ -7,8 +7,9 @@ This function needs no credentials and no table, so it imports nothing that pull
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from scim_provisioning.http.powertools import Response
 from scim_provisioning.http.requests import RestResolver
@@ -20,6 +21,9 @@ from scim_provisioning.http.scim import (
 )
 from scim_provisioning.observability import logger
 from scim_provisioning.scim import discovery
+
+if TYPE_CHECKING:  # typing only: the class costs a cold start nothing then
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 BASE = "/api/v1/scim/v2"
 

@@ -6,8 +6,9 @@ Members are read only when the answer carries them (not with excludedAttributes=
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from scim_provisioning import runtime
 from scim_provisioning.http.activity_recorder import recorded
@@ -30,6 +31,9 @@ from scim_provisioning.scim.representation import MAX_RESPONSE_BYTES, Selection,
 from scim_provisioning.scim.schema import GROUP_RESOURCE_TYPE
 from scim_provisioning.services.authentication import ScimPrincipal
 from scim_provisioning.services.groups import GroupAnswer
+
+if TYPE_CHECKING:  # typing only: the class costs a cold start nothing then
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 BASE = "/api/v1/scim/v2/Groups"
 SEARCH = f"{BASE}/.search"

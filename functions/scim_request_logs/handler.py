@@ -6,8 +6,9 @@ first, only the caller's organization."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from scim_provisioning import runtime
 from scim_provisioning.http.activity_recorder import recorded_admin
@@ -16,6 +17,9 @@ from scim_provisioning.http.powertools import Response
 from scim_provisioning.http.requests import RestResolver, header
 from scim_provisioning.observability import logger
 from scim_provisioning.services.activity_log import activity_query, entry_document
+
+if TYPE_CHECKING:  # typing only: the class costs a cold start nothing then
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 BASE = "/api/v1/scim/request-logs"
 

@@ -5,8 +5,9 @@ the UserService and shapes its answer; the rules live in the service and in ``sc
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from scim_provisioning import runtime
 from scim_provisioning.http.activity_recorder import recorded
@@ -28,6 +29,9 @@ from scim_provisioning.scim.representation import Selection, etag, location
 from scim_provisioning.scim.schema import USER_RESOURCE_TYPE
 from scim_provisioning.scim.users import user_answer
 from scim_provisioning.services.authentication import ScimPrincipal
+
+if TYPE_CHECKING:  # typing only: the class costs a cold start nothing then
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 BASE = "/api/v1/scim/v2/Users"
 SEARCH = f"{BASE}/.search"

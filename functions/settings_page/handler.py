@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import html
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from scim_provisioning.http.powertools import Response
 from scim_provisioning.http.requests import RestResolver, method_not_allowed_detail, stage_prefix
 from scim_provisioning.observability import logger
+
+if TYPE_CHECKING:  # typing only: the class costs a cold start nothing then
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 PAGE = "/settings/scim"
 STATIC = Path(__file__).resolve().parent / "static"

@@ -6,13 +6,15 @@ line: no API call), which the ``token-expiry`` alarm watches."""
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from scim_provisioning import runtime
 from scim_provisioning.observability import METRICS_NAMESPACE, logger
+
+if TYPE_CHECKING:  # typing only: the class costs a cold start nothing then
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 EARLIEST_EXPIRY_METRIC = "DaysToEarliestTokenExpiry"
 

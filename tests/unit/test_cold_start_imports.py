@@ -16,8 +16,14 @@ import pytest
 from devserver.template import PROJECT_ROOT, load_template
 
 # Loaded by no function that talks to SCIM or admin clients: the token guardian's and the
-# CLI's services, Powertools' other resolvers (asyncio comes with AppSync's).
-NOBODYS = ("asyncio", "scim_provisioning.services.token_guardian", "scim_provisioning.services.upgrades")
+# CLI's services, Powertools' other resolvers (asyncio comes with AppSync's), the Lambda
+# context's type (annotations only).
+NOBODYS = (
+    "asyncio",
+    "scim_provisioning.services.token_guardian",
+    "scim_provisioning.services.upgrades",
+    "aws_lambda_powertools.utilities.typing",
+)
 # The SCIM rules: filters, PATCH, users and groups.
 SCIM_RULES = (
     "scim_provisioning.scim.filter",

@@ -15,15 +15,9 @@ import pytest
 
 from devserver.template import PROJECT_ROOT, load_template
 
-# Loaded by no function that talks to SCIM or admin clients: the token guardian's and the
-# CLI's services, Powertools' other resolvers (asyncio comes with AppSync's), the Lambda
-# context's type (annotations only).
-NOBODYS = (
-    "asyncio",
-    "scim_provisioning.services.token_guardian",
-    "scim_provisioning.services.upgrades",
-    "aws_lambda_powertools.utilities.typing",
-)
+# Loaded by no function that serves SCIM or admin clients: the CLI's upgrades, Powertools' other
+# resolvers (asyncio comes with AppSync's), the Lambda context's type (annotations only).
+NOBODYS = ("asyncio", "scim_provisioning.services.upgrades", "aws_lambda_powertools.utilities.typing")
 # The SCIM rules: filters, PATCH, users and groups.
 SCIM_RULES = (
     "scim_provisioning.scim.filter",
@@ -31,15 +25,20 @@ SCIM_RULES = (
     "scim_provisioning.services.users",
     "scim_provisioning.services.groups",
 )
+# The token guardian's run (the token API's health route rates tokens by its policy).
+GUARDIAN = "scim_provisioning.services.token_guardian"
 # function (logical id) -> (the runtime's services its routes use, what it must not load)
 EXPECTED = {
     "AccessTokensFunction": (("authenticator", "access_tokens"), (*NOBODYS, *SCIM_RULES, "pydantic")),
-    "ScimRequestLogsFunction": (("authenticator", "activity_log"), (*NOBODYS, *SCIM_RULES, "pydantic")),
-    "ScimUsersFunction": (("authenticator", "users", "groups"), (*NOBODYS, "pydantic")),
-    "ScimGroupsFunction": (("authenticator", "groups"), (*NOBODYS, "pydantic", "scim_provisioning.services.users")),
+    "ScimRequestLogsFunction": (("authenticator", "activity_log"), (*NOBODYS, *SCIM_RULES, GUARDIAN, "pydantic")),
+    "ScimUsersFunction": (("authenticator", "users", "groups"), (*NOBODYS, GUARDIAN, "pydantic")),
+    "ScimGroupsFunction": (
+        ("authenticator", "groups"),
+        (*NOBODYS, GUARDIAN, "pydantic", "scim_provisioning.services.users"),
+    ),
     "ActivityIngestFunction": (
         ("activity_ingest",),
-        (*NOBODYS, *SCIM_RULES, "pydantic", "aws_lambda_powertools.event_handler"),
+        (*NOBODYS, *SCIM_RULES, GUARDIAN, "pydantic", "aws_lambda_powertools.event_handler"),
     ),
 }
 

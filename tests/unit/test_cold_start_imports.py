@@ -36,6 +36,10 @@ EXPECTED = {
         ("authenticator", "groups"),
         (*NOBODYS, GUARDIAN, "pydantic", "scim_provisioning.services.users"),
     ),
+    "MembershipJanitorFunction": (
+        ("janitor",),
+        (*NOBODYS, GUARDIAN, "pydantic", "scim_provisioning.scim.filter", "aws_lambda_powertools.event_handler"),
+    ),
     "ActivityIngestFunction": (
         ("activity_ingest",),
         (*NOBODYS, *SCIM_RULES, GUARDIAN, "pydantic", "aws_lambda_powertools.event_handler"),
@@ -44,15 +48,14 @@ EXPECTED = {
 
 LAYER = str(PROJECT_ROOT / "shared")
 _CHILD = """
-import json, sys, types
+import dataclasses, json, sys, types
 task, layer, module_name, services, watched = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
 sys.path[0:0] = [task, layer]
 __import__(module_name)
 from scim_provisioning import runtime
 from scim_provisioning.clock import SystemClock
-stores = types.SimpleNamespace(**{name: object() for name in (
-    "organizations", "people", "groups", "memberships", "credentials", "scim_tokens", "api_keys",
-    "activity", "token_health", "token_notices")})
+from scim_provisioning.repository.protocols import Stores
+stores = types.SimpleNamespace(**{store.name: object() for store in dataclasses.fields(Stores)})
 built = runtime.Runtime(stores=stores, clock=SystemClock())
 for service in json.loads(services):
     getattr(built, service)

@@ -84,7 +84,10 @@ class Runtime:
     def upgrades(self) -> UpgradeService:
         from scim_provisioning.services.upgrades import UpgradeService
 
-        return UpgradeService(self.stores.organizations, self.stores.people, self.stores.scim_tokens, self.clock)
+        stores = self.stores
+        return UpgradeService(
+            stores.organizations, stores.people, stores.scim_tokens, stores.memberships, self.janitor, self.clock
+        )
 
     @cached_property
     def membership_writer(self) -> MembershipWriter:

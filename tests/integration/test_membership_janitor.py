@@ -287,3 +287,32 @@ def test_a_repair_due_after_the_invocation_ends_is_left_for_a_retry(
 
 def unavailable(*_: Any, **__: Any) -> Any:
     raise ServiceUnavailable("injected by the test")
+
+
+def test_orphans_left_before_the_janitor_existed_are_removed_by_the_upgrade(
+    api: Dispatcher, token: str, app_runtime: Runtime, table: Table
+):
+    # given, as an earlier release left them (no stream for the janitor to read), a deleted
+    # user's membership in a group that exists, and the memberships of a deleted group
+    ada, bob = new_user(api, token, "ada"), new_user(api, token, "bob")
+    kept = new_group(api, token, "Kept", [ada, bob])
+    gone = new_group(api, token, "Gone", [bob])
+    organization = first_org(table, kept)
+    person = app_runtime.stores.people.get_person(organization, ada)
+    stored = app_runtime.stores.groups.get_group(organization, gone["id"])
+    assert person is not None and stored is not None
+    app_runtime.stores.people.delete_person(person)
+    app_runtime.stores.groups.delete_group(stored)
+    assert len(orphans(table)) == 2
+
+    # when scim-admin upgrade runs, twice
+    first = app_runtime.upgrades.upgrade_all().as_document()
+    second = app_runtime.upgrades.upgrade_all().as_document()
+
+    # then both were removed the first time (the user's with its group's version moved), and
+    # the second run found nothing to do
+    assert orphans(table) == [] and members_of(table, kept["id"]) == {bob}
+    assert first["repairs"].get("orphaned membership") == 2
+    assert "orphaned membership" not in second["repairs"]
+    item = group_item(table, kept["id"])
+    assert item is not None and item["version"] == 2

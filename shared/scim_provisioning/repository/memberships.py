@@ -25,6 +25,7 @@ changes"):
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
@@ -287,6 +288,18 @@ class DynamoDBMembershipStore:
 
     def member_ids(self, organization_uuid: str, group_uuid: str, limit: int | None = None) -> list[str]:
         return [member.user_id for member in self.members(organization_uuid, group_uuid, limit)]
+
+    def scan_memberships(self) -> Iterator[tuple[str, str, str]]:
+        """Every membership of the table, as (organization, group, user), by a paged Scan. For
+        one-off maintenance (``scim-admin upgrade``), never for a request."""
+        request = {
+            "FilterExpression": "entity = :membership",
+            "ExpressionAttributeValues": {":membership": {"S": "Membership"}},
+            "ProjectionExpression": "PK, groupUuid, userUuid",
+        }
+        for item in self._table.scan(request):
+            organization = item["PK"].removeprefix("ORG#").split("#GROUP#", 1)[0]
+            yield organization, item["groupUuid"], item["userUuid"]
 
     def group_ids_of_user(self, organization_uuid: str, user_uuid: str) -> list[str]:
         """The groups the user is a member of, from GSI1 (eventually consistent, as every

@@ -70,11 +70,12 @@ class MembershipJanitor:
         removed_users = [c for c in changes if c.event == "REMOVE" and c.entity == "User"]
         removed_groups = [c.old for c in changes if c.event == "REMOVE" and c.entity == "Group" and c.old]
         pending = [c.new for c in changes if c.event == "INSERT" and c.entity == "MembershipChange" and c.new]
-        repairs = [
+        repairs: list[Callable[[], object]] = [
             functools.partial(self._clear_group, group["organizationUuid"], group["uuid"]) for group in removed_groups
         ]
         repairs += [
-            functools.partial(self._check, organization, items) for organization, items in _by_organization(written)
+            functools.partial(self.remove_orphans, organization, pairs)
+            for organization, pairs in _by_organization(written)
         ]
         side_by_side(repairs)
         for change in removed_users:
@@ -94,22 +95,27 @@ class MembershipJanitor:
         members = self._memberships.member_ids(organization_uuid, group_uuid)
         self._memberships.delete_memberships(organization_uuid, group_uuid, members)
 
-    def _check(self, organization_uuid: str, memberships: list[dict[str, str]]) -> None:
-        """Written memberships whose group or user is gone by now: removed."""
-        users = sorted({membership["userUuid"] for membership in memberships})
-        group_ids = sorted({membership["groupUuid"] for membership in memberships})
+    def remove_orphans(self, organization_uuid: str, memberships: list[tuple[str, str]]) -> int:
+        """Of these (group, user) memberships of one organization, remove those whose group or
+        user is gone (a user's leave its group as a deletion does); how many were orphans."""
+        users = sorted({user for _, user in memberships})
+        group_ids = sorted({group for group, _ in memberships})
         existing_users, groups = side_by_side(
             [
                 lambda: self._people.existing_people(organization_uuid, users),
                 lambda: {group.uuid for group in self._groups.get_groups(organization_uuid, group_ids)},
             ]
         )
-        for membership in memberships:
-            user, group = membership["userUuid"], membership["groupUuid"]
+        orphans = 0
+        for group, user in memberships:
             if group not in groups:
                 self._memberships.delete_memberships(organization_uuid, group, [user])
             elif user not in existing_users:
                 self._writer.leave_group_ids(organization_uuid, user, [group])
+            else:
+                continue
+            orphans += 1
+        return orphans
 
     def _complete(self, record: dict[str, object], seconds_left: Callable[[], float] | None) -> None:
         """A large change's intent: completed if still unfinished once stale."""
@@ -135,11 +141,11 @@ class MembershipJanitor:
         self._sleep(wait)
 
 
-def _by_organization(memberships: list[dict[str, str]]) -> list[tuple[str, list[dict[str, str]]]]:
-    """Memberships grouped by organization (read from their partition key, which every
-    membership has, whenever it was written)."""
-    grouped: dict[str, list[dict[str, str]]] = defaultdict(list)
+def _by_organization(memberships: list[dict[str, str]]) -> list[tuple[str, list[tuple[str, str]]]]:
+    """Memberships as (group, user) pairs grouped by organization (read from their partition
+    key, which every membership has, whenever it was written)."""
+    grouped: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for membership in memberships:
         organization = membership["PK"].removeprefix("ORG#").split("#GROUP#", 1)[0]
-        grouped[organization].append(membership)
+        grouped[organization].append((membership["groupUuid"], membership["userUuid"]))
     return list(grouped.items())

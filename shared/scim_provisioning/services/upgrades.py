@@ -19,7 +19,12 @@ Repairs:
   through SCIM (the refusal says to run the upgrade).
 * ``token guardian index``: releases before 2026-12-01 wrote SCIM tokens without the index
   entries the token guardian finds them by (docs/data-model.md, "Token guardian"), so it would
-  never warn before they expire. Each live token gets them."""
+  never warn before they expire. Each live token gets them.
+* ``orphaned membership``: releases before 2026-12-01 could leave memberships pointing to a
+  deleted user or group (a deletion racing an add, or cut short), which nothing removed; the
+  membership janitor repairs what happens from its release on, from the table's stream, but
+  never sees what was left before. Each is removed as the janitor removes one (a deleted user's
+  leave their group with the group's version and a change record)."""
 
 from __future__ import annotations
 
@@ -30,15 +35,25 @@ from typing import Any
 
 from scim_provisioning.clock import Clock
 from scim_provisioning.models import OrganizationRole, Person, ResourceDocument
-from scim_provisioning.repository.protocols import OrganizationStore, PeopleStore, ScimTokenStore, VersionConflict
+from scim_provisioning.repository.protocols import (
+    MembershipStore,
+    OrganizationStore,
+    PeopleStore,
+    ScimTokenStore,
+    VersionConflict,
+)
 from scim_provisioning.scim.resources import normalize_resource
 from scim_provisioning.scim.schema import USER_RESOURCE_TYPE, Mutability
+from scim_provisioning.services.janitor import MembershipJanitor
 from scim_provisioning.services.users import person_from_resource
 from scim_provisioning.timestamps import truncate_to_millis
 
 LEGACY_ADMIN_RECORD = "legacy admin record"
 PASSWORD_AT_REST = "password at rest"
 ACTIVE_ADMIN_COUNT = "active admin count"
+ORPHANED_MEMBERSHIP = "orphaned membership"
+# Memberships checked together (their users and groups read in one BatchGetItem each).
+_MEMBERSHIPS_CHECKED = 100
 # People read a request while an organization's active admins are counted.
 _COUNTING_PAGE = 500
 
@@ -93,17 +108,25 @@ class UpgradeReport:
 
 class UpgradeService:
     def __init__(
-        self, organizations: OrganizationStore, people: PeopleStore, tokens: ScimTokenStore, clock: Clock
+        self,
+        organizations: OrganizationStore,
+        people: PeopleStore,
+        tokens: ScimTokenStore,
+        memberships: MembershipStore,
+        janitor: MembershipJanitor,
+        clock: Clock,
     ) -> None:
         self._organizations = organizations
         self._people = people
         self._tokens = tokens
+        self._memberships = memberships
+        self._janitor = janitor
         self._clock = clock
 
     def upgrade_all(self) -> UpgradeReport:
         """Repair every stored person that needs it (a Scan of the whole table), count the active
-        admins of every organization that has people, then give old SCIM tokens the token
-        guardian's index entries (a second Scan)."""
+        admins of every organization that has people, give old SCIM tokens the token guardian's
+        index entries (a second Scan), and remove orphaned memberships (a third)."""
         report = UpgradeReport()
         organizations: set[str] = set()
         for person in self._people.scan_people():
@@ -118,7 +141,26 @@ class UpgradeService:
                 report.organizations_counted += 1
                 report.repairs[ACTIVE_ADMIN_COUNT] += 1
         report.scim_tokens_indexed = self._tokens.index_scim_tokens()
+        orphans = self.remove_orphaned_memberships()
+        if orphans:
+            report.repairs[ORPHANED_MEMBERSHIP] += orphans
         return report
+
+    def remove_orphaned_memberships(self) -> int:
+        """Remove every membership whose user or group is gone; how many there were."""
+        removed, batch = 0, []
+        for membership in self._memberships.scan_memberships():
+            batch.append(membership)
+            if len(batch) == _MEMBERSHIPS_CHECKED:
+                removed += self._remove_orphans(batch)
+                batch = []
+        return removed + (self._remove_orphans(batch) if batch else 0)
+
+    def _remove_orphans(self, memberships: list[tuple[str, str, str]]) -> int:
+        by_organization: dict[str, list[tuple[str, str]]] = {}
+        for organization, group, user in memberships:
+            by_organization.setdefault(organization, []).append((group, user))
+        return sum(self._janitor.remove_orphans(org, pairs) for org, pairs in by_organization.items())
 
     def count_active_admins(self, organization_uuid: str) -> bool:
         """Set the organization's count of active admins from its people; whether it wrote

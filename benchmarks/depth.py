@@ -56,7 +56,7 @@ import boto3
 import requests
 
 from benchmarks import format_table
-from benchmarks.harness import FixedClock, bulk_load_members, bulk_load_people
+from benchmarks.harness import FixedClock, bulk_load_members, bulk_load_people, member_people
 from devserver.dispatch import Dispatcher, load_handler
 from devserver.dynamodb_proxy import DynamoDBProxy, Exchange
 from devserver.embedded_dynamodb import EmbeddedDynamoDB
@@ -66,7 +66,6 @@ from devserver.log_subscription import subscription_event
 from devserver.server import DevHttpServer
 from devserver.template import create_table, log_subscription
 from scim_provisioning import activity_records, runtime
-from scim_provisioning.models import OrganizationRole, Person
 from scim_provisioning.repository.table import Table
 
 TABLE_NAME = "scim-provisioning-depth-bench"
@@ -291,20 +290,8 @@ class _Service:
 
     def people(self, count: int, prefix: str) -> list[str]:
         """``count`` users stored as a POST stores them; their ids."""
-        now = self.clock.now()
-        people = [
-            Person(
-                uuid=str(uuid.uuid4()),
-                organization_uuid=self.organization,
-                user_name=f"{prefix}{number:05d}@depth.test",
-                active=True,
-                role=OrganizationRole.MEMBER,
-                created_at=now,
-                last_modified=now,
-                resource={"schemas": [USER_SCHEMA], "userName": f"{prefix}{number:05d}@depth.test", "active": True},
-            )
-            for number in range(count)
-        ]
+        names = (f"{prefix}{number:05d}@depth.test" for number in range(count))
+        people = member_people(self.organization, names, self.clock.now())
         bulk_load_people(self.table, self.organization, people)
         return [person.uuid for person in people]
 

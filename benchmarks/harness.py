@@ -4,17 +4,19 @@ for the activity records the handlers emit."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import uuid
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from scim_provisioning import activity_records
-from scim_provisioning.models import Person
+from scim_provisioning.models import OrganizationRole, Person
 from scim_provisioning.repository.memberships import membership_item
 from scim_provisioning.repository.organizations import count_change
 from scim_provisioning.repository.people import USER_COUNT, DynamoDBPeopleStore
 from scim_provisioning.repository.table import Table, serialize
+from scim_provisioning.scim.schema import USER_SCHEMA_ID
 
 
 @dataclass
@@ -29,6 +31,24 @@ class FixedClock:
 
     def advance(self, **delta: float) -> None:
         self.current += timedelta(**delta)
+
+
+def member_people(organization_uuid: str, user_names: Iterable[str], now: datetime) -> list[Person]:
+    """Active members of the organization with these userNames and new ids, their resource as
+    a POST of just a userName stores it: what benchmarks and tests seed in bulk."""
+    return [
+        Person(
+            uuid=str(uuid.uuid4()),
+            organization_uuid=organization_uuid,
+            user_name=user_name,
+            active=True,
+            role=OrganizationRole.MEMBER,
+            created_at=now,
+            last_modified=now,
+            resource={"schemas": [USER_SCHEMA_ID], "userName": user_name, "active": True},
+        )
+        for user_name in user_names
+    ]
 
 
 def bulk_load_people(table: Table, organization_uuid: str, people: list[Person]) -> None:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import time
-import uuid
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -24,13 +23,12 @@ import boto3
 import moto  # noqa: F401 - imported before any boto3 client exists, so none escapes the mock
 from moto import mock_aws
 
-from benchmarks.harness import FixedClock, bulk_load_people, collected_activity
+from benchmarks.harness import FixedClock, bulk_load_people, collected_activity, member_people
 from benchmarks.request_counter import DynamoDBRequestCounter
 from devserver.dispatch import Dispatcher
 from devserver.moto_partitions import make_moto_dynamodb_partitioned
 from devserver.template import create_table
 from scim_provisioning import runtime
-from scim_provisioning.models import OrganizationRole, Person
 from scim_provisioning.repository.dynamodb import dynamodb_stores
 from scim_provisioning.repository.table import Table
 
@@ -89,20 +87,8 @@ def _walk(current: runtime.Runtime, client: Any, size: int) -> Walk:
     organization, admin = current.organizations.create_organization("Paging", "admin@paging.test", "Pat", "Admin")
     _, api_key = current.organizations.create_api_key(organization.uuid, admin.uuid, "bench")
     _, secret = current.access_tokens.create(current.authenticator.authenticate_admin(f"ApiKey {api_key}"), "b", None)
-    now = current.clock.now()
-    people = [
-        Person(
-            uuid=str(uuid.uuid4()),
-            organization_uuid=organization.uuid,
-            user_name=f"user{number:05d}@paging.test",
-            active=True,
-            role=OrganizationRole.MEMBER,
-            created_at=now,
-            last_modified=now,
-            resource={"userName": f"user{number:05d}@paging.test", "active": True},
-        )
-        for number in range(size - 1)
-    ]
+    names = (f"user{number:05d}@paging.test" for number in range(size - 1))
+    people = member_people(organization.uuid, names, current.clock.now())
     bulk_load_people(Table(client, TABLE_NAME), organization.uuid, people)
     expected = sorted([person.uuid for person in people] + [admin.uuid])
     api, counter = Dispatcher(), DynamoDBRequestCounter(client)

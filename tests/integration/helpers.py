@@ -6,16 +6,19 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
 from devserver.dispatch import Dispatcher, HttpResponse
 from scim_provisioning.runtime import Runtime
-from tests.scim_samples import ERROR_SCHEMA, LIST_RESPONSE, PATCH_OP
+from tests.scim_samples import ERROR_SCHEMA, LIST_RESPONSE, PATCH_OP, okta_user
 
 BASE = "/api/v1/scim/v2/Users"
+GROUPS = "/api/v1/scim/v2/Groups"
 SCIM_JSON = "application/scim+json"
+GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,27 @@ def scim_error(response: HttpResponse, status: int, scim_type: str | None = None
 
 def create(api: Dispatcher, token: str, body: dict[str, Any]) -> dict[str, Any]:
     response = call(api, "POST", BASE, token, body)
+    assert response.status == 201, response.body
+    return document(response)
+
+
+def new_user(api: Dispatcher, token: str, name: str, display: str | None = None) -> str:
+    """An Okta-shaped user ``<name>@acme.test`` (displayName ``display``, else the name titled); its id."""
+    return str(
+        create(api, token, okta_user(f"{name}@acme.test", externalId=None, displayName=display or name.title()))["id"]
+    )
+
+
+def new_group(
+    api: Dispatcher, token: str, name: str = "Engineering", members: Sequence[str | dict[str, Any]] = ()
+) -> dict[str, Any]:
+    """A group with these members (ids, or member objects as a client sends them); its answer."""
+    body = {
+        "schemas": [GROUP_SCHEMA],
+        "displayName": name,
+        "members": [member if isinstance(member, dict) else {"value": member} for member in members],
+    }
+    response = call(api, "POST", GROUPS, token, body)
     assert response.status == 201, response.body
     return document(response)
 

@@ -9,18 +9,17 @@ from typing import Any
 
 import pytest
 
-from benchmarks.harness import FixedClock, bulk_load_people
+from benchmarks.harness import FixedClock, bulk_load_people, member_people
 from benchmarks.request_counter import DynamoDBRequestCounter
 from devserver.dispatch import Dispatcher
 from scim_provisioning.errors import ServiceUnavailable
-from scim_provisioning.models import OrganizationRole, Person
 from scim_provisioning.repository import memberships as memberships_module
 from scim_provisioning.repository.table import Table, deserialize
 from scim_provisioning.runtime import Runtime
 from scim_provisioning.services import versioning
 from scim_provisioning.services.memberships import STALE_AFTER
-from tests.integration.helpers import AdminFixture, call, document, scim_error
-from tests.scim_samples import PATCH_OP, okta_user
+from tests.integration.helpers import AdminFixture, call, document, new_group, new_user, scim_error
+from tests.scim_samples import PATCH_OP
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
 
@@ -31,19 +30,6 @@ MISSING_USER = "7f5b1f43-0000-4000-8000-000000000000"
 
 
 # ----------------------------------------------------------------------------- helpers
-def new_user(api: Dispatcher, token: str, name: str, display: str | None = None) -> str:
-    body = okta_user(f"{name}@acme.test", externalId=None, displayName=display or name.title())
-    response = call(api, "POST", USERS, token, body)
-    assert response.status == 201, response.body
-    return str(document(response)["id"])
-
-
-def new_group(api: Dispatcher, token: str, name: str, members: list[dict[str, Any]] | None = None) -> dict:
-    response = call(api, "POST", GROUPS, token, {"schemas": [GROUP_SCHEMA], "displayName": name, "members": members})
-    assert response.status == 201, response.body
-    return document(response)
-
-
 def add(*user_ids: str, display: str | None = None) -> dict[str, Any]:
     members = [{"value": user} if display is None else {"value": user, "display": display} for user in user_ids]
     return {"op": "add", "path": "members", "value": members}
@@ -83,20 +69,9 @@ def memberships(table: Table, group_id: str) -> dict[str, Any]:
 
 def many_users(app_runtime: Runtime, table: Table, organization: str, count: int) -> list[str]:
     """``count`` users stored as a POST stores them, loaded in bulk; their ids in order."""
-    now = app_runtime.clock.now()
-    people = [
-        Person(
-            uuid=f"00000000-0000-4000-8000-{number:012d}",
-            organization_uuid=organization,
-            user_name=f"bulk{number}@acme.test",
-            active=True,
-            role=OrganizationRole.MEMBER,
-            created_at=now,
-            last_modified=now,
-            resource={"userName": f"bulk{number}@acme.test", "active": True},
-        )
-        for number in range(count)
-    ]
+    people = member_people(
+        organization, (f"bulk{number}@acme.test" for number in range(count)), app_runtime.clock.now()
+    )
     bulk_load_people(table, organization, people)
     return [person.uuid for person in people]
 

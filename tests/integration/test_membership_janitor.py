@@ -22,8 +22,8 @@ from scim_provisioning.runtime import Runtime
 from scim_provisioning.services.janitor import GSI_CATCH_UP, MembershipJanitor, NotYet
 from scim_provisioning.services.memberships import STALE_AFTER
 from scim_provisioning.timestamps import truncate_to_millis
-from tests.integration.helpers import call, document, run_in_threads
-from tests.scim_samples import PATCH_OP, okta_user
+from tests.integration.helpers import call, new_group, new_user, run_in_threads
+from tests.scim_samples import PATCH_OP
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
 
@@ -80,19 +80,6 @@ def janitor(app_runtime: Runtime, now: FixedClock) -> MembershipJanitor:
 
 
 # ----------------------------------------------------------------------------- helpers
-def new_user(api: Dispatcher, token: str, name: str) -> str:
-    response = call(api, "POST", USERS, token, okta_user(f"{name}@acme.test", externalId=None))
-    assert response.status == 201, response.body
-    return str(document(response)["id"])
-
-
-def new_group(api: Dispatcher, token: str, name: str, members: list[str] | None = None) -> dict[str, Any]:
-    body = {"schemas": [GROUP_SCHEMA], "displayName": name, "members": [{"value": m} for m in members or []]}
-    response = call(api, "POST", GROUPS, token, body)
-    assert response.status == 201, response.body
-    return document(response)
-
-
 def add(api: Dispatcher, token: str, group_id: str, *users: str) -> Any:
     operation = {"op": "add", "path": "members", "value": [{"value": user} for user in users]}
     return call(api, "PATCH", f"{GROUPS}/{group_id}", token, {"schemas": [PATCH_OP], "Operations": [operation]})

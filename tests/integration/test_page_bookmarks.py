@@ -9,11 +9,10 @@ from typing import Any
 
 import pytest
 
-from benchmarks.harness import FixedClock, bulk_load_people
+from benchmarks.harness import FixedClock, bulk_load_people, member_people
 from benchmarks.request_counter import DynamoDBRequestCounter
 from devserver.dispatch import Dispatcher
 from scim_provisioning import runtime
-from scim_provisioning.models import OrganizationRole, Person
 from scim_provisioning.repository.dynamodb import dynamodb_stores
 from scim_provisioning.repository.table import Table
 from scim_provisioning.runtime import Runtime
@@ -31,20 +30,9 @@ LOADED = 349  # with the admin: 350 users, four pages of which the last is half 
 @pytest.fixture
 def people(app_runtime: Runtime, admin: AdminFixture, table: Table, clock: FixedClock) -> list[str]:
     """350 users in id order (the admin among them)."""
-    now = clock.now()
-    loaded = [
-        Person(
-            uuid=f"{number:08d}-0000-4000-8000-000000000000",
-            organization_uuid=admin.organization_uuid,
-            user_name=f"user{number}@acme.test",
-            active=True,
-            role=OrganizationRole.MEMBER,
-            created_at=now,
-            last_modified=now,
-            resource={"userName": f"user{number}@acme.test", "active": True},
-        )
-        for number in range(LOADED)
-    ]
+    loaded = member_people(
+        admin.organization_uuid, (f"user{number}@acme.test" for number in range(LOADED)), clock.now()
+    )
     bulk_load_people(table, admin.organization_uuid, loaded)
     return sorted([person.uuid for person in loaded] + [admin.user_uuid])
 

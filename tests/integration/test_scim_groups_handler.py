@@ -18,11 +18,13 @@ from tests.integration.helpers import (
     document,
     filter_query,
     make_admin,
+    new_group,
+    new_user,
     run_in_threads,
     scim_error,
     scim_token,
 )
-from tests.scim_samples import LIST_RESPONSE, PATCH_OP, okta_user
+from tests.scim_samples import LIST_RESPONSE, PATCH_OP
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
 
@@ -31,20 +33,6 @@ USERS = "/api/v1/scim/v2/Users"
 GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
 ENTRA_GROUP_SCHEMA = "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"
 MISSING_USER = "7f5b1f43-0000-4000-8000-000000000000"
-
-
-def new_user(api: Dispatcher, token: str, name: str, display: str | None = None) -> str:
-    body = okta_user(f"{name}@acme.test", externalId=None, displayName=display or name.title())
-    response = call(api, "POST", USERS, token, body)
-    assert response.status == 201, response.body
-    return document(response)["id"]
-
-
-def new_group(api: Dispatcher, token: str, name: str = "Engineering", members: list[str] | None = None) -> dict:
-    body = {"schemas": [GROUP_SCHEMA], "displayName": name, "members": [{"value": m} for m in members or []]}
-    response = call(api, "POST", GROUPS, token, body)
-    assert response.status == 201, response.body
-    return document(response)
 
 
 def patch_group(

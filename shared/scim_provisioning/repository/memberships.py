@@ -83,6 +83,13 @@ def membership_item(organization_uuid: str, group_uuid: str, user_uuid: str, dis
     }
 
 
+def membership_of(item: Item) -> tuple[str, str, str]:
+    """A membership item's (organization, group, user); the organization read from its
+    partition key, which every membership has, whenever it was written."""
+    organization = str(item["PK"]).removeprefix("ORG#").split("#GROUP#", 1)[0]
+    return organization, str(item["groupUuid"]), str(item["userUuid"])
+
+
 def _parts(change: MemberChange) -> list[tuple[list[str], list[str]]]:
     """The change's (added, removed) ids cut into parts of at most IDS_PER_CHANGE_RECORD."""
     ids = [(user, True) for user in change.added] + [(user, False) for user in change.removed]
@@ -297,9 +304,7 @@ class DynamoDBMembershipStore:
             "ExpressionAttributeValues": {":membership": {"S": "Membership"}},
             "ProjectionExpression": "PK, groupUuid, userUuid",
         }
-        for item in self._table.scan(request):
-            organization = item["PK"].removeprefix("ORG#").split("#GROUP#", 1)[0]
-            yield organization, item["groupUuid"], item["userUuid"]
+        return (membership_of(item) for item in self._table.scan(request))
 
     def group_ids_of_user(self, organization_uuid: str, user_uuid: str) -> list[str]:
         """The groups the user is a member of, from GSI1 (eventually consistent, as every

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from scim_provisioning.repository.memberships import membership_of
 from scim_provisioning.repository.table import Item, deserialize
 
 
@@ -24,6 +25,11 @@ class ItemChange:
     new: Item | None
     old: Item | None
     at: datetime
+
+    @property
+    def membership(self) -> tuple[str, str, str]:
+        """A membership's (organization, group, user), from whichever image it has."""
+        return membership_of(self.new if self.new is not None else self.old or {})
 
     @property
     def entity(self) -> str | None:

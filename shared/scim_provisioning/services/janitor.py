@@ -26,7 +26,7 @@ from __future__ import annotations
 import functools
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from scim_provisioning.clock import Clock
@@ -66,17 +66,15 @@ class MembershipJanitor:
     def handle(self, changes: list[ItemChange], seconds_left: Callable[[], float] | None = None) -> None:
         """Repair what ``changes`` (one stream batch) call for; ``seconds_left`` is the
         invocation's remaining time (None: no limit)."""
-        written = [c.new for c in changes if c.event == "INSERT" and c.entity == "Membership" and c.new]
+        written = [c.membership for c in changes if c.event == "INSERT" and c.entity == "Membership"]
         removed_users = [c for c in changes if c.event == "REMOVE" and c.entity == "User"]
         removed_groups = [c.old for c in changes if c.event == "REMOVE" and c.entity == "Group" and c.old]
         pending = [c.new for c in changes if c.event == "INSERT" and c.entity == "MembershipChange" and c.new]
         repairs: list[Callable[[], object]] = [
             functools.partial(self._clear_group, group["organizationUuid"], group["uuid"]) for group in removed_groups
         ]
-        repairs += [
-            functools.partial(self.remove_orphans, organization, pairs)
-            for organization, pairs in _by_organization(written)
-        ]
+        if written:
+            repairs.append(functools.partial(self.remove_orphans, written))
         side_by_side(repairs)
         for change in removed_users:
             self._wait_until(change.at + GSI_CATCH_UP, seconds_left)
@@ -95,9 +93,13 @@ class MembershipJanitor:
         members = self._memberships.member_ids(organization_uuid, group_uuid)
         self._memberships.delete_memberships(organization_uuid, group_uuid, members)
 
-    def remove_orphans(self, organization_uuid: str, memberships: list[tuple[str, str]]) -> int:
-        """Of these (group, user) memberships of one organization, remove those whose group or
-        user is gone (a user's leave its group as a deletion does); how many were orphans."""
+    def remove_orphans(self, memberships: Sequence[tuple[str, str, str]]) -> int:
+        """Of these (organization, group, user) memberships, remove those whose group or user
+        is gone (a user's leaves its group as a deletion does); how many were orphans."""
+        by_organization = _by_organization(memberships)
+        return sum(side_by_side([functools.partial(self._remove_orphans_of, *group) for group in by_organization]))
+
+    def _remove_orphans_of(self, organization_uuid: str, memberships: list[tuple[str, str]]) -> int:
         users = sorted({user for _, user in memberships})
         group_ids = sorted({group for group, _ in memberships})
         existing_users, groups = side_by_side(
@@ -141,11 +143,9 @@ class MembershipJanitor:
         self._sleep(wait)
 
 
-def _by_organization(memberships: list[dict[str, str]]) -> list[tuple[str, list[tuple[str, str]]]]:
-    """Memberships as (group, user) pairs grouped by organization (read from their partition
-    key, which every membership has, whenever it was written)."""
+def _by_organization(memberships: Sequence[tuple[str, str, str]]) -> list[tuple[str, list[tuple[str, str]]]]:
+    """(organization, group, user) memberships as (group, user) pairs grouped by organization."""
     grouped: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    for membership in memberships:
-        organization = membership["PK"].removeprefix("ORG#").split("#GROUP#", 1)[0]
-        grouped[organization].append((membership["groupUuid"], membership["userUuid"]))
+    for organization, group, user in memberships:
+        grouped[organization].append((group, user))
     return list(grouped.items())

@@ -152,15 +152,9 @@ class UpgradeService:
         for membership in self._memberships.scan_memberships():
             batch.append(membership)
             if len(batch) == _MEMBERSHIPS_CHECKED:
-                removed += self._remove_orphans(batch)
+                removed += self._janitor.remove_orphans(batch)
                 batch = []
-        return removed + (self._remove_orphans(batch) if batch else 0)
-
-    def _remove_orphans(self, memberships: list[tuple[str, str, str]]) -> int:
-        by_organization: dict[str, list[tuple[str, str]]] = {}
-        for organization, group, user in memberships:
-            by_organization.setdefault(organization, []).append((group, user))
-        return sum(self._janitor.remove_orphans(org, pairs) for org, pairs in by_organization.items())
+        return removed + (self._janitor.remove_orphans(batch) if batch else 0)
 
     def count_active_admins(self, organization_uuid: str) -> bool:
         """Set the organization's count of active admins from its people; whether it wrote

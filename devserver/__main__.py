@@ -36,10 +36,11 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from devserver.bootstrap import LOCAL_ADMIN_EMAIL, LocalAdmin, ensure_local_admin
-from devserver.dev_only import DEV_ONLY_ROUTES, GUARDIAN_RUN_PATH
+from devserver.dev_only import EVENTS_PATH, GUARDIAN_RUN_PATH, dev_only_routes
 from devserver.dispatch import Dispatcher
 from devserver.embedded_dynamodb import EmbeddedDynamoDB, TableSnapshot
 from devserver.environment import apply_lambda_environment, provide_aws_defaults
+from devserver.local_events import LocalEventBus
 from devserver.log_subscription import LocalLogSubscription
 from devserver.server import DevHttpServer
 from devserver.streams import LocalTableStream
@@ -132,10 +133,10 @@ def _bootstrap_record_path(settings: DevSettings) -> Path:
     return settings.state_dir / f"local-admin-{store}.json"
 
 
-def _bind_http_server(settings: DevSettings) -> DevHttpServer:
+def _bind_http_server(settings: DevSettings, bus: LocalEventBus) -> DevHttpServer:
     """Take the API's port first, so that a port in use fails the start before any data is
     touched; requests wait in the accept queue until the server is serving."""
-    dispatcher = Dispatcher(host=settings.base_url.removeprefix("http://"), dev_only=DEV_ONLY_ROUTES)
+    dispatcher = Dispatcher(host=settings.base_url.removeprefix("http://"), dev_only=dev_only_routes(bus))
     try:
         return DevHttpServer((settings.host, settings.port), dispatcher)
     except OSError as error:
@@ -174,6 +175,7 @@ def _print_banner(settings: DevSettings, admin: LocalAdmin, endpoint_url: str, r
         f"  Token API URL:     {token_api_url}\n"
         f"  Settings page:     {settings.base_url}{SETTINGS_PAGE_PATH} (sign in with the API key below)\n"
         f"  Token guardian:    POST {settings.base_url}{GUARDIAN_RUN_PATH}?now=<ISO 8601> (dev only)\n"
+        f"  Events published:  GET {settings.base_url}{EVENTS_PATH} (dev only; one line each below)\n"
         f"  Admin API key:     {admin.api_key}\n"
         f"  Admin:             {LOCAL_ADMIN_EMAIL}, organization {admin.organization_uuid}\n"
         f"  DynamoDB endpoint: {endpoint_url} ({store}, region {region})\n"
@@ -238,7 +240,8 @@ def _wait_for_stop(stop_requested: threading.Event, snapshot: TableSnapshot | No
 
 def run(settings: DevSettings, stop_requested: threading.Event) -> None:
     region = provide_aws_defaults()
-    http_server = _bind_http_server(settings)
+    bus = LocalEventBus(region)
+    http_server = _bind_http_server(settings, bus)
     with contextlib.ExitStack() as on_exit:  # undone in reverse: HTTP, activity, save, DynamoDB, socket
         on_exit.callback(http_server.server_close)
         snapshot = None
@@ -248,13 +251,15 @@ def run(settings: DevSettings, stop_requested: threading.Event) -> None:
             endpoint_url = _open_external_table(settings.dynamodb_endpoint_url, region)
 
         apply_lambda_environment(LOCAL_TABLE_NAME, endpoint_url)
-        runtime.reset()  # the handlers' runtime is built from the environment just set
-        admin = ensure_local_admin(runtime.current(), _bootstrap_record_path(settings), settings.requested_api_key)
+        # The handlers' runtime, built from the environment just set, publishing to the local bus.
+        admin = ensure_local_admin(
+            runtime.configure(bus=bus), _bootstrap_record_path(settings), settings.requested_api_key
+        )
         # Activity records reach the ingest as CloudWatch Logs would deliver them; stopped after
         # the HTTP server, so that the last requests' entries are written before the table is saved.
         on_exit.callback(LocalLogSubscription().install().stop)
-        # The table's stream reaches its consumers (the membership janitor) as Lambda's event
-        # source mappings would deliver it.
+        # The table's stream reaches its consumers (the membership janitor, the change events) as
+        # Lambda's event source mappings would deliver it.
         on_exit.callback(LocalTableStream(endpoint_url, LOCAL_TABLE_NAME, region).start().stop)
 
         threading.Thread(target=http_server.serve_forever, name="http", daemon=True).start()

@@ -1,11 +1,15 @@
 """Routes only the dev server has: what a developer needs to see a scheduled job do its work
-now, instead of waiting for its schedule. Not in template.yaml, so never deployed
-(tests/unit/test_template.py holds the API to that).
+now, instead of waiting for its schedule, and what the service publishes. Not in
+template.yaml, so never deployed (tests/unit/test_template.py holds the API to that).
 
 ``POST /api/v1/dev/guardian/run?now=<ISO 8601>`` runs the token guardian (the scheduled
 function's code: the same service on the same table) as if the clock said ``now`` (default:
 the real time), and answers what it sent, ``{"events": [...], "notifications": [...]}``, events
-as an EventBridge rule's target would get them. Locally nothing else receives them."""
+as an EventBridge rule's target would get them. Locally nothing else receives them.
+
+``GET /api/v1/dev/events`` answers ``{"events": [...]}``: the last 1,000 events published on
+the local bus (``devserver/local_events.py``; the change events), in the order published,
+each as an EventBridge rule's target would get it."""
 
 from __future__ import annotations
 
@@ -18,13 +22,14 @@ from urllib.parse import parse_qs
 
 from benchmarks.harness import FixedClock
 from devserver.dispatch import HttpResponse
+from devserver.local_events import LocalEventBus, delivered
 from scim_provisioning import runtime
 from scim_provisioning.models import Notification, ServiceEvent
-from scim_provisioning.repository.messaging import EVENT_SOURCE
 from scim_provisioning.services.token_guardian import GuardianPolicy, TokenGuardian
-from scim_provisioning.timestamps import format_timestamp, parse_timestamp
+from scim_provisioning.timestamps import parse_timestamp
 
 GUARDIAN_RUN_PATH = "/api/v1/dev/guardian/run"
+EVENTS_PATH = "/api/v1/dev/events"
 SETTINGS_PAGE_PATH = "/settings/scim"
 
 DevRoute = Callable[[str, str], HttpResponse]
@@ -49,16 +54,6 @@ def _json(status: int, document: Any) -> HttpResponse:
     return HttpResponse(status, [("Content-Type", "application/json")], json.dumps(document).encode("utf-8"))
 
 
-def event_document(event: ServiceEvent) -> dict[str, Any]:
-    """An event as an EventBridge rule's target receives it (the fields a consumer reads)."""
-    return {
-        "source": EVENT_SOURCE,
-        "detail-type": event.detail_type,
-        "time": format_timestamp(event.time),
-        "detail": event.detail,
-    }
-
-
 def run_token_guardian(query: str, base_url: str) -> HttpResponse:
     values = parse_qs(query).get("now", [])
     try:
@@ -80,7 +75,7 @@ def run_token_guardian(query: str, base_url: str) -> HttpResponse:
     return _json(
         200,
         {
-            "events": [event_document(event) for event in outbox.events],
+            "events": [delivered(event, current.settings.region) for event in outbox.events],
             "notifications": [
                 {"subject": notice.subject, "message": notice.message, "attributes": notice.attributes}
                 for notice in outbox.notifications
@@ -89,4 +84,9 @@ def run_token_guardian(query: str, base_url: str) -> HttpResponse:
     )
 
 
-DEV_ONLY_ROUTES: dict[tuple[str, str], DevRoute] = {("POST", GUARDIAN_RUN_PATH): run_token_guardian}
+def dev_only_routes(bus: LocalEventBus) -> dict[tuple[str, str], DevRoute]:
+    """The dev server's own routes, ``bus`` being the local bus the functions publish to."""
+    return {
+        ("POST", GUARDIAN_RUN_PATH): run_token_guardian,
+        ("GET", EVENTS_PATH): lambda _query, _base_url: _json(200, {"events": bus.delivered()}),
+    }

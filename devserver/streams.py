@@ -4,7 +4,8 @@ with an event of type DynamoDB).
 
 In AWS, Lambda reads the stream's shards for each consumer, keeps the records one of the
 consumer's FilterCriteria patterns matches, and invokes it with batches of up to its
-BatchSize, retrying a failed batch. Here ``LocalTableStream`` gives each consumer a background
+BatchSize, retrying a failed batch (from the record its answer names, for a consumer with
+``ReportBatchItemFailures``). Here ``LocalTableStream`` gives each consumer a background
 thread that reads moto's stream of the embedded table every ``POLL_SECONDS`` (from the moment
 it starts: what the table held before, a restored snapshot included, is not replayed), filters
 the records with the template's patterns and invokes the same handler, loaded from the
@@ -92,12 +93,30 @@ class _Mapping:
         name = self.consumer.code.logical_id
         for attempt in range(1, ATTEMPTS + 1):
             try:
-                self._invoke({"Records": batch}, LambdaContext(name, self.consumer.timeout_seconds))
-                return
+                answer = self._invoke({"Records": batch}, LambdaContext(name, self.consumer.timeout_seconds))
             except Exception:
                 sys.stderr.write(f"{name} failed on a stream batch (attempt {attempt} of {ATTEMPTS}):\n")
                 traceback.print_exc()
+                continue
+            failed = self._first_failed(batch, answer)
+            if failed is None:
+                return
+            sys.stderr.write(
+                f"{name} did not process record {failed + 1} of {len(batch)} (attempt {attempt} of {ATTEMPTS})\n"
+            )
+            batch = batch[failed:]
         sys.stderr.write(f"{name} gave up on {len(batch)} stream record(s)\n")
+
+    def _first_failed(self, batch: list[dict[str, Any]], answer: Any) -> int | None:
+        """Where a consumer with ReportBatchItemFailures asks the batch to be retried from (the
+        first record it names; the whole batch when it names none of them), None when done."""
+        if not self.consumer.reports_item_failures or not isinstance(answer, dict):
+            return None
+        named = {failure["itemIdentifier"] for failure in answer.get("batchItemFailures") or []}
+        if not named:
+            return None
+        positions = [index for index, record in enumerate(batch) if record["dynamodb"]["SequenceNumber"] in named]
+        return min(positions, default=0)
 
 
 class LocalTableStream:

@@ -250,6 +250,9 @@ class StreamConsumer:
     batch_size: int
     patterns: tuple[dict[str, Any], ...]
     timeout_seconds: int
+    # ``FunctionResponseTypes: [ReportBatchItemFailures]``: its answer may name the first record
+    # it did not process, and the batch is retried from there.
+    reports_item_failures: bool = False
 
 
 def stream_consumers(template: dict[str, Any] | None = None) -> list[StreamConsumer]:
@@ -269,6 +272,7 @@ def stream_consumers(template: dict[str, Any] | None = None) -> list[StreamConsu
                     batch_size=int(properties.get("BatchSize", 100)),
                     patterns=tuple(json.loads(item["Pattern"]) for item in filters),
                     timeout_seconds=int(_mapped(template, timeout)),
+                    reports_item_failures="ReportBatchItemFailures" in properties.get("FunctionResponseTypes", []),
                 )
             )
     return consumers

@@ -49,6 +49,9 @@ class Person:
     version: int = 1
     resource: ResourceDocument = field(default_factory=dict)
     external_id: str | None = None
+    # The SCIM token whose request wrote this version (None: not written through SCIM, e.g.
+    # scim-admin): the change events name it (services/change_events.py).
+    written_by: str | None = None
 
     @property
     def email_addresses(self) -> list[str]:
@@ -79,6 +82,8 @@ class Group:
     resource: ResourceDocument = field(default_factory=dict)
     external_id: str | None = None
     pending_change: PendingChange | None = None
+    # The SCIM token whose request last wrote the group's attributes (None: not a SCIM request).
+    written_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -124,6 +129,16 @@ class MemberChange:
     @property
     def empty(self) -> bool:
         return not self.added and not self.removed
+
+
+@dataclass(frozen=True)
+class Deletion:
+    """Who deleted a user or a group, and when. A deleted item's last stream image names its
+    last writer, not its deleter, so the deletion's transaction writes this down beside it
+    (``repository/deletions.py``) for the change events."""
+
+    token_uuid: str | None
+    at: datetime
 
 
 @dataclass(frozen=True)
@@ -243,11 +258,14 @@ class TokenNoticeKey:
 @dataclass(frozen=True)
 class ServiceEvent:
     """An event the service publishes on its event bus: EventBridge's ``detail-type`` and
-    ``detail`` (the source is the service's own)."""
+    ``detail`` (the source is the service's own). Events with the same ``ordering_key`` (one
+    resource's) are published one after the other, never together: a later one never goes out
+    while an earlier one is refused."""
 
     detail_type: str
     detail: dict[str, Any]
     time: datetime
+    ordering_key: str | None = None
 
 
 @dataclass(frozen=True)

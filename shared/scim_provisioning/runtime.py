@@ -35,6 +35,9 @@ if TYPE_CHECKING:
     from scim_provisioning.services.upgrades import UpgradeService
     from scim_provisioning.services.users import UserService
 
+if TYPE_CHECKING:
+    from scim_provisioning.services.change_events import ChangeEventPublisher
+
 
 @dataclass
 class Runtime:
@@ -43,8 +46,8 @@ class Runtime:
     # How long activity entries, and the retired credentials they name, are kept.
     activity_retention: timedelta = timedelta(days=DEFAULT_ACTIVITY_LOG_RETENTION_DAYS)
     settings: Settings = field(default_factory=Settings.from_environment)
-    # Where the token guardian publishes; unset, the settings' bus and topic, built on first use
-    # (only the guardian's function pays for the clients).
+    # Where the token guardian and the change events publish; unset, the settings' bus and topic,
+    # built on first use (only the functions that publish pay for the clients).
     bus: EventBus | None = None
     topic: NotificationTopic | None = None
 
@@ -128,6 +131,13 @@ class Runtime:
         return TokenHealthService(
             self.stores.scim_tokens, self.stores.token_health, self.clock, GuardianPolicy.from_settings(self.settings)
         )
+
+    @cached_property
+    def change_events(self) -> ChangeEventPublisher:
+        """The change-event publisher: the bus alone, no store (its function has no table access)."""
+        from scim_provisioning.services.change_events import ChangeEventPublisher
+
+        return ChangeEventPublisher(self.bus or event_bus(self.settings.event_bus_name, self.settings.region))
 
     @cached_property
     def token_guardian(self) -> TokenGuardian:

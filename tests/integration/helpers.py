@@ -11,7 +11,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+import boto3
+
 from devserver.dispatch import Dispatcher, HttpResponse
+from devserver.streams import lambda_record
 from scim_provisioning.runtime import Runtime
 from tests.scim_samples import ERROR_SCHEMA, LIST_RESPONSE, PATCH_OP, okta_user
 
@@ -133,3 +136,26 @@ def run_in_threads(calls: list[Any]) -> list[Any]:
     for thread in threads:
         thread.join()
     return results
+
+
+class TableStream:
+    """A test table's stream (moto's DynamoDB Streams), read from where the previous read
+    stopped, its records in the shape Lambda hands a stream consumer."""
+
+    def __init__(self, client: Any, table_name: str) -> None:
+        self._arn = client.describe_table(TableName=table_name)["Table"]["LatestStreamArn"]
+        self._streams = boto3.client("dynamodbstreams", region_name="us-east-1")
+        shard = self._streams.describe_stream(StreamArn=self._arn)["StreamDescription"]["Shards"][0]
+        self._iterator = self._streams.get_shard_iterator(
+            StreamArn=self._arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+
+    def event(self) -> dict[str, Any]:
+        """The records written since the last call, as Lambda hands them to a consumer."""
+        records: list[dict[str, Any]] = []
+        while True:
+            answer = self._streams.get_records(ShardIterator=self._iterator)
+            self._iterator = answer["NextShardIterator"]
+            if not answer["Records"]:
+                return {"Records": records}
+            records.extend(lambda_record(record, self._arn) for record in answer["Records"])

@@ -8,21 +8,19 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import boto3
 import pytest
 
 from benchmarks.harness import FixedClock
 from devserver.dispatch import Dispatcher
-from devserver.streams import lambda_record
 from scim_provisioning.errors import ServiceUnavailable
-from scim_provisioning.models import MemberChange
+from scim_provisioning.models import Deletion, MemberChange
 from scim_provisioning.repository.stream import item_changes
 from scim_provisioning.repository.table import Table, deserialize
 from scim_provisioning.runtime import Runtime
 from scim_provisioning.services.janitor import GSI_CATCH_UP, MembershipJanitor, NotYet
 from scim_provisioning.services.memberships import STALE_AFTER
 from scim_provisioning.timestamps import truncate_to_millis
-from tests.integration.helpers import call, new_group, new_user, run_in_threads
+from tests.integration.helpers import TableStream, call, new_group, new_user, run_in_threads
 from tests.scim_samples import PATCH_OP
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
@@ -33,31 +31,9 @@ GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
 
 
 # ----------------------------------------------------------------------------- the stream
-class Stream:
-    """The test table's stream, read from where the previous read stopped."""
-
-    def __init__(self, client: Any, table_name: str) -> None:
-        self._arn = client.describe_table(TableName=table_name)["Table"]["LatestStreamArn"]
-        self._streams = boto3.client("dynamodbstreams", region_name="us-east-1")
-        shard = self._streams.describe_stream(StreamArn=self._arn)["StreamDescription"]["Shards"][0]
-        self._iterator = self._streams.get_shard_iterator(
-            StreamArn=self._arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
-        )["ShardIterator"]
-
-    def event(self) -> dict[str, Any]:
-        """The records written since the last call, as Lambda hands them to a consumer."""
-        records: list[dict[str, Any]] = []
-        while True:
-            answer = self._streams.get_records(ShardIterator=self._iterator)
-            self._iterator = answer["NextShardIterator"]
-            if not answer["Records"]:
-                return {"Records": records}
-            records.extend(lambda_record(record, self._arn) for record in answer["Records"])
-
-
 @pytest.fixture
-def stream(dynamodb_client: Any, table_name: str) -> Stream:
-    return Stream(dynamodb_client, table_name)
+def stream(dynamodb_client: Any, table_name: str) -> TableStream:
+    return TableStream(dynamodb_client, table_name)
 
 
 @pytest.fixture
@@ -120,7 +96,7 @@ def test_orphans_left_by_an_interrupted_user_delete_leave_their_groups(
     token: str,
     app_runtime: Runtime,
     table: Table,
-    stream: Stream,
+    stream: TableStream,
     janitor: MembershipJanitor,
     now: FixedClock,
 ):
@@ -130,7 +106,7 @@ def test_orphans_left_by_an_interrupted_user_delete_leave_their_groups(
     second = new_group(api, token, "Second", [ada])
     person = app_runtime.stores.people.get_person(first_org(table, first), ada)
     assert person is not None
-    app_runtime.stores.people.delete_person(person)
+    app_runtime.stores.people.delete_person(person, Deletion(None, app_runtime.clock.now()))
     assert sorted(orphans(table)) == sorted([(first["id"], ada), (second["id"], ada)])
 
     # when the janitor reads the stream
@@ -160,14 +136,14 @@ def first_org(table: Table, group: dict[str, Any]) -> str:
 
 
 def test_orphans_left_by_an_interrupted_group_delete_are_deleted(
-    api: Dispatcher, token: str, app_runtime: Runtime, table: Table, stream: Stream, janitor: MembershipJanitor
+    api: Dispatcher, token: str, app_runtime: Runtime, table: Table, stream: TableStream, janitor: MembershipJanitor
 ):
     # given a group of three, deleted by a request that stopped after the group's transaction
     users = [new_user(api, token, name) for name in ("ada", "bob", "cyd")]
     group = new_group(api, token, "Doomed", users)
     stored = app_runtime.stores.groups.get_group(first_org(table, group), group["id"])
     assert stored is not None
-    app_runtime.stores.groups.delete_group(stored)
+    app_runtime.stores.groups.delete_group(stored, Deletion(None, app_runtime.clock.now()))
     assert len(orphans(table)) == 3
 
     # when the janitor reads the stream, then no membership of the group is left
@@ -176,7 +152,7 @@ def test_orphans_left_by_an_interrupted_group_delete_are_deleted(
 
 
 def test_a_membership_written_after_its_user_was_deleted_is_removed(
-    api: Dispatcher, token: str, app_runtime: Runtime, table: Table, stream: Stream, janitor: MembershipJanitor
+    api: Dispatcher, token: str, app_runtime: Runtime, table: Table, stream: TableStream, janitor: MembershipJanitor
 ):
     # given a group, and a membership written straight after its user's deletion (what a large
     # change's batches do when the user is deleted between its check and its write)
@@ -199,7 +175,7 @@ def test_a_membership_written_after_its_user_was_deleted_is_removed(
 # ----------------------------------------------------------------------------- races
 @pytest.mark.parametrize("deleted", ["user", "group"])
 def test_deletes_racing_adds_leave_no_orphan_once_the_janitor_ran(
-    api: Dispatcher, token: str, table: Table, stream: Stream, janitor: MembershipJanitor, deleted: str
+    api: Dispatcher, token: str, table: Table, stream: TableStream, janitor: MembershipJanitor, deleted: str
 ):
     # given ten pairs of a user and a group
     pairs = [(new_user(api, token, f"user{n}"), new_group(api, token, f"Group {n}")["id"]) for n in range(10)]
@@ -225,7 +201,7 @@ def test_a_large_change_left_unfinished_is_completed_once_stale(
     token: str,
     app_runtime: Runtime,
     table: Table,
-    stream: Stream,
+    stream: TableStream,
     janitor: MembershipJanitor,
     now: FixedClock,
     monkeypatch: pytest.MonkeyPatch,
@@ -252,14 +228,14 @@ def test_a_large_change_left_unfinished_is_completed_once_stale(
 
 
 def test_a_repair_due_after_the_invocation_ends_is_left_for_a_retry(
-    api: Dispatcher, token: str, app_runtime: Runtime, table: Table, stream: Stream, janitor: MembershipJanitor
+    api: Dispatcher, token: str, app_runtime: Runtime, table: Table, stream: TableStream, janitor: MembershipJanitor
 ):
     # given a user in a group, deleted by a request that stopped after its own transaction
     ada = new_user(api, token, "ada")
     group = new_group(api, token, "Eng", [ada])
     person = app_runtime.stores.people.get_person(first_org(table, group), ada)
     assert person is not None
-    app_runtime.stores.people.delete_person(person)
+    app_runtime.stores.people.delete_person(person, Deletion(None, app_runtime.clock.now()))
     removal = [change for change in item_changes(stream.event()) if change.event == "REMOVE"]
 
     # when the janitor gets the removal with less time left than the wait for GSI1 needs

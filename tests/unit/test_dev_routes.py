@@ -4,16 +4,22 @@ events it builds: the local stand-in must route and shape requests as the deploy
 from __future__ import annotations
 
 import base64
+import io
+import json
+import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
-from devserver.dev_only import DEV_ONLY_ROUTES, GUARDIAN_RUN_PATH
+from devserver.dev_only import EVENTS_PATH, GUARDIAN_RUN_PATH, dev_only_routes
 from devserver.dispatch import Dispatcher, HttpResponse
 from devserver.environment import local_overrides, template_environment
 from devserver.events import build_event
+from devserver.local_events import LocalEventBus
 from devserver.template import Route, api_routes, main_table_definition, match_route
 from scim_provisioning.config import LOCAL_TABLE_NAME
+from scim_provisioning.models import ServiceEvent
 
 ROUTES = api_routes()
 
@@ -228,7 +234,49 @@ def test_the_dev_only_routes_are_served_by_the_dev_server_alone() -> None:
 
     assert deployed.status == 403 and deployed.body == b'{"message":"Missing Authentication Token"}'
     assert local.status == 200 and seen == [("now=2026-12-01T00:00:00Z", "http://127.0.0.1:3001")]
-    assert set(DEV_ONLY_ROUTES) == {("POST", GUARDIAN_RUN_PATH)}
+    assert set(dev_only_routes(LocalEventBus("us-east-1"))) == {("POST", GUARDIAN_RUN_PATH), ("GET", EVENTS_PATH)}
+
+
+def test_the_deployed_api_has_no_events_route_and_the_dev_server_lists_what_its_bus_holds() -> None:
+    """Given an event on the dev server's local bus, when GET /api/v1/dev/events is asked of a
+    dispatcher playing the deployed API and of the dev server's, then the first answers API
+    Gateway's 403 and the second the event, as a rule's target would receive it."""
+    bus = LocalEventBus("eu-west-1", out=io.StringIO())
+    detail = {"resourceType": "User", "resourceId": "u-1", "version": 3}
+    bus.publish([ServiceEvent("ScimUserDeactivated", detail, datetime(2026, 12, 1, 9, 30, 15, 250_000, tzinfo=UTC))])
+
+    deployed = Dispatcher().handle("GET", EVENTS_PATH)
+    local = Dispatcher(dev_only=dev_only_routes(bus)).handle("GET", EVENTS_PATH)
+
+    assert deployed.status == 403
+    (event,) = json.loads(local.body)["events"]
+    assert {key: value for key, value in event.items() if key != "id"} == {
+        "version": "0",
+        "detail-type": "ScimUserDeactivated",
+        "source": "scim-provisioning",
+        "account": "123456789012",
+        "time": "2026-12-01T09:30:15Z",
+        "region": "eu-west-1",
+        "resources": [],
+        "detail": detail,
+    }
+    assert str(uuid.UUID(event["id"])) == event["id"]
+
+
+def test_the_local_bus_keeps_the_last_thousand_events_and_prints_a_line_for_each() -> None:
+    """Given the local bus, when 1,005 events are published, then it keeps the last 1,000 in
+    the order published and printed 1,005 lines naming each event's kind and resource."""
+    out = io.StringIO()
+    bus = LocalEventBus("us-east-1", out=out)
+    at = datetime(2026, 12, 1, tzinfo=UTC)
+
+    for number in range(1_005):
+        bus.publish([ServiceEvent("ScimUserCreated", {"resourceType": "User", "resourceId": f"u-{number}"}, at)])
+
+    kept = bus.delivered()
+    assert [event["detail"]["resourceId"] for event in kept] == [f"u-{number}" for number in range(5, 1_005)]
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 1_005 and lines[-1] == "event ScimUserCreated User u-1004"
 
 
 # ------------------------------------------------------------------------------- events

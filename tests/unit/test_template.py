@@ -105,8 +105,13 @@ def api_targets() -> set[str]:
 
 
 # Functions no API route invokes: CloudWatch Logs invokes the activity ingest, EventBridge
-# Scheduler the token guardian, the table's stream the membership janitor.
-NON_API_FUNCTIONS = {"ActivityIngestFunction", "TokenGuardianFunction", "MembershipJanitorFunction"}
+# Scheduler the token guardian, the table's stream the membership janitor and the change events.
+NON_API_FUNCTIONS = {
+    "ActivityIngestFunction",
+    "TokenGuardianFunction",
+    "MembershipJanitorFunction",
+    "ChangeEventsFunction",
+}
 
 
 def test_the_api_invokes_functions_through_their_live_alias() -> None:
@@ -334,6 +339,70 @@ def test_the_janitor_reads_the_tables_stream_filtered_queues_its_failures_and_al
         {"Name": "QueueName", "Value": {"Fn::GetAtt": ["MembershipJanitorFailures", "QueueName"]}}
     ]
     assert "sqs:SendMessage" in set().union(*policy_actions("MembershipJanitorFunction").values())
+
+
+def test_the_change_events_publisher_reads_the_stream_in_order_reports_failed_records_and_queues_what_it_gave_up():
+    """Given the change-event publisher, then it reads the table's stream without a batching
+    window (a deactivation goes out at once), filtered to the items events come from; it may
+    name the first record it could not publish (Lambda retries from there), a failing batch is
+    halved and retried ten times within an hour, then recorded in an encrypted queue kept 14
+    days whose depth alarms; its iterator age alarms past a minute."""
+    (mapping,) = [
+        resource["Properties"]
+        for resource in of_type(RESOURCES, "AWS::Lambda::EventSourceMapping").values()
+        if resource["Properties"]["FunctionName"] == {"Ref": "ChangeEventsFunctionAliaslive"}
+    ]
+    queue = RESOURCES["ChangeEventsFailures"]["Properties"]
+    behind = ALARMS["ChangeEventsIteratorAgeAlarm"]["Properties"]
+    failures = ALARMS["ChangeEventsFailuresAlarm"]["Properties"]
+    patterns = [json.loads(item["Pattern"]) for item in mapping["FilterCriteria"]["Filters"]]
+    parameters = cloudformation()["Parameters"]
+
+    assert mapping["EventSourceArn"] == {"Fn::GetAtt": ["ScimTable", "StreamArn"]}
+    assert mapping["MaximumBatchingWindowInSeconds"] == 0
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["BisectBatchOnFunctionError"] is True
+    assert (mapping["MaximumRetryAttempts"], mapping["MaximumRecordAgeInSeconds"]) == (10, 3600)
+    assert mapping["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": ["ChangeEventsFailures", "Arn"]}
+    assert {
+        entity for p in patterns for entity in p["dynamodb"].get("NewImage", {}).get("entity", {}).get("S", [])
+    } == {
+        "User",
+        "Group",
+        "Deletion",
+        "ScimToken",
+        "MembershipChange",
+    }
+    assert queue["SqsManagedSseEnabled"] is True and queue["MessageRetentionPeriod"] == 14 * 24 * 3600
+    assert failures["Dimensions"] == [
+        {"Name": "QueueName", "Value": {"Fn::GetAtt": ["ChangeEventsFailures", "QueueName"]}}
+    ]
+    assert (behind["MetricName"], behind["Period"]) == ("IteratorAge", 60)
+    assert parameters["ChangeEventsIteratorAgeMilliseconds"]["Default"] == 60_000
+
+
+def test_the_change_events_publisher_may_put_events_on_the_service_bus_and_touch_no_table() -> None:
+    """Given the publisher's role, then its own policies allow PutEvents on the service's bus
+    and sending to its failure queue, nothing else: it reads the stream (SAM's managed policy for
+    DynamoDB event sources) but never the table, and publishes to no other bus."""
+    role = RESOURCES[FUNCTIONS["ChangeEventsFunction"]["Properties"]["Role"]["Fn::GetAtt"][0]]
+    statements = [
+        statement for policy in role["Properties"]["Policies"] for statement in policy["PolicyDocument"]["Statement"]
+    ]
+    granted = {
+        action: statement["Resource"]
+        for statement in statements
+        for action in ([statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"])
+    }
+
+    assert set(granted) == {"events:PutEvents", "sqs:SendMessage"}
+    assert granted["events:PutEvents"] == {"Fn::GetAtt": ["ServiceEventBus", "Arn"]}
+    assert granted["sqs:SendMessage"] == {"Fn::GetAtt": ["ChangeEventsFailures", "Arn"]}
+    assert {arn.rsplit("/", 1)[1] for arn in role["Properties"]["ManagedPolicyArns"]} == {
+        "AWSLambdaBasicExecutionRole",
+        "AWSLambdaDynamoDBExecutionRole",
+        "AWSXrayWriteOnlyAccess",
+    }
 
 
 def policy_actions(function: str) -> dict[str, set[str]]:

@@ -13,7 +13,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from scim_provisioning.models import Group, PendingChange
+from scim_provisioning.models import Deletion, Group, PendingChange
+from scim_provisioning.repository.deletions import deletion_record
 from scim_provisioning.repository.organizations import count_change, read_count
 from scim_provisioning.repository.protocols import DisplayNameTaken, Page, VersionConflict
 from scim_provisioning.repository.table import (
@@ -53,6 +54,7 @@ def _group_item(group: Group) -> Item:
         "createdAt": format_timestamp(group.created_at),
         "lastModified": format_timestamp(group.last_modified),
         "resource": json.dumps(group.resource, separators=(",", ":")),
+        "writtenByToken": group.written_by,
     }
     if group.pending_change is not None:
         item[PENDING_CHANGE] = group.pending_change.change_id
@@ -75,6 +77,7 @@ def group_from_item(item: Item) -> Group:
         resource=json.loads(item["resource"]),
         external_id=item.get("externalId"),
         pending_change=pending,
+        written_by=item.get("writtenByToken"),
     )
 
 
@@ -192,15 +195,25 @@ class DynamoDBGroupStore:
         write = self.write_operations(previous, updated)
         self._table.transact_with_claim(write.operations, DisplayNameTaken(updated.display_name), updated.uuid)
 
-    def delete_group(self, group: Group) -> None:
+    def delete_group(self, group: Group, deletion: Deletion) -> None:
         """Delete the group, its claim and lookup (condition: the version read, and no
-        membership change in progress). Its memberships are deleted afterwards by the service;
-        what it leaves behind the membership janitor deletes."""
+        membership change in progress), and record who deleted it (``repository/deletions.py``).
+        Its memberships are deleted afterwards by the service; what it leaves behind the
+        membership janitor deletes."""
         pk = org_pk(group.organization_uuid)
+        record = deletion_record(
+            group.organization_uuid,
+            "Group",
+            group.uuid,
+            ("displayName", group.display_name),
+            group.version + 1,
+            deletion,
+        )
         operations = [
             self._table.delete(pk, GROUP_PREFIX + group.uuid, _UNCHANGED, {":expected": {"N": str(group.version)}}),
             self._table.delete(pk, _name_sk(group.display_name)),
             count_change(self._table, group.organization_uuid, GROUP_COUNT, -1),
+            self._table.put(record, condition=None),
         ]
         external_id_sk = _external_id_sk(group)
         if external_id_sk is not None:

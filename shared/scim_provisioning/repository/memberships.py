@@ -111,6 +111,7 @@ def _change_records(group: Group, change: MemberChange, status: str) -> list[Ite
             "entity": "MembershipChange",
             "organizationUuid": group.organization_uuid,
             "groupUuid": group.uuid,
+            "displayName": group.display_name,
             "changeId": change.change_id,
             "part": number,
             "parts": len(parts),

@@ -15,7 +15,8 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
-from scim_provisioning.models import OrganizationRole, Person
+from scim_provisioning.models import Deletion, OrganizationRole, Person
+from scim_provisioning.repository.deletions import deletion_record
 from scim_provisioning.repository.organizations import ACTIVE_ADMIN_COUNT, count_change, read_count
 from scim_provisioning.repository.protocols import LastActiveAdmin, Page, UserNameTaken, VersionConflict
 from scim_provisioning.repository.table import (
@@ -52,6 +53,7 @@ def _person_item(person: Person) -> Item:
         "createdAt": format_timestamp(person.created_at),
         "lastModified": format_timestamp(person.last_modified),
         "resource": json.dumps(person.resource, separators=(",", ":")),
+        "writtenByToken": person.written_by,
     }
 
 
@@ -67,6 +69,7 @@ def _person_from_item(item: Item) -> Person:
         version=int(item["version"]),
         resource=json.loads(item["resource"]),
         external_id=item.get("externalId"),
+        written_by=item.get("writtenByToken"),
     )
 
 
@@ -159,15 +162,20 @@ class DynamoDBPeopleStore:
             operations, UserNameTaken(updated.user_name), updated.uuid, lambda failure: _refused(failure, admin_index)
         )
 
-    def delete_person(self, person: Person) -> None:
-        """Delete the person with its claim and lookups, if still at ``person.version``."""
+    def delete_person(self, person: Person, deletion: Deletion) -> None:
+        """Delete the person with its claim and lookups, if still at ``person.version``, and
+        record who deleted it (``repository/deletions.py``)."""
         pk = org_pk(person.organization_uuid)
+        record = deletion_record(
+            person.organization_uuid, "User", person.uuid, ("userName", person.user_name), person.version + 1, deletion
+        )
         operations = [
             self._table.delete(
                 pk, USER_PREFIX + person.uuid, "version = :expected", {":expected": {"N": str(person.version)}}
             ),
             self._table.delete(pk, _claim_sk(person.user_name)),
             *(self._table.delete(pk, key) for key in _lookup_sks(person)),
+            self._table.put(record, condition=None),
             count_change(self._table, person.organization_uuid, USER_COUNT, -1, active_admins=-_active_admin(person)),
         ]
         try:

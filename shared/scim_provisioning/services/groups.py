@@ -25,7 +25,7 @@ from typing import Any, cast
 from scim_provisioning import activity_annotation
 from scim_provisioning.clock import Clock
 from scim_provisioning.errors import Conflict, InvalidFilter, InvalidPath, InvalidRequest, NotFound
-from scim_provisioning.models import Group, Member, MemberChange, Person, ResourceDocument
+from scim_provisioning.models import Deletion, Group, Member, MemberChange, Person, ResourceDocument
 from scim_provisioning.observability import logger
 from scim_provisioning.repository.concurrency import Pending, start
 from scim_provisioning.repository.protocols import (
@@ -364,7 +364,7 @@ class GroupService:
         organization = principal.organization_uuid
         members = _members(resource.pop("members", []), "members")
         now = truncate_to_millis(self._clock.now())
-        group = self._group_from(resource, str(uuid.uuid4()), organization, now, now, 1)
+        group = self._group_from(resource, str(uuid.uuid4()), organization, now, now, 1, principal.token_uuid)
         change = new_change(members, [], principal.token_uuid, now)
         check = self._writer.user_check(organization, list(members))
         users = _MemberUsers(self._people, organization)
@@ -412,7 +412,8 @@ class GroupService:
 
         def delete(current: Group) -> None:
             self._writer.guard(current)
-            self._groups.delete_group(current)
+            now = max(truncate_to_millis(self._clock.now()), current.last_modified)
+            self._groups.delete_group(current, Deletion(principal.token_uuid, now))
 
         write_optimistically(lambda: self.get(principal, group_id), delete, if_match, "group")
         try:
@@ -464,7 +465,9 @@ class GroupService:
             users.ask(after)
             if resource == group.resource and member_change.empty:
                 return GroupAnswer(group, users.shown(after))  # nothing changes: no write, the version stays
-            updated = self._group_from(resource, group.uuid, organization, group.created_at, now, group.version + 1)
+            updated = self._group_from(
+                resource, group.uuid, organization, group.created_at, now, group.version + 1, principal.token_uuid
+            )
             written_group = self._written(group, updated, member_change, check)
             if current.raced and after is not None and not complete:
                 after = self._members_after_race(organization, group_id, after)
@@ -506,6 +509,7 @@ class GroupService:
         created_at: datetime,
         last_modified: datetime,
         version: int,
+        written_by: str | None,
     ) -> Group:
         return Group(
             uuid=group_id,
@@ -516,4 +520,5 @@ class GroupService:
             version=version,
             resource=resource,
             external_id=resource.get("externalId"),
+            written_by=written_by,
         )

@@ -22,7 +22,7 @@ from scim_provisioning import activity_annotation
 from scim_provisioning.activity_annotation import Action
 from scim_provisioning.clock import Clock
 from scim_provisioning.errors import Conflict, InvalidRequest, MutabilityViolation, NotFound
-from scim_provisioning.models import Group, OrganizationRole, Person, ResourceDocument, UserGroup
+from scim_provisioning.models import Deletion, Group, OrganizationRole, Person, ResourceDocument, UserGroup
 from scim_provisioning.observability import logger
 from scim_provisioning.repository.concurrency import Pending, side_by_side, start
 from scim_provisioning.repository.protocols import (
@@ -189,10 +189,12 @@ def person_from_resource(
     created_at: datetime,
     last_modified: datetime,
     version: int,
+    written_by: str | None = None,
 ) -> Person:
     """The stored person for a canonical SCIM User resource (``normalize_resource``'s output):
     roles canonical, and the fields the platform decides with (userName, active, role,
-    externalId) read from the resource, so that they can never disagree with it."""
+    externalId) read from the resource, so that they can never disagree with it;
+    ``written_by``: the SCIM token of the request that writes it."""
     stored = _with_canonical_roles(resource)
     return Person(
         uuid=user_id,
@@ -205,6 +207,7 @@ def person_from_resource(
         version=version,
         resource=stored,
         external_id=stored.get("externalId"),
+        written_by=written_by,
     )
 
 
@@ -314,7 +317,9 @@ class UserService:
         resource = normalize_resource(document, USER_RESOURCE_TYPE)
         require_attributes(resource, USER_RESOURCE_TYPE)
         now = truncate_to_millis(self._clock.now())
-        person = person_from_resource(resource, str(uuid.uuid4()), principal.organization_uuid, now, now, 1)
+        person = person_from_resource(
+            resource, str(uuid.uuid4()), principal.organization_uuid, now, now, 1, principal.token_uuid
+        )
         try:
             self._people.create_person(person)
         except UserNameTaken as taken:
@@ -359,8 +364,9 @@ class UserService:
         groups = _GroupsOfUser(self._memberships, self._groups, organization, user_id)
 
         def delete(current: Person) -> Person:
+            deletion = Deletion(principal.token_uuid, max(truncate_to_millis(self._clock.now()), current.last_modified))
             try:
-                self._people.delete_person(current)
+                self._people.delete_person(current, deletion)
             except LastActiveAdmin as refusal:
                 raise _last_admin_refusal(current, "deleted", refusal) from refusal
             return current
@@ -390,7 +396,13 @@ class UserService:
                 return current  # nothing changes: no write, the version stays
             now = max(truncate_to_millis(self._clock.now()), current.last_modified)
             updated = person_from_resource(
-                resource, current.uuid, current.organization_uuid, current.created_at, now, current.version + 1
+                resource,
+                current.uuid,
+                current.organization_uuid,
+                current.created_at,
+                now,
+                current.version + 1,
+                principal.token_uuid,
             )
             if current.active != updated.active:
                 # Only the service knows the state before: the activity log says which way it went.

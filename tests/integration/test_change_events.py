@@ -8,16 +8,19 @@ the record Lambda is to retry from."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 from typing import Any
 
+import boto3
 import pytest
+import yaml
 
 from benchmarks.harness import FixedClock, bulk_load_people
 from devserver.dispatch import Dispatcher
 from devserver.events import LambdaContext
 from devserver.streams import matches
-from devserver.template import stream_consumers
+from devserver.template import PROJECT_ROOT, stream_consumers
 from functions.change_events.handler import lambda_handler
 from scim_provisioning.credentials import digest
 from scim_provisioning.models import CredentialKind, OrganizationRole, Person, ServiceEvent
@@ -547,3 +550,47 @@ def test_a_tokens_creation_rotation_and_revocation_are_events_without_its_secret
     text = json.dumps([detail for _, detail in events])
     for secret in (first_secret, second_secret):
         assert secret not in text and digest(secret) not in text
+
+
+# ----------------------------------------------------------------------------- the README's consumer
+def readme_consumer_example() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """The README's consumer example: its event pattern, its SAM snippet and the event shown."""
+    text = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    example = text[text.index("**A consumer:") :]
+    pattern, event = (json.loads(block) for block in re.findall(r"```json\n(.*?)```", example, re.S)[:2])
+    (snippet,) = re.findall(r"```yaml\n(.*?)```", example, re.S)[:1]
+    return pattern, yaml.safe_load(snippet), event
+
+
+def test_the_readmes_rule_takes_a_deactivation_of_its_organization_as_the_readme_shows_it(
+    api: Dispatcher, token: str, admin: AdminFixture, app_runtime: Runtime, publisher: Publisher
+):
+    # given the README's rule, for this organization, on moto's EventBridge, delivering to a
+    # queue, and the publisher putting its events on that bus
+    pattern, snippet, shown = readme_consumer_example()
+    rule = snippet["EndSessionsFunction"]["Properties"]["Events"]["Deactivations"]["Properties"]
+    assert rule["Pattern"] == pattern
+    pattern["detail"]["organizationUuid"] = [admin.organization_uuid]
+    events, sqs = boto3.client("events", region_name="us-east-1"), boto3.client("sqs", region_name="us-east-1")
+    bus = events.create_event_bus(Name="scim-provisioning-readme")["EventBusArn"].rsplit("/", 1)[1]
+    queue = sqs.create_queue(QueueName="end-sessions")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name="deactivations", EventBusName=bus, EventPattern=json.dumps(pattern))
+    events.put_targets(Rule="deactivations", EventBusName=bus, Targets=[{"Id": "end-sessions", "Arn": queue_arn}])
+    app_runtime.bus = EventBridgeBus(events, bus)
+    del app_runtime.change_events
+
+    # when a user is created, renamed and deactivated
+    ada = new_user(api, token, "ada")
+    ok(call(api, "PATCH", f"{USERS}/{ada}", token, patch_body({"op": "replace", "path": "title", "value": "Dr"})))
+    ok(call(api, "PATCH", f"{USERS}/{ada}", token, patch_body({"op": "replace", "value": {"active": False}})))
+    assert publisher.run(publisher.stream.event()) == {"batchItemFailures": []}
+
+    # then the rule took the deactivation alone, in the README's shape (moto leaves out the
+    # "account" EventBridge adds)
+    (message,) = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
+    received = json.loads(message["Body"])
+    assert (received["detail-type"], received["detail"]["resourceId"]) == ("ScimUserDeactivated", ada)
+    assert set(received) == set(shown) - {"account"}
+    assert set(received["detail"]) == set(shown["detail"])
+    assert (received["detail"]["version"], received["detail"]["active"]) == (3, False)

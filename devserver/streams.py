@@ -19,7 +19,6 @@ import sys
 import threading
 import traceback
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 import boto3
@@ -27,6 +26,7 @@ import boto3
 from devserver.dispatch import load_handler
 from devserver.events import LambdaContext
 from devserver.template import StreamConsumer, stream_consumers
+from scim_provisioning.repository.stream import lambda_record
 
 POLL_SECONDS = 0.2
 ATTEMPTS = 3
@@ -42,16 +42,6 @@ def matches(pattern: Any, value: Any) -> bool:
             raise ValueError(f"unsupported filter rule in {pattern!r}: only lists of exact values")
         return value in pattern
     raise ValueError(f"unsupported filter pattern {pattern!r}")
-
-
-def lambda_record(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
-    """A record as GetRecords returns it (through boto3), in the shape Lambda hands a function:
-    the change's time in epoch seconds, and the stream it came from."""
-    data = dict(record["dynamodb"])
-    created = data.get("ApproximateCreationDateTime")
-    if isinstance(created, datetime):
-        data["ApproximateCreationDateTime"] = created.timestamp()
-    return {**record, "dynamodb": data, "eventSourceARN": stream_arn}
 
 
 class _Mapping:

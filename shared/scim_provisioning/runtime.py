@@ -12,10 +12,11 @@ anything themselves."""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 from scim_provisioning.clock import Clock, SystemClock
 from scim_provisioning.config import DEFAULT_ACTIVITY_LOG_RETENTION_DAYS, Settings
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from scim_provisioning.services.activity_ingest import ActivityIngestService
     from scim_provisioning.services.activity_log import ActivityLogService
     from scim_provisioning.services.authentication import Authenticator
+    from scim_provisioning.services.change_events import ChangeEventPublisher
     from scim_provisioning.services.groups import GroupService
     from scim_provisioning.services.janitor import MembershipJanitor
     from scim_provisioning.services.memberships import MembershipWriter
@@ -34,9 +36,6 @@ if TYPE_CHECKING:
     from scim_provisioning.services.token_health import TokenHealthService
     from scim_provisioning.services.upgrades import UpgradeService
     from scim_provisioning.services.users import UserService
-
-if TYPE_CHECKING:
-    from scim_provisioning.services.change_events import ChangeEventPublisher
 
 
 @dataclass
@@ -135,6 +134,7 @@ class Runtime:
     @cached_property
     def change_events(self) -> ChangeEventPublisher:
         """The change-event publisher: the bus alone, no store (its function has no table access)."""
+        from scim_provisioning.repository.messaging import event_bus
         from scim_provisioning.services.change_events import ChangeEventPublisher
 
         return ChangeEventPublisher(self.bus or event_bus(self.settings.event_bus_name, self.settings.region))
@@ -158,15 +158,32 @@ class Runtime:
 _current: Runtime | None = None
 
 
+class _StoresOnFirstUse:
+    """The settings' DynamoDB stores, built when a service first asks for one: the change-event
+    publisher never does, and so never imports the stores nor creates a DynamoDB client
+    (≈80 ms of its cold start)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._built: Stores | None = None
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        with self._lock:
+            if self._built is None:
+                from scim_provisioning.repository.dynamodb import stores_from_settings
+
+                self._built = stores_from_settings(self._settings)
+        return getattr(self._built, name)
+
+
 def current() -> Runtime:
     """The runtime of this execution environment, built from the environment on first use."""
     global _current
     if _current is None:
-        from scim_provisioning.repository.dynamodb import stores_from_settings
-
         settings = Settings.from_environment()
         _current = Runtime(
-            stores=stores_from_settings(settings),
+            stores=cast("Stores", _StoresOnFirstUse(settings)),
             clock=SystemClock(),
             activity_retention=timedelta(days=settings.activity_log_retention_days),
             settings=settings,

@@ -14,7 +14,7 @@ from urllib.parse import quote
 import boto3
 
 from devserver.dispatch import Dispatcher, HttpResponse
-from devserver.streams import lambda_record
+from scim_provisioning.repository.stream import lambda_record
 from scim_provisioning.runtime import Runtime
 from tests.scim_samples import ERROR_SCHEMA, LIST_RESPONSE, PATCH_OP, okta_user
 
@@ -148,6 +148,13 @@ class TableStream:
         shard = self._streams.describe_stream(StreamArn=self._arn)["StreamDescription"]["Shards"][0]
         self._iterator = self._streams.get_shard_iterator(
             StreamArn=self._arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+
+    def skip(self) -> None:
+        """Read on from the stream's newest record: what was written so far is never read."""
+        shard = self._streams.describe_stream(StreamArn=self._arn)["StreamDescription"]["Shards"][0]
+        self._iterator = self._streams.get_shard_iterator(
+            StreamArn=self._arn, ShardId=shard["ShardId"], ShardIteratorType="LATEST"
         )["ShardIterator"]
 
     def event(self) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from devserver.events import LambdaContext
 from devserver.streams import matches
 from devserver.template import PROJECT_ROOT, stream_consumers
 from functions.change_events.handler import lambda_handler
+from ops.change_events import replay
 from scim_provisioning.credentials import digest
 from scim_provisioning.models import CredentialKind, OrganizationRole, Person, ServiceEvent
 from scim_provisioning.repository import memberships as memberships_module
@@ -361,10 +362,10 @@ def bulk_users(app_runtime: Runtime, table: Table, organization: str, count: int
 def test_a_1000_member_patch_is_one_event_of_its_1000_ids(
     api: Dispatcher, token: str, admin: AdminFixture, app_runtime: Runtime, table: Table, publisher: Publisher
 ):
-    # given 1,000 users and an empty group
+    # given 1,000 users and an empty group (their own events left unread)
     users = bulk_users(app_runtime, table, admin.organization_uuid, 1_000)
     group = ok(call(api, "POST", GROUPS, token, {"schemas": [GROUP_SCHEMA], "displayName": "All"}), 201)
-    publisher.published()
+    publisher.stream.skip()
 
     # when one PATCH adds them all (a large change: intent, batches, finish)
     operation = {"op": "add", "path": "members", "value": members(*users)}
@@ -518,6 +519,59 @@ def test_an_event_eventbridge_keeps_refusing_names_its_record_for_lambda_to_retr
     assert answer == {"batchItemFailures": [{"itemIdentifier": deactivation["dynamodb"]["SequenceNumber"]}]}
     sent = {entry["DetailType"] for request in client.requests for entry in request}
     assert sent == {"ScimUserCreated", "ScimUserDeactivated"}
+
+
+def failure_record(batch: list[dict[str, Any]], shard_id: str) -> dict[str, Any]:
+    """What Lambda puts in the on-failure queue for a stream batch it gave up on."""
+    return {
+        "requestContext": {"requestId": "0f1e", "condition": "RetryAttemptsExhausted", "approximateInvokeCount": 11},
+        "responseContext": {"statusCode": 200, "executedVersion": "7"},
+        "version": "1.0",
+        "timestamp": "2026-11-28T13:00:00.000Z",
+        "DDBStreamBatchInfo": {
+            "shardId": shard_id,
+            "startSequenceNumber": batch[0]["dynamodb"]["SequenceNumber"],
+            "endSequenceNumber": batch[-1]["dynamodb"]["SequenceNumber"],
+            "approximateArrivalOfFirstRecord": "2026-11-28T12:00:00Z",
+            "approximateArrivalOfLastRecord": "2026-11-28T12:00:00Z",
+            "batchSize": len(batch),
+            "streamArn": batch[0]["eventSourceARN"],
+        },
+    }
+
+
+def test_a_batch_lambda_gave_up_on_is_replayed_from_the_stream_and_leaves_the_queue(
+    api: Dispatcher, token: str, outbox: Outbox, publisher: Publisher, dynamodb_client: Any, table_name: str
+):
+    # given a user created, then a batch Lambda gave up on (its deactivation and rename) in the
+    # failure queue, beside a message that is no record of a stream batch
+    ada = new_user(api, token, "ada")
+    publisher.published()
+    ok(call(api, "PATCH", f"{USERS}/{ada}", token, patch_body({"op": "replace", "path": "active", "value": False})))
+    ok(call(api, "PATCH", f"{USERS}/{ada}", token, patch_body({"op": "replace", "path": "title", "value": "Dr"})))
+    records = publisher.stream.event()["Records"]
+    failed = [record for record in records if record["dynamodb"]["Keys"]["SK"]["S"].startswith("USER#")]
+    streams = boto3.client("dynamodbstreams", region_name="us-east-1")
+    stream_arn = dynamodb_client.describe_table(TableName=table_name)["Table"]["LatestStreamArn"]
+    (shard,) = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"]
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    queue = sqs.create_queue(QueueName="change-events-failures")["QueueUrl"]
+    sqs.send_message(QueueUrl=queue, MessageBody=json.dumps(failure_record(failed, shard["ShardId"])))
+    sqs.send_message(QueueUrl=queue, MessageBody=json.dumps({"note": "sent by hand"}))
+    before = len(outbox.events)
+
+    # when the operator replays the queue
+    done = replay(sqs, streams, queue, outbox)
+
+    # then the batch's two events were published again, its message deleted, the other left
+    assert [(event.detail_type, event.detail["version"]) for event in outbox.events[before:]] == [
+        ("ScimUserDeactivated", 2),
+        ("ScimUserUpdated", 3),
+    ]
+    assert (done.replayed, done.events) == (1, 2)
+    assert len(done.left) == 1 and "not a record of a stream batch" in done.left[0]
+    remaining = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["ApproximateNumberOfMessagesNotVisible"])
+    assert remaining["Attributes"]["ApproximateNumberOfMessagesNotVisible"] == "1"
 
 
 # ----------------------------------------------------------------------------- tokens

@@ -40,6 +40,11 @@ EXPECTED = {
         ("janitor",),
         (*NOBODYS, GUARDIAN, "pydantic", "scim_provisioning.scim.filter", "aws_lambda_powertools.event_handler"),
     ),
+    # The change-event publisher reads stream records and puts events: no store, no Powertools.
+    "ChangeEventsFunction": (
+        ("change_events",),
+        (*NOBODYS, *SCIM_RULES, GUARDIAN, "pydantic", "aws_lambda_powertools", "scim_provisioning.repository.dynamodb"),
+    ),
     "ActivityIngestFunction": (
         ("activity_ingest",),
         (*NOBODYS, *SCIM_RULES, GUARDIAN, "pydantic", "aws_lambda_powertools.event_handler"),
@@ -88,3 +93,30 @@ def test_a_function_loads_only_the_services_it_uses(logical_id):
         env={"PATH": "", "AWS_REGION": "us-east-1", "POWERTOOLS_METRICS_NAMESPACE": "Tests"},
     )
     assert json.loads(loaded.stdout.strip().splitlines()[-1]) == []
+
+
+def test_the_runtime_built_from_the_environment_builds_its_stores_only_for_a_service_that_asks():
+    """Given a fresh interpreter of the change-event publisher, when the runtime is built from
+    the environment (as in Lambda) and the publisher from it, then the DynamoDB stores were not
+    built (no DynamoDB client); a store asked for afterwards is built then, from the settings."""
+    task, module = _function("ChangeEventsFunction")
+    script = f"""
+import sys
+sys.path[0:0] = [{task!r}, {LAYER!r}]
+__import__({module!r})
+from scim_provisioning import runtime
+built = runtime.current()
+built.change_events
+before = "scim_provisioning.repository.dynamodb" in sys.modules
+table = built.stores.people._table
+print(before, table.name, type(table.client).__name__)
+"""
+    answer = subprocess.run(  # noqa: S603 - this interpreter running the script above
+        [sys.executable, "-c", script],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PATH": "", "AWS_REGION": "us-east-1", "TABLE_NAME": "scim-provisioning-test"},
+    )
+    assert answer.stdout.split() == ["False", "scim-provisioning-test", "DynamoDB"]

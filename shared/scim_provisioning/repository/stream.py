@@ -4,7 +4,8 @@ publisher of issue 13): which item changed how, with its images deserialized.
 Lambda hands a stream consumer ``{"Records": [...]}``, each record naming its event
 (``INSERT``, ``MODIFY``, ``REMOVE``) and, under ``dynamodb``, the item's keys, its images
 (``NEW_AND_OLD_IMAGES``: both) in DynamoDB's JSON, and the time of the change in epoch
-seconds. The dev server feeds the same shape (``devserver/streams.py``)."""
+seconds. The dev server feeds the same shape (``devserver/streams.py``), and so does a replay of
+records read back from the stream (``lambda_record``; ``ops/change_events.py``)."""
 
 from __future__ import annotations
 
@@ -54,3 +55,13 @@ def item_changes(event: dict[str, Any]) -> list[ItemChange]:
             )
         )
     return changes
+
+
+def lambda_record(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
+    """A record as GetRecords returns it (through boto3), in the shape Lambda hands a function:
+    the change's time in epoch seconds, and the stream it came from."""
+    data = dict(record["dynamodb"])
+    created = data.get("ApproximateCreationDateTime")
+    if isinstance(created, datetime):
+        data["ApproximateCreationDateTime"] = created.timestamp()
+    return {**record, "dynamodb": data, "eventSourceARN": stream_arn}

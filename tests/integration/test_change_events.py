@@ -29,7 +29,7 @@ from scim_provisioning.repository import memberships as memberships_module
 from scim_provisioning.repository.messaging import EventBridgeBus
 from scim_provisioning.repository.table import Table
 from scim_provisioning.runtime import Runtime
-from tests.integration.helpers import AdminFixture, TableStream, call, document, scim_error
+from tests.integration.helpers import AdminFixture, TableStream, call, document, new_group, new_user, scim_error
 from tests.scim_samples import ENTERPRISE, PATCH_OP, entra_user, okta_user
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
@@ -100,10 +100,6 @@ def ok(response: Any, status: int = 200) -> dict[str, Any]:
 
 def patch_body(*operations: dict[str, Any]) -> dict[str, Any]:
     return {"schemas": [PATCH_OP], "Operations": list(operations)}
-
-
-def new_user(api: Dispatcher, token: str, name: str) -> str:
-    return str(ok(call(api, "POST", USERS, token, okta_user(f"{name}@acme.test", externalId=None)), 201)["id"])
 
 
 def members(*user_ids: str) -> list[dict[str, str]]:
@@ -199,10 +195,7 @@ def test_a_deleted_user_is_one_event_by_its_deleter_and_each_of_its_groups_loses
     # given a user at version 2, in a group
     ada = new_user(api, token, "ada")
     ok(call(api, "PATCH", f"{USERS}/{ada}", token, patch_body({"op": "replace", "path": "title", "value": "Dr"})))
-    group = ok(
-        call(api, "POST", GROUPS, token, {"schemas": [GROUP_SCHEMA], "displayName": "Eng", "members": members(ada)}),
-        201,
-    )
+    group = new_group(api, token, "Eng", [ada])
     publisher.published()
 
     # when the user is deleted
@@ -305,7 +298,7 @@ def test_a_groups_lifecycle_gives_its_events_and_its_members_in_batches_per_chan
 def test_a_failed_request_publishes_nothing(api: Dispatcher, token: str, publisher: Publisher):
     # given a user and a group of one
     ada = new_user(api, token, "ada")
-    group = ok(call(api, "POST", GROUPS, token, {"schemas": [GROUP_SCHEMA], "displayName": "Eng"}), 201)
+    group = new_group(api, token, "Eng")
     publisher.published()
     unknown = "7f5b1f43-0000-4000-8000-000000000000"
 
@@ -364,7 +357,7 @@ def test_a_1000_member_patch_is_one_event_of_its_1000_ids(
 ):
     # given 1,000 users and an empty group (their own events left unread)
     users = bulk_users(app_runtime, table, admin.organization_uuid, 1_000)
-    group = ok(call(api, "POST", GROUPS, token, {"schemas": [GROUP_SCHEMA], "displayName": "All"}), 201)
+    group = new_group(api, token, "All")
     publisher.stream.skip()
 
     # when one PATCH adds them all (a large change: intent, batches, finish)
@@ -422,10 +415,7 @@ def test_a_replayed_stream_batch_publishes_the_same_events_under_the_same_keys(
     # given a batch of records: a user created and deactivated, a group created with it
     ada = new_user(api, token, "ada")
     ok(call(api, "PATCH", f"{USERS}/{ada}", token, patch_body({"op": "replace", "path": "active", "value": False})))
-    ok(
-        call(api, "POST", GROUPS, token, {"schemas": [GROUP_SCHEMA], "displayName": "Eng", "members": members(ada)}),
-        201,
-    )
+    new_group(api, token, "Eng", [ada])
     batch = publisher.stream.event()
     scanned_before = dynamodb_client.scan(TableName=table_name)["Items"]
 

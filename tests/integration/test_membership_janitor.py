@@ -264,8 +264,8 @@ def test_orphans_left_before_the_janitor_existed_are_removed_by_the_upgrade(
     person = app_runtime.stores.people.get_person(organization, ada)
     stored = app_runtime.stores.groups.get_group(organization, gone["id"])
     assert person is not None and stored is not None
-    app_runtime.stores.people.delete_person(person)
-    app_runtime.stores.groups.delete_group(stored)
+    app_runtime.stores.people.delete_person(person, Deletion(None, app_runtime.clock.now()))
+    app_runtime.stores.groups.delete_group(stored, Deletion(None, app_runtime.clock.now()))
     assert len(orphans(table)) == 2
 
     # when scim-admin upgrade runs, twice

@@ -68,6 +68,11 @@ class PayloadTooLarge(ServiceError):
     name = "PayloadTooLargeError"
 
 
+class UnsupportedMediaType(ServiceError):
+    status = 415
+    name = "UnsupportedMediaTypeError"
+
+
 class ServiceUnavailable(ServiceError):
     """DynamoDB kept refusing work for lack of capacity after every retry: the request may
     succeed later, so it is a 503 with ``Retry-After`` for the client to retry, not a 500.

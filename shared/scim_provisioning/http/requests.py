@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import base64
 import json
+import math
+import re
 import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, cast
 
-from scim_provisioning.errors import InvalidRequest, PayloadTooLarge
+from scim_provisioning.errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
 from scim_provisioning.http.powertools import APIGatewayRestResolver, BaseProxyEvent, BaseRouter, ResponseBuilder
-from scim_provisioning.limits import MAX_BODY_BYTES
+from scim_provisioning.limits import MAX_BODY_BYTES, MAX_JSON_DEPTH, MAX_NUMBER_DIGITS
+from scim_provisioning.unicode_text import has_lone_surrogate
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
@@ -84,14 +87,112 @@ def header(app: BaseRouter, name: str) -> str | None:
 
 
 def json_body(app: BaseRouter) -> Any:
-    """The request body as JSON, or a 400 that says what is wrong with it."""
+    """The request body as JSON, or a 400 (415 for a body that says it is not JSON) that says
+    what is wrong with it. Every body of every route is read here, once: the checks below are
+    the whole defence against hostile JSON, so nothing after it meets a number it cannot hold,
+    a nesting it cannot recurse into, or a string it cannot encode."""
+    _check_content_type(app)
     raw = _body_text(app)
     if raw is None or raw.strip() == "":
         raise InvalidRequest("Request body is required", scim_type="invalidSyntax")
+    return parse_json(raw)
+
+
+# The media types a body may declare: JSON, SCIM's JSON, or any other ``+json`` type; a body
+# without Content-Type is read as JSON (a curl without -H, a client that omits it).
+_JSON_MEDIA_TYPE = re.compile(r"application/(?:[\w.+-]+\+)?json", re.IGNORECASE)
+
+
+def _check_content_type(app: BaseRouter) -> None:
+    """A body declared as something else (a form, XML, text, JSON in another charset) is a 415:
+    reading it as JSON anyway would answer for what the client did not send."""
+    declared = header(app, "Content-Type")
+    if declared is None or not declared.strip():
+        return
+    media_type, _, parameters = declared.partition(";")
+    charset = next(
+        (
+            value.strip().strip('"')
+            for name, _, value in (part.partition("=") for part in parameters.split(";"))
+            if name.strip().lower() == "charset"
+        ),
+        "utf-8",
+    )
+    if not _JSON_MEDIA_TYPE.fullmatch(media_type.strip()) or charset.lower() not in ("utf-8", "utf8"):
+        raise UnsupportedMediaType(
+            f"Content-Type {declared.strip()[:100]!r} is not accepted: send application/scim+json or "
+            "application/json, in UTF-8"
+        )
+
+
+class _Refused(ValueError):
+    """A JSON text the decoder's hooks refuse; its message is the client's 400 detail."""
+
+
+def _integer(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_NUMBER_DIGITS:
+        raise _Refused(f"a number has more than {MAX_NUMBER_DIGITS} digits")
+    return int(text)
+
+
+def _decimal(text: str) -> float:
+    if len(text) > MAX_NUMBER_DIGITS:
+        raise _Refused(f"a number has more than {MAX_NUMBER_DIGITS} digits")
+    value = float(text)
+    if not math.isfinite(value):
+        raise _Refused(f"the number {text} is out of range")
+    return value
+
+
+def _constant(name: str) -> Any:
+    raise _Refused(f"{name} is not a JSON value")
+
+
+def parse_json(text: str) -> Any:
+    """``text`` as JSON (RFC 8259), or a 400 ``invalidSyntax`` naming the problem: not JSON;
+    NaN or Infinity (Python's decoder takes them, JSON has none); a number longer than
+    MAX_NUMBER_DIGITS or beyond a float; nesting deeper than MAX_JSON_DEPTH; a string holding
+    a lone UTF-16 surrogate (``"\\ud800"``: valid JSON escapes, but no character, and no
+    UTF-8 encoding stores it). Linear in the text."""
     try:
-        return json.loads(raw)
+        value = json.loads(text, parse_int=_integer, parse_float=_decimal, parse_constant=_constant)
+    except _Refused as refused:
+        raise InvalidRequest(f"Request body is not valid JSON: {refused}", scim_type="invalidSyntax") from None
+    except RecursionError:
+        raise InvalidRequest(
+            f"Request body nests arrays and objects more than {MAX_JSON_DEPTH} levels deep", scim_type="invalidSyntax"
+        ) from None
     except json.JSONDecodeError as error:
         raise InvalidRequest(f"Request body is not valid JSON: {error.msg}", scim_type="invalidSyntax") from error
+    _check_tree(value)
+    return value
+
+
+def _check_tree(value: Any) -> None:
+    """Depth and strings of a decoded body, without recursion (a deep body must not reach
+    Python's recursion limit here either)."""
+    pending: list[tuple[Any, int]] = [(value, 0)]
+    while pending:
+        current, depth = pending.pop()
+        if isinstance(current, str):
+            if has_lone_surrogate(current):
+                raise InvalidRequest(
+                    "Request body holds a lone UTF-16 surrogate (an unpaired \\ud800-\\udfff escape)",
+                    scim_type="invalidSyntax",
+                )
+            continue
+        if not isinstance(current, dict | list):
+            continue
+        if depth >= MAX_JSON_DEPTH:
+            raise InvalidRequest(
+                f"Request body nests arrays and objects more than {MAX_JSON_DEPTH} levels deep",
+                scim_type="invalidSyntax",
+            )
+        if isinstance(current, dict):
+            pending.extend((key, depth + 1) for key in current)
+            pending.extend((item, depth + 1) for item in current.values())
+        else:
+            pending.extend((item, depth + 1) for item in current)
 
 
 def _body_text(app: BaseRouter) -> str | None:
@@ -103,7 +204,7 @@ def _body_text(app: BaseRouter) -> str | None:
         return None
     raw = base64.b64decode(event.body) if event.is_base64_encoded else event.body.encode("utf-8")
     if len(raw) > MAX_BODY_BYTES:
-        raise PayloadTooLarge(f"Request body exceeds {MAX_BODY_BYTES} bytes")
+        raise PayloadTooLarge(f"Request body exceeds {MAX_BODY_BYTES:,} bytes, the most one request may send")
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as error:

@@ -7,11 +7,30 @@ token API's reads (the list, a token) and the request-logs API never need
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from datetime import UTC, datetime
+from typing import Annotated, Any, TypeVar
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from scim_provisioning.errors import InvalidRequest
+
+# The latest expiry a token may have: any later instant (9999-12-31T23:59:59-23:59 is in the
+# year 10000 in UTC) cannot be stored, nor have the retention of its retired credential added.
+LATEST_EXPIRY = datetime(9000, 1, 1, tzinfo=UTC)
+
+
+def _storable(moment: datetime) -> datetime:
+    """The instant in UTC, when it is one the service can store and compute with."""
+    try:
+        utc = moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("is not a representable instant once converted to UTC") from None
+    if utc >= LATEST_EXPIRY:
+        raise ValueError(f"must be before {LATEST_EXPIRY.date().isoformat()}")
+    return utc
+
+
+ExpiresAt = Annotated[AwareDatetime, AfterValidator(_storable)]
 
 
 # An unknown field is refused, never ignored: a typo such as ``expires_at`` would otherwise mint
@@ -20,13 +39,13 @@ class CreateTokenBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     description: str = Field(min_length=1, max_length=256)
-    expiresAt: AwareDatetime | None = None
+    expiresAt: ExpiresAt | None = None
 
 
 class RotateTokenBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    expiresAt: AwareDatetime | None = None
+    expiresAt: ExpiresAt | None = None
 
 
 Body = TypeVar("Body", bound=BaseModel)

@@ -21,7 +21,6 @@ import functools
 import hashlib
 import random
 import time
-import unicodedata
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -39,6 +38,9 @@ from scim_provisioning.errors import ServiceUnavailable
 from scim_provisioning.repository.concurrency import MAX_IN_FLIGHT, side_by_side
 from scim_provisioning.repository.protocols import VersionConflict
 from scim_provisioning.timestamps import parse_timestamp
+
+# The stores key names with it; it lives beside the text rules so that scim/ can limit names too.
+from scim_provisioning.unicode_text import case_insensitive_key as case_insensitive_key
 
 Item = dict[str, Any]
 """An item in Python values (``{"PK": "ORG#…", "version": 3}``), as stores build and read them."""
@@ -107,15 +109,20 @@ def org_pk(organization_uuid: str) -> str:
     return f"ORG#{organization_uuid}"
 
 
+# DynamoDB refuses a key whose partition key value exceeds 2,048 bytes or whose sort key value
+# exceeds 1,024 (moto does not). Reads by a key that cannot exist (a client's id or name of
+# thousands of characters) find nothing instead of failing with a ValidationException.
+MAX_PARTITION_KEY_BYTES = 2048
+MAX_SORT_KEY_BYTES = 1024
+
+
+def key_fits(pk: str, sk: str = "") -> bool:
+    """Whether DynamoDB could hold an item with this key."""
+    return len(pk.encode("utf-8")) <= MAX_PARTITION_KEY_BYTES and len(sk.encode("utf-8")) <= MAX_SORT_KEY_BYTES
+
+
 def key(pk: str, sk: str) -> dict[str, dict[str, str]]:
     return {"PK": {"S": pk}, "SK": {"S": sk}}
-
-
-def case_insensitive_key(name: str) -> str:
-    """The form in which names that compare case-insensitively are keyed and compared
-    (userName is caseExact=false, RFC 7643 §4.1.1; so are displayName and emails here):
-    NFC-normalized, then case-folded, so ß/SS, NFC/NFD and the Kelvin sign claim one key."""
-    return unicodedata.normalize("NFC", name).casefold()
 
 
 def lookup_digest(value: str) -> str:
@@ -234,6 +241,8 @@ class Table:
 
     # -------------------------------------------------------------------- requests
     def get(self, pk: str, sk: str) -> Item | None:
+        if not key_fits(pk, sk):
+            return None  # no item can have this key
         with _translated_errors():
             answer = self.client.get_item(TableName=self.name, Key=key(pk, sk), ConsistentRead=True)
         item = answer.get("Item")
@@ -283,7 +292,10 @@ class Table:
 
     def query_pages(self, request: dict[str, Any], limit: int | None = None) -> Iterator[dict[str, Any]]:
         """The raw items of a Query, page after page; at most ``limit`` when given (each page
-        then asks ``Limit`` for what is still wanted, so nothing beyond it is read)."""
+        then asks ``Limit`` for what is still wanted, so nothing beyond it is read). A partition
+        key (``:pk``) no item can have yields nothing."""
+        if not key_fits(request.get("ExpressionAttributeValues", {}).get(":pk", {}).get("S", "")):
+            return
         wanted = limit
         while wanted is None or wanted > 0:
             if wanted is not None:
@@ -330,10 +342,10 @@ class Table:
 
     def batch_get(self, pk: str, sk_prefix: str, ids: list[str], only_uuid: bool = False) -> list[Item]:
         """Items ``pk``/``sk_prefix + id`` by BatchGetItem (100 keys a request, all requests
-        side by side), in the order of ``ids``, duplicates once; absent ones skipped.
-        ``only_uuid`` reads the ``uuid`` attribute alone: the same read units, a fraction of
-        the bytes on the wire."""
-        unique = list(dict.fromkeys(ids))
+        side by side), in the order of ``ids``, duplicates once; absent ones skipped (and ids
+        whose key no item can have, never sent). ``only_uuid`` reads the ``uuid`` attribute
+        alone: the same read units, a fraction of the bytes on the wire."""
+        unique = [identifier for identifier in dict.fromkeys(ids) if key_fits(pk, sk_prefix + identifier)]
         chunks = [unique[start : start + BATCH_GET_LIMIT] for start in range(0, len(unique), BATCH_GET_LIMIT)]
         found: dict[str, Item] = {}
         reads = [functools.partial(self._get_batch, pk, sk_prefix, chunk, only_uuid) for chunk in chunks]

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from scim_provisioning.limits import MAX_BODY_BYTES
-from scim_provisioning.scim.listing import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, list_response
+from scim_provisioning.limits import DEFAULT_PAGE_SIZE, MAX_BODY_BYTES, MAX_PAGE_SIZE
+from scim_provisioning.scim.listing import list_response
 from scim_provisioning.scim.schema import RESOURCE_TYPES, SCHEMAS, ResourceType, Schema
 
 SERVICE_PROVIDER_CONFIG_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"

@@ -41,6 +41,7 @@ from datetime import UTC, datetime
 from typing import Any, Final, Literal, NamedTuple, TypeAlias, cast
 
 from scim_provisioning.errors import InvalidFilter, InvalidPath
+from scim_provisioning.limits import MAX_FILTER_DEPTH, MAX_FILTER_LENGTH, MAX_NUMBER_DIGITS
 from scim_provisioning.scim.paths import ResolvedPath, UnknownAttribute, resolve
 from scim_provisioning.scim.schema import (
     Attribute,
@@ -49,14 +50,13 @@ from scim_provisioning.scim.schema import (
     ResourceType,
     Returned,
 )
+from scim_provisioning.unicode_text import has_lone_surrogate
 
-MAX_FILTER_LENGTH: Final = 4096
-"""Longer filters and paths are refused: no identity provider sends one, and the bound
-keeps the cost of a request proportional to what a client may legitimately ask."""
-
-MAX_NESTING_DEPTH: Final = 32
-"""How deeply parentheses, ``not`` and value filters may nest. The parser and the
-evaluator recurse once per level, so this bounds their stack."""
+# Longer filters and paths are refused: no identity provider sends one, and the bound keeps
+# the cost of a request proportional to what a client may legitimately ask. Nesting of
+# parentheses, ``not`` and value filters is bounded because the parser and the evaluator
+# recurse once per level (limits.py publishes both).
+MAX_NESTING_DEPTH: Final = MAX_FILTER_DEPTH
 
 Operator: TypeAlias = Literal["eq", "ne", "co", "sw", "ew", "gt", "lt", "ge", "le"]
 ComparisonValue: TypeAlias = str | int | float | bool | None
@@ -363,8 +363,14 @@ class _Parser:
     def _literal(self, token: _Token, operator: str) -> ComparisonValue:
         if token.kind == "string":
             decoded: str = json.loads(token.text)
+            if has_lone_surrogate(decoded):
+                raise _Problem(
+                    "The string holds a lone UTF-16 surrogate (an unpaired \\ud800-\\udfff escape)", token.position
+                )
             return decoded
         if token.kind == "number":
+            if len(token.text) > MAX_NUMBER_DIGITS:
+                raise _Problem(f"The number has more than {MAX_NUMBER_DIGITS} digits", token.position)
             if not any(mark in token.text for mark in ".eE"):
                 return int(token.text)
             number = float(token.text)

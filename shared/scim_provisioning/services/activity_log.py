@@ -10,6 +10,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
+from scim_provisioning import parameters
 from scim_provisioning.activity_annotation import ADMIN_ACTIONS, SCIM_ACTIONS, Action
 from scim_provisioning.errors import InvalidRequest
 from scim_provisioning.models import ActivityEntry
@@ -19,6 +20,8 @@ from scim_provisioning.timestamps import format_timestamp
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
+# A cursor encodes a sort key of about 33 characters; a longer one is no cursor of ours.
+MAX_CURSOR_LENGTH = 200
 # ``status`` accepts a class of answers or one status code.
 STATUS_CLASSES = {"failure": (400, 599), "success": (100, 399)}
 # ``category`` selects a set of actions: the admin actions, or the SCIM requests.
@@ -36,6 +39,8 @@ def decode_cursor(cursor: str) -> str | None:
     cursor ``encode_cursor`` could have written is a 400."""
     if not cursor:
         return None
+    if len(cursor) > MAX_CURSOR_LENGTH:
+        raise InvalidRequest("Invalid cursor")
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         return base64.b64decode(padded, altchars=b"-_", validate=True).decode("utf-8")
@@ -51,32 +56,32 @@ class ActivityQuery:
     actions: Collection[str] | None
 
 
-def activity_query(parameters: dict[str, str]) -> ActivityQuery:
+def activity_query(values: dict[str, str]) -> ActivityQuery:
     """Validate ``limit``, ``cursor``, ``status`` (failure, success or a code), and ``action``
     (one) or ``category`` (``admin`` or ``scim``), which are not combined."""
-    limit_text = parameters.get("limit", str(DEFAULT_PAGE_SIZE))
-    if not limit_text.isdigit() or not 1 <= int(limit_text) <= MAX_PAGE_SIZE:
-        raise InvalidRequest(f"limit must be an integer from 1 to {MAX_PAGE_SIZE}")
-    status = parameters.get("status") or None
+    limit = parameters.integer(values.get("limit", DEFAULT_PAGE_SIZE), "limit", minimum=1, maximum=MAX_PAGE_SIZE)
+    status = values.get("status") or None
     status_range: tuple[int, int] | None = None
     if status is not None:
         if status in STATUS_CLASSES:
             status_range = STATUS_CLASSES[status]
-        elif status.isdigit() and 100 <= int(status) <= 599:
-            status_range = (int(status), int(status))
         else:
-            raise InvalidRequest("status must be 'failure', 'success' or an HTTP status code")
-    action = parameters.get("action") or None
+            try:
+                code = parameters.integer(status, "status", minimum=100, maximum=599)
+            except InvalidRequest:
+                raise InvalidRequest("status must be 'failure', 'success' or an HTTP status code") from None
+            status_range = (code, code)
+    action = values.get("action") or None
     if action is not None and action not in {item.value for item in Action}:
         raise InvalidRequest(f"action must be one of: {', '.join(item.value for item in Action)}")
-    category = parameters.get("category") or None
+    category = values.get("category") or None
     if category is not None and category not in CATEGORIES:
         raise InvalidRequest(f"category must be one of: {', '.join(CATEGORIES)}")
     if action is not None and category is not None:
         raise InvalidRequest("Filter by action or by category, not both")
     actions = {action} if action is not None else None if category is None else CATEGORIES[category]
-    cursor = parameters.get("cursor") or ""
-    return ActivityQuery(int(limit_text), decode_cursor(cursor), status_range, actions)
+    cursor = values.get("cursor") or ""
+    return ActivityQuery(limit, decode_cursor(cursor), status_range, actions)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from scim_provisioning.errors import (
     MutabilityViolation,
     NoTarget,
     ServiceError,
+    TooMany,
 )
 from scim_provisioning.scim.patch import (
     MAX_OPERATIONS,
@@ -102,10 +103,10 @@ class TestMessage:
         assert raised.value.scim_type == "invalidSyntax"
 
     def test_at_most_max_operations_are_accepted(self) -> None:
-        # given exactly the limit, then accepted; one more, then refused
+        # given exactly the limit, then accepted; one more, then refused as tooMany naming it
         operation = {"op": "replace", "path": "title", "value": "X"}
         assert len(parse_operations(message(*[operation] * MAX_OPERATIONS), USER_RESOURCE_TYPE)) == MAX_OPERATIONS
-        with pytest.raises(InvalidSyntax, match=str(MAX_OPERATIONS)):
+        with pytest.raises(TooMany, match=f"{MAX_OPERATIONS:,}"):
             parse_operations(message(*[operation] * (MAX_OPERATIONS + 1)), USER_RESOURCE_TYPE)
 
     @pytest.mark.parametrize(

@@ -49,14 +49,15 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal, cast
 
-from scim_provisioning.errors import InvalidPath, InvalidRequest, InvalidSyntax, MutabilityViolation, NoTarget
+from scim_provisioning.errors import InvalidPath, InvalidRequest, InvalidSyntax, MutabilityViolation, NoTarget, TooMany
+from scim_provisioning.limits import MAX_MEMBERS_PER_REQUEST, MAX_PATCH_OPERATIONS
 from scim_provisioning.models import ResourceDocument
 from scim_provisioning.scim.filter import PatchPath, equality_values, matches, parse_patch_path
 from scim_provisioning.scim.paths import ResolvedPath, UnknownAttribute, resolve, schema_for_urn
 from scim_provisioning.scim.schema import Attribute, Mutability, ResourceType, Schema
 
 PATCH_OP_SCHEMA: Final = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
-MAX_OPERATIONS: Final = 1000
+MAX_OPERATIONS: Final = MAX_PATCH_OPERATIONS
 
 OperationName = Literal["add", "replace", "remove"]
 _OPERATION_NAMES: Final[frozenset[str]] = frozenset({"add", "replace", "remove"})
@@ -110,11 +111,35 @@ def parse_operations(body: Any, resource_type: ResourceType) -> list[PatchOperat
     if not isinstance(raw_operations, list) or not raw_operations:
         raise InvalidSyntax("'Operations' must be a non-empty array of PATCH operations")
     if len(raw_operations) > MAX_OPERATIONS:
-        raise InvalidSyntax(f"A PATCH request may hold at most {MAX_OPERATIONS} operations")
+        raise TooMany(
+            f"A PATCH request may hold at most {MAX_OPERATIONS:,} operations; {len(raw_operations):,} were sent"
+        )
+    _check_member_count(sum(_members_named(raw_operation) for raw_operation in raw_operations))
     operations: list[PatchOperation] = []
     for index, raw_operation in enumerate(raw_operations):
         operations.extend(_parse_operation(raw_operation, resource_type, f"Operations[{index}]"))
     return operations
+
+
+def _members_named(raw_operation: Any) -> int:
+    """How many members one operation names, read before anything is parsed: the value list of
+    a ``members`` path, or the ``members`` of a path-less value."""
+    if not isinstance(raw_operation, dict):
+        return 0
+    path, value = _member(raw_operation, "path"), _member(raw_operation, "value")
+    if isinstance(path, str) and path.strip().lower().startswith("members"):
+        return len(value) if isinstance(value, list) else 1
+    if path is _ABSENT and isinstance(value, dict):
+        members = next((item for key, item in value.items() if str(key).lower() == "members"), None)
+        return len(members) if isinstance(members, list) else 0
+    return 0
+
+
+def _check_member_count(named: int) -> None:
+    """All the operations of one PATCH name at most MAX_MEMBERS_PER_REQUEST members between
+    them, counted before any is parsed or looked up (each is checked to be a user, then written)."""
+    if named > MAX_MEMBERS_PER_REQUEST:
+        raise TooMany(f"A PATCH request may name at most {MAX_MEMBERS_PER_REQUEST:,} members; {named:,} were named")
 
 
 def _member(message: Mapping[str, Any], name: str) -> Any:

@@ -9,11 +9,20 @@ nothing write-only (``password`` is never kept)."""
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from scim_provisioning.errors import InvalidRequest, InvalidSyntax, MutabilityViolation
+from scim_provisioning.errors import InvalidRequest, InvalidSyntax, MutabilityViolation, PayloadTooLarge, TooMany
+from scim_provisioning.limits import (
+    MAX_MEMBERS_PER_REQUEST,
+    MAX_MULTI_VALUED_ENTRIES,
+    MAX_NAME_KEY_BYTES,
+    MAX_NAME_LENGTH,
+    MAX_RESOURCE_BYTES,
+    MAX_STRING_LENGTH,
+)
 from scim_provisioning.models import ResourceDocument
 from scim_provisioning.scim.paths import UnknownAttribute, resolve, split_schema_prefix
 from scim_provisioning.scim.schema import (
@@ -24,9 +33,10 @@ from scim_provisioning.scim.schema import (
     ResourceType,
     Returned,
     Schema,
+    Uniqueness,
 )
+from scim_provisioning.unicode_text import case_insensitive_key
 
-MAX_STRING_LENGTH = 4096
 _IGNORED_TOP_LEVEL = {"schemas", "id", "meta"}
 
 
@@ -88,6 +98,11 @@ def _normalize_complex(attribute: Attribute, value: Any, where: str) -> dict[str
     return normalized or None
 
 
+def max_entries(attribute: Attribute) -> int:
+    """How many values one request may give a multi-valued attribute (limits.py says why)."""
+    return MAX_MEMBERS_PER_REQUEST if attribute.name == "members" else MAX_MULTI_VALUED_ENTRIES
+
+
 def normalize_value(attribute: Attribute, value: Any, where: str | None = None) -> Any:
     """One attribute's value in canonical form; None when it amounts to 'unassigned'."""
     where = where or attribute.name
@@ -95,14 +110,22 @@ def normalize_value(attribute: Attribute, value: Any, where: str | None = None) 
         return None
     if attribute.multi_valued:
         items = value if isinstance(value, list) else [value]
+        limit = max_entries(attribute)
+        if len(items) > limit:  # counted before any work: 61,000 entries cost nothing
+            raise TooMany(f"Attribute '{where}' may hold at most {limit:,} values; {len(items):,} were sent")
         normalized_items = []
+        seen: set[str] = set()  # identical entries are one: linear, whatever the count
         for item in items:
             normalized = (
                 _normalize_complex(attribute, item, where)
                 if attribute.is_complex
                 else _coerce_simple(attribute, item, where)
             )
-            if normalized not in (None, "") and normalized not in normalized_items:
+            if normalized in (None, ""):
+                continue
+            identity = json.dumps(normalized, sort_keys=True)
+            if identity not in seen:
+                seen.add(identity)
                 normalized_items.append(normalized)
         if attribute.is_complex and sum(1 for item in normalized_items if item.get("primary") is True) > 1:
             raise _invalid(f"At most one '{where}' value may be primary")
@@ -152,7 +175,33 @@ def normalize_resource(document: Any, resource_type: ResourceType) -> ResourceDo
         normalized = normalize_value(path.attribute, value)
         if _kept(path.attribute):
             _put(resource, path.container_key, path.attribute.name, normalized)
+    _check_names(resource, resource_type)
+    _check_size(resource, resource_type)
     return resource
+
+
+def _check_names(resource: ResourceDocument, resource_type: ResourceType) -> None:
+    """userName and a group's displayName are the keys of their uniqueness claims: bounded so
+    that the claim's key fits DynamoDB's (limits.MAX_NAME_LENGTH says why)."""
+    for attribute in resource_type.schema.attributes:
+        name = resource.get(attribute.name)
+        if attribute.uniqueness is not Uniqueness.SERVER or not isinstance(name, str):
+            continue
+        if len(name) > MAX_NAME_LENGTH or len(case_insensitive_key(name).encode("utf-8")) > MAX_NAME_KEY_BYTES:
+            raise _invalid(
+                f"Attribute '{attribute.name}' may be at most {MAX_NAME_LENGTH} characters "
+                f"(and {MAX_NAME_KEY_BYTES:,} bytes in UTF-8 once case-folded)"
+            )
+
+
+def _check_size(resource: ResourceDocument, resource_type: ResourceType) -> None:
+    """A stored resource is one DynamoDB item (at most 400 KB): refused well before that."""
+    size = len(json.dumps(resource, separators=(",", ":")).encode("utf-8"))
+    if size > MAX_RESOURCE_BYTES:
+        raise PayloadTooLarge(
+            f"The {resource_type.name} would hold {size:,} bytes of attributes; "
+            f"at most {MAX_RESOURCE_BYTES:,} are stored"
+        )
 
 
 def _merge_extension(resource: dict[str, Any], schema: Schema, value: Any, resource_type: ResourceType) -> None:

@@ -12,6 +12,17 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from scim_provisioning.limits import (
+    MAX_BODY_BYTES,
+    MAX_FILTER_DEPTH,
+    MAX_FILTER_LENGTH,
+    MAX_MEMBERS_PER_REQUEST,
+    MAX_MULTI_VALUED_ENTRIES,
+    MAX_NAME_LENGTH,
+    MAX_PATCH_OPERATIONS,
+    MAX_RESOURCE_BYTES,
+    MAX_STRING_LENGTH,
+)
 from scim_provisioning.models import OrganizationRole
 
 
@@ -229,6 +240,16 @@ META = Attribute(
 )
 COMMON_ATTRIBUTES = (ID, EXTERNAL_ID, META)
 
+# What /Schemas publishes of limits.py: each schema's description ends with the limits every
+# request on its resources keeps (a request over one is a 400 or 413 naming it).
+_LIMITS = (
+    f"Limits: a string at most {MAX_STRING_LENGTH:,} characters; at most {MAX_MULTI_VALUED_ENTRIES} values "
+    f"in a multi-valued attribute; at most {MAX_RESOURCE_BYTES:,} bytes of attributes (as JSON) stored; a request "
+    f"body at most {MAX_BODY_BYTES:,} bytes; a PATCH at most {MAX_PATCH_OPERATIONS:,} operations; a filter at "
+    f"most {MAX_FILTER_LENGTH:,} characters, nested at most {MAX_FILTER_DEPTH} deep."
+)
+_NAME_LIMIT = f"At most {MAX_NAME_LENGTH} characters."
+
 USER_SCHEMA_ID = "urn:ietf:params:scim:schemas:core:2.0:User"
 ENTERPRISE_USER_SCHEMA_ID = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 GROUP_SCHEMA_ID = "urn:ietf:params:scim:schemas:core:2.0:Group"
@@ -236,12 +257,13 @@ GROUP_SCHEMA_ID = "urn:ietf:params:scim:schemas:core:2.0:Group"
 USER_SCHEMA = Schema(
     USER_SCHEMA_ID,
     "User",
-    "User Account",
+    f"User Account. {_LIMITS}",
     (
         Attribute(
             "userName",
             S,
-            "Unique identifier for the User, used to sign in. Unique per organization, case-insensitively.",
+            "Unique identifier for the User, used to sign in. Unique per organization, case-insensitively. "
+            + _NAME_LIMIT,
             required=True,
             uniqueness=Uniqueness.SERVER,
         ),
@@ -382,12 +404,12 @@ MAX_MEMBERS_RETURNED = 10_000
 GROUP_SCHEMA = Schema(
     GROUP_SCHEMA_ID,
     "Group",
-    "Group",
+    f"Group. {_LIMITS}",
     (
         Attribute(
             "displayName",
             S,
-            "A human-readable name for the Group; unique per organization, case-insensitively.",
+            "A human-readable name for the Group; unique per organization, case-insensitively. " + _NAME_LIMIT,
             required=True,
             uniqueness=Uniqueness.SERVER,
         ),
@@ -396,7 +418,8 @@ GROUP_SCHEMA = Schema(
             CX,
             f"The Users who are members of the Group. An answer carries at most {MAX_MEMBERS_RETURNED:,} of "
             "them: a larger group is read with excludedAttributes=members, its members with "
-            '/Users?filter=groups.value eq "<group id>".',
+            '/Users?filter=groups.value eq "<group id>". One request (a POST, a PUT, or all the operations of '
+            f"a PATCH) names at most {MAX_MEMBERS_PER_REQUEST:,} members.",
             multi_valued=True,
             sub_attributes=(
                 Attribute("value", S, "The id of the member's User resource.", case_exact=True, mutability=IMM),

@@ -7,7 +7,7 @@ and the membership attribute it answers by a key query (``groups.value``, ``memb
 That registry is the only statement of what a filter can look up by key:
 ``scim.filter.equality_lookup`` is asked with its keys, so a finder added to it is used at
 once, and nothing else must be kept in step with it. Any other filter is evaluated over the
-organization's resources, a page of the listing at a time."""
+organization's resources, a page of the listing at a time, up to MAX_FILTER_SCAN of them."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from scim_provisioning.errors import InvalidFilter
+from scim_provisioning.errors import InvalidFilter, TooMany
+from scim_provisioning.limits import MAX_FILTER_SCAN
 from scim_provisioning.models import ResourceDocument
 from scim_provisioning.scim.filter import Filter, equality_lookup, matches, parse_filter, tests_attribute
 from scim_provisioning.scim.listing import ListQuery
@@ -80,8 +81,21 @@ class KeyedLookups(Generic[S, T]):
             return by_membership(parsed, lookup[1])
         finder = None if lookup is None else self.finders.get(lookup[0])
         if finder is None or lookup is None:
+            self._refuse_large_scan(listing)
             return filtered_page(parsed, query, scan_all(listing.page), document)
         return filtered_page(parsed, query, read(finder(store, organization_uuid, lookup[1])), document)
+
+    def _refuse_large_scan(self, listing: Listing[T]) -> None:
+        """A filter that is no key lookup reads every resource of the organization: above
+        MAX_FILTER_SCAN of them that could outlast the function's timeout, so it is a 400
+        telling the client which filters are lookups."""
+        total = listing.count()
+        if total > MAX_FILTER_SCAN:
+            keys = ", ".join(sorted(self.keys))
+            raise TooMany(
+                f"This filter would read all {total:,} {self.resource_type.name} resources (at most "
+                f"{MAX_FILTER_SCAN:,} are read for one request): filter with 'eq' on one of {keys}"
+            )
 
 
 def filtered_page(

@@ -16,7 +16,7 @@ ifeq ($(PY313),)
 PY313 := $(shell command -v python3.13 2>/dev/null)
 endif
 
-.PHONY: dev test lint unit integration e2e build deploy switch-table bench bench-depth bench-cold-start bench-dev-server bench-paging clean venv browser screenshots
+.PHONY: dev test lint unit integration e2e build deploy switch-table bench bench-depth bench-cold-start bench-dev-server bench-paging fuzz clean venv browser screenshots
 
 $(STAMP): requirements-dev.txt shared/requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -102,6 +102,14 @@ bench-dev-server: $(STAMP)
 
 bench-paging: $(STAMP)
 	$(BIN)/python -m benchmarks.paging
+
+# The long fuzz run (make test runs a short fixed-seed slice of the same tests): 5,000 requests
+# through the handlers and 500 over HTTP to a dev server; FUZZ_SEED=<n> explores other inputs.
+FUZZ_EXAMPLES ?= 5000
+FUZZ_HTTP_EXAMPLES ?= 500
+fuzz: $(STAMP)
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_HTTP_EXAMPLES=$(FUZZ_HTTP_EXAMPLES) FUZZ_SEED=$(FUZZ_SEED) \
+	  $(BIN)/python -m pytest tests/fuzz tests/e2e/test_fuzz_http.py
 
 clean:
 	rm -rf .aws-sam .pytest_cache .ruff_cache

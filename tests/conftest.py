@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -29,3 +30,13 @@ TEST_NOW = datetime(2026, 11, 28, 12, 0, 0, tzinfo=UTC)
 def clock() -> FixedClock:
     """A clock standing still at TEST_NOW until a test moves it."""
     return FixedClock(TEST_NOW)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """What the fuzz tests sent and got (tests/fuzz, tests/e2e/test_fuzz_http.py), when they ran."""
+    from tests.fuzz.oracle import TALLIES
+
+    for name, tally in TALLIES.items():
+        terminalreporter.write_line(tally.summary(name))
+        for failure in tally.failures[:20]:
+            terminalreporter.write_line(f"  {failure}")

@@ -139,3 +139,25 @@ def test_concurrent_rotations_have_exactly_one_winner(app_runtime: Runtime, admi
         {"rotated": 1, f"{ROTATED_WITHIN_HOUR}; next rotation possible after {possible_at}": 7}
     )
     app_runtime.authenticator.authenticate_scim(f"Bearer {secrets[0]}")
+
+
+def test_an_expired_token_is_rotated_into_a_new_secret_and_the_old_one_stays_dead(
+    app_runtime: Runtime, admin: AdminFixture, clock
+):
+    # Given a token that expired a day ago (its identity provider now gets 401s)
+    service = app_runtime.access_tokens
+    token, expired_secret = service.create(principal(admin), "Okta", clock.now() + timedelta(days=1))
+    clock.advance(days=2)
+    with pytest.raises(Unauthenticated, match="expired"):
+        app_runtime.authenticator.authenticate_scim(f"Bearer {expired_secret}")
+
+    # When the admin rotates it with a new expiry (the decision in docs/decisions.md: allowed)
+    rotated, new_secret = service.rotate(principal(admin), token.uuid, clock.now() + timedelta(days=30))
+
+    # Then the token keeps its identity (uuid, description, history) with a new secret and
+    # expiry; the expired secret stays refused, now as a retired credential
+    assert (rotated.uuid, rotated.description) == (token.uuid, "Okta")
+    assert rotated.expires_at == clock.now() + timedelta(days=30)
+    assert app_runtime.authenticator.authenticate_scim(f"Bearer {new_secret}").token_uuid == token.uuid
+    with pytest.raises(Unauthenticated):
+        app_runtime.authenticator.authenticate_scim(f"Bearer {expired_secret}")

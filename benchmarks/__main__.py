@@ -23,6 +23,7 @@ from benchmarks import (
     groups_costs,
     guardian_costs,
     paging,
+    rate_limit_accuracy,
     token_api_costs,
     users_costs,
 )
@@ -75,6 +76,7 @@ def main() -> int:
     print(depth.report(depth_rows), end="\n\n", flush=True)
     scale = devserver_scale.measure(options.dev_server_users)
     print(devserver_scale.report(scale), end="\n\n", flush=True)
+    print(rate_limit_accuracy.report(rate_limit_accuracy.measure_all()), end="\n\n", flush=True)
     print(cold_start.report())
     exceeded = [row.operation for row in rows if row.exceeded] + users.failures + group_failures + walk.failures
     exceeded += guardian_costs.failures(guardian_rows) + depth.failures(depth_rows) + scale.failures

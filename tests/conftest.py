@@ -18,6 +18,9 @@ os.environ.update(
         "POWERTOOLS_METRICS_NAMESPACE": "ScimProvisioningTests",
         "POWERTOOLS_SERVICE_NAME": "scim-provisioning",
         "POWERTOOLS_METRICS_DISABLED": "true",
+        # Rate limiting off: tests send bursts (races, floods of their own) that are not what they
+        # test; the rate-limit tests configure their own limits (and the dev servers they start).
+        "ORG_RATE_LIMIT_PER_SECOND": "0",
     }
 )
 

@@ -13,9 +13,9 @@ from aws_lambda_powertools.logging import correlation_paths
 from scim_provisioning import runtime
 from scim_provisioning.activity_annotation import Action, annotate
 from scim_provisioning.http.activity_recorder import recorded_admin
-from scim_provisioning.http.admin_api import install_error_handlers, ok
+from scim_provisioning.http.admin_api import authenticate_admin, install_error_handlers, ok
 from scim_provisioning.http.powertools import Response
-from scim_provisioning.http.requests import RestResolver, header, json_object
+from scim_provisioning.http.requests import RestResolver, json_object
 from scim_provisioning.observability import logger, metrics
 from scim_provisioning.services.access_tokens import token_document
 from scim_provisioning.services.authentication import AdminPrincipal
@@ -31,7 +31,7 @@ install_error_handlers(app)
 
 
 def _admin() -> AdminPrincipal:
-    return runtime.current().authenticator.authenticate_admin(header(app, "Authorization"))
+    return authenticate_admin(app)
 
 
 @app.get(BASE)

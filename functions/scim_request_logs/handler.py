@@ -12,9 +12,9 @@ from aws_lambda_powertools.logging import correlation_paths
 
 from scim_provisioning import runtime
 from scim_provisioning.http.activity_recorder import recorded_admin
-from scim_provisioning.http.admin_api import install_error_handlers, ok
+from scim_provisioning.http.admin_api import authenticate_admin, install_error_handlers, ok
 from scim_provisioning.http.powertools import Response
-from scim_provisioning.http.requests import RestResolver, header
+from scim_provisioning.http.requests import RestResolver
 from scim_provisioning.observability import logger
 from scim_provisioning.services.activity_log import activity_query, entry_document
 
@@ -29,7 +29,7 @@ install_error_handlers(app)
 
 @app.get(BASE)
 def list_request_logs() -> Response:
-    admin = runtime.current().authenticator.authenticate_admin(header(app, "Authorization"))
+    admin = authenticate_admin(app)
     query = activity_query(dict(app.current_event.query_string_parameters or {}))
     result = runtime.current().activity_log.list(admin, query)
     return ok({"entries": [entry_document(entry) for entry in result.entries], "nextCursor": result.next_cursor})

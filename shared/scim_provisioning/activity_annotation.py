@@ -65,6 +65,8 @@ class Annotation:
     target_id: str | None = None
     target_name: str | None = None
     detail: str | None = None  # for the admin's eyes, when the answer's detail says less
+    # A rate-limited request left out of the log (rate_limit.py logs one refusal a second).
+    unrecorded: bool = False
 
 
 _current: ContextVar[Annotation | None] = ContextVar("scim_activity", default=None)

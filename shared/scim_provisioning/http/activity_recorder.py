@@ -146,6 +146,8 @@ def _emit(
 ) -> None:
     from scim_provisioning import runtime  # already loaded by the handler's authentication
 
+    if annotation.unrecorded:
+        return
     status = FAILED_INVOCATION_STATUS if result is None else int(result.get("statusCode", 0))
     action, target_id = describe(event, status, annotation)
     failed = status >= 400

@@ -6,15 +6,29 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from scim_provisioning import rate_limit
 from scim_provisioning.errors import ServiceError, ServiceUnavailable
 from scim_provisioning.http.powertools import NotFoundError, Response
-from scim_provisioning.http.requests import RestResolver, method_not_allowed_detail
+from scim_provisioning.http.requests import RestResolver, header, method_not_allowed_detail
 from scim_provisioning.observability import logger
+
+if TYPE_CHECKING:  # annotations only: the module stays light for the request-logs API
+    from scim_provisioning.services.authentication import AdminPrincipal
 
 JSON = "application/json"
 _NO_STORE = {"Cache-Control": "no-store"}
+
+
+def authenticate_admin(app: RestResolver) -> AdminPrincipal:
+    """The admin this request acts for, from its ``Authorization: ApiKey …``; a 429 when the
+    organization is over its rate (``rate_limit.py``, shared with its SCIM requests)."""
+    from scim_provisioning import runtime  # boto3: loaded once a request needs the table
+
+    principal = runtime.current().authenticator.authenticate_admin(header(app, "Authorization"))
+    rate_limit.enforce(principal.organization_uuid)
+    return principal
 
 
 def ok(results: Any, status_code: int = 200) -> Response:

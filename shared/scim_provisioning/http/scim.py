@@ -7,6 +7,7 @@ import json
 import os
 from typing import Any
 
+from scim_provisioning import rate_limit
 from scim_provisioning.errors import ServiceError, ServiceUnavailable
 from scim_provisioning.http.powertools import APIGatewayRestResolver, NotFoundError, Response
 from scim_provisioning.http.requests import RestResolver, header, method_not_allowed_detail, stage_prefix
@@ -73,12 +74,15 @@ def install_error_handlers(app: RestResolver, *, authenticated: bool = False) ->
 
 
 def authenticate(app: APIGatewayRestResolver) -> ScimPrincipal:
-    """The organization this request acts for, from its ``Authorization: Bearer scim_…``."""
+    """The organization this request acts for, from its ``Authorization: Bearer scim_…``; a 429
+    when the organization is over its rate (``rate_limit.py``)."""
     # Imported here: the runtime pulls in boto3, which the unauthenticated discovery function
     # never needs (its cold start stays free of it).
     from scim_provisioning import runtime
 
-    return runtime.current().authenticator.authenticate_scim(header(app, "Authorization"))
+    principal = runtime.current().authenticator.authenticate_scim(header(app, "Authorization"))
+    rate_limit.enforce(principal.organization_uuid)
+    return principal
 
 
 def scim_base_url(app: APIGatewayRestResolver) -> str:

@@ -23,7 +23,7 @@ SECONDS = 3.0
 INSTANCE_COUNTS = (1, 2, 4)
 
 
-def _instance(admitted: multiprocessing.Queue, start_at: float) -> None:  # type: ignore[type-arg]
+def _instance(admitted: multiprocessing.Queue, start_at: float) -> None:
     """One warm instance: its own limiter, offered OFFERED_PER_INSTANCE requests a second."""
     limiter = OrganizationRateLimiter(RATE, BURST)
     while time.time() < start_at:
@@ -56,7 +56,7 @@ class Accuracy:
 
 
 def measure_one(instances: int) -> Accuracy:
-    queue: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
+    queue: multiprocessing.Queue = multiprocessing.Queue()
     start_at = time.time() + 0.5
     processes = [multiprocessing.Process(target=_instance, args=(queue, start_at)) for _ in range(instances)]
     for process in processes:

@@ -204,7 +204,7 @@ def _body_text(app: BaseRouter) -> str | None:
         return None
     raw = base64.b64decode(event.body) if event.is_base64_encoded else event.body.encode("utf-8")
     if len(raw) > MAX_BODY_BYTES:
-        raise PayloadTooLarge(f"Request body exceeds {MAX_BODY_BYTES:,} bytes, the most one request may send")
+        raise PayloadTooLarge(f"Request body exceeds {MAX_BODY_BYTES} bytes (bulk.maxPayloadSize)")
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as error:

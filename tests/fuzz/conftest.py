@@ -51,7 +51,7 @@ def targets(fuzz_runtime: Runtime) -> Targets:
     scim = fuzz_runtime.authenticator.authenticate_scim(f"Bearer {secret}")
     users = [fuzz_runtime.users.create(scim, {"userName": f"user{n}@fuzz.test"}).uuid for n in range(3)]
     groups = [
-        fuzz_runtime.groups.create(scim, {"displayName": f"group {n}", "members": [{"value": users[0]}]}).uuid
+        fuzz_runtime.groups.create(scim, {"displayName": f"group {n}", "members": [{"value": users[0]}]}, False).group.uuid
         for n in range(2)
     ]
     return Targets(f"Bearer {secret}", api_key, [*users, admin.uuid], groups, sacrificial)

@@ -51,10 +51,11 @@ def targets(fuzz_runtime: Runtime) -> Targets:
     scim = fuzz_runtime.authenticator.authenticate_scim(f"Bearer {secret}")
     users = [fuzz_runtime.users.create(scim, {"userName": f"user{n}@fuzz.test"}).uuid for n in range(3)]
     groups = [
-        fuzz_runtime.groups.create(scim, {"displayName": f"group {n}", "members": [{"value": users[0]}]}, False).group.uuid
+        fuzz_runtime.groups.create(scim, {"displayName": f"group {n}", "members": [{"value": users[0]}]}, False)
         for n in range(2)
     ]
-    return Targets(f"Bearer {secret}", api_key, [*users, admin.uuid], groups, sacrificial)
+    group_ids = [answer.group.uuid for answer in groups]
+    return Targets(f"Bearer {secret}", api_key, [*users, admin.uuid], group_ids, sacrificial)
 
 
 @pytest.fixture(scope="package")

@@ -164,13 +164,19 @@ def parse_json(text: str) -> Any:
         ) from None
     except json.JSONDecodeError as error:
         raise InvalidRequest(f"Request body is not valid JSON: {error.msg}", scim_type="invalidSyntax") from error
-    _check_tree(value)
+    _check_tree(value, strings=_SURROGATE_ESCAPE.search(text) is not None)
     return value
 
 
-def _check_tree(value: Any) -> None:
-    """Depth and strings of a decoded body, without recursion (a deep body must not reach
-    Python's recursion limit here either)."""
+# A surrogate can reach a decoded string only through a ``\\uD800``-``\\uDFFF`` escape (UTF-8
+# text cannot encode one): without such an escape in the text, no string needs looking at.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _check_tree(value: Any, strings: bool) -> None:
+    """Depth of a decoded body, and its strings (keys included) when ``strings``, without
+    recursion: a deep body must not reach Python's recursion limit here either. One visit per
+    array and object (and string), so linear in the body."""
     pending: list[tuple[Any, int]] = [(value, 0)]
     while pending:
         current, depth = pending.pop()
@@ -181,18 +187,17 @@ def _check_tree(value: Any) -> None:
                     scim_type="invalidSyntax",
                 )
             continue
-        if not isinstance(current, dict | list):
-            continue
         if depth >= MAX_JSON_DEPTH:
             raise InvalidRequest(
                 f"Request body nests arrays and objects more than {MAX_JSON_DEPTH} levels deep",
                 scim_type="invalidSyntax",
             )
-        if isinstance(current, dict):
-            pending.extend((key, depth + 1) for key in current)
-            pending.extend((item, depth + 1) for item in current.values())
-        else:
-            pending.extend((item, depth + 1) for item in current)
+        items = list(current.values()) if isinstance(current, dict) else current
+        if strings and isinstance(current, dict):
+            items = [*current, *items]
+        pending.extend(
+            (item, depth + 1) for item in items if isinstance(item, dict | list) or (strings and isinstance(item, str))
+        )
 
 
 def _body_text(app: BaseRouter) -> str | None:

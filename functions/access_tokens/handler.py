@@ -44,7 +44,7 @@ def list_tokens() -> Response:
 def create_token() -> Response:
     annotate(action=Action.CREATE_TOKEN)
     admin = _admin()
-    from scim_provisioning.http.token_bodies import CreateTokenBody, parse_body  # pydantic: see the module doc
+    from scim_provisioning.http.token_bodies import CreateTokenBody, parse_body  # only these routes load a validator
 
     body = parse_body(CreateTokenBody, json_object(app))
     token, secret = runtime.current().access_tokens.create(admin, body.description, body.expiresAt)
@@ -77,7 +77,7 @@ def token_health(token_uuid: str) -> Response:
 def rotate_token(token_uuid: str) -> Response:
     annotate(action=Action.ROTATE_TOKEN, target_id=token_uuid)
     admin = _admin()
-    from scim_provisioning.http.token_bodies import RotateTokenBody, parse_body  # pydantic: see the module doc
+    from scim_provisioning.http.token_bodies import RotateTokenBody, parse_body  # only these routes load a validator
 
     body = parse_body(RotateTokenBody, json_object(app))
     token, secret = runtime.current().access_tokens.rotate(admin, token_uuid, body.expiresAt)

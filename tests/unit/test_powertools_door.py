@@ -19,6 +19,7 @@ import pytest
 
 from devserver.template import PROJECT_ROOT
 from scim_provisioning.http.powertools import LAZY_PACKAGES, reexported_names
+from tests.source_imports import deployed_modules, runtime_imports
 
 # What the REST resolver never needs, and which the packages' __init__s would import.
 NEVER_LOADED = (
@@ -145,37 +146,16 @@ def test_reexported_names_reads_relative_and_absolute_imports_of_submodules():
     }
 
 
-def _runtime_imports(tree: ast.Module) -> list[str]:
-    """The modules a file imports outside ``if TYPE_CHECKING:`` blocks."""
-    type_only = {
-        id(node)
-        for statement in ast.walk(tree)
-        if isinstance(statement, ast.If) and ast.unparse(statement.test) == "TYPE_CHECKING"
-        for inner in statement.body
-        for node in ast.walk(inner)
-    }
-    found = []
-    for node in ast.walk(tree):
-        if id(node) in type_only:
-            continue
-        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found.append(node.module)
-        elif isinstance(node, ast.Import):
-            found.extend(alias.name for alias in node.names)
-    return found
-
-
 def test_no_module_of_the_service_goes_around_the_door():
     """Given every module of the layer and the functions, when their imports are read, then
     only the door imports ``aws_lambda_powertools.event_handler`` or its event classes at run
     time: an ordinary import of either elsewhere, made before the door, would load them whole."""
     door = PROJECT_ROOT / "shared" / "scim_provisioning" / "http" / "powertools.py"
     offenders = []
-    modules = [*PROJECT_ROOT.joinpath("shared").rglob("*.py"), *PROJECT_ROOT.joinpath("functions").rglob("*.py")]
-    for path in sorted(modules):
+    for path in deployed_modules():
         if path == door:
             continue
-        for module in _runtime_imports(ast.parse(path.read_text(encoding="utf-8"))):
+        for module in runtime_imports(path):
             if any(module == package or module.startswith(f"{package}.") for package in LAZY_PACKAGES):
                 offenders.append(f"{path.relative_to(PROJECT_ROOT)}: {module}")
     assert offenders == []

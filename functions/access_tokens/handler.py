@@ -16,7 +16,7 @@ from scim_provisioning.http.activity_recorder import recorded_admin
 from scim_provisioning.http.admin_api import authenticate_admin, install_error_handlers, ok
 from scim_provisioning.http.powertools import Response
 from scim_provisioning.http.requests import RestResolver, json_object
-from scim_provisioning.observability import logger, metrics
+from scim_provisioning.observability import logger, metrics, tracer
 from scim_provisioning.services.access_tokens import token_document
 from scim_provisioning.services.authentication import AdminPrincipal
 from scim_provisioning.services.token_health import health_document
@@ -86,6 +86,7 @@ def rotate_token(token_uuid: str) -> Response:
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 @recorded_admin
 def lambda_handler(event: dict, context: LambdaContext) -> dict:

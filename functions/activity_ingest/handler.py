@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from scim_provisioning import runtime
 from scim_provisioning.activity_records import ActivityRecord
-from scim_provisioning.observability import logger
+from scim_provisioning.observability import logger, tracer
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -32,6 +32,7 @@ def log_events(event: dict[str, Any]) -> list[dict[str, Any]]:
     return list(delivery.get("logEvents", []))
 
 
+@tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
     records = []
     for log_event in log_events(event):

@@ -13,12 +13,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from scim_provisioning import runtime
+from scim_provisioning.observability import tracer
 from scim_provisioning.repository.stream import item_changes
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
 
+@tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
     changes = item_changes(event)
     runtime.current().janitor.handle(changes, lambda: context.get_remaining_time_in_millis() / 1000)

@@ -19,7 +19,7 @@ from scim_provisioning.http.scim import (
     scim_error,
     scim_response,
 )
-from scim_provisioning.observability import logger
+from scim_provisioning.observability import logger, tracer
 from scim_provisioning.scim import discovery
 
 if TYPE_CHECKING:  # typing only: the class costs a cold start nothing then
@@ -79,5 +79,6 @@ def search_all_resource_types() -> Response:
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)

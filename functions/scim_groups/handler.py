@@ -24,7 +24,7 @@ from scim_provisioning.http.scim import (
     scim_response,
 )
 from scim_provisioning.models import Group
-from scim_provisioning.observability import logger, metrics
+from scim_provisioning.observability import logger, metrics, tracer
 from scim_provisioning.scim.groups import group_answer, too_many_members, too_many_members_in_page
 from scim_provisioning.scim.listing import ListQuery, list_query, list_response
 from scim_provisioning.scim.representation import MAX_RESPONSE_BYTES, Selection, etag, location, within_response_limit
@@ -145,6 +145,7 @@ def delete_group(group_id: str) -> Response:
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 @recorded
 def lambda_handler(event: dict, context: LambdaContext) -> dict:

@@ -15,7 +15,7 @@ from scim_provisioning.http.activity_recorder import recorded_admin
 from scim_provisioning.http.admin_api import authenticate_admin, install_error_handlers, ok
 from scim_provisioning.http.powertools import Response
 from scim_provisioning.http.requests import RestResolver
-from scim_provisioning.observability import logger
+from scim_provisioning.observability import logger, tracer
 from scim_provisioning.services.activity_log import activity_query, entry_document
 
 if TYPE_CHECKING:  # typing only: the class costs a cold start nothing then
@@ -36,6 +36,7 @@ def list_request_logs() -> Response:
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler(capture_response=False)
 @recorded_admin
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)

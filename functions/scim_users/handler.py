@@ -23,7 +23,7 @@ from scim_provisioning.http.scim import (
     scim_response,
 )
 from scim_provisioning.models import Person, UserGroup
-from scim_provisioning.observability import logger, metrics
+from scim_provisioning.observability import logger, metrics, tracer
 from scim_provisioning.scim.listing import ListQuery, list_query, list_response
 from scim_provisioning.scim.representation import Selection, etag, location
 from scim_provisioning.scim.schema import USER_RESOURCE_TYPE
@@ -126,6 +126,7 @@ def delete_user(user_id: str) -> Response:
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 @recorded
 def lambda_handler(event: dict, context: LambdaContext) -> dict:

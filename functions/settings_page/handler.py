@@ -18,7 +18,7 @@ from aws_lambda_powertools.logging import correlation_paths
 
 from scim_provisioning.http.powertools import Response
 from scim_provisioning.http.requests import RestResolver, method_not_allowed_detail, stage_prefix
-from scim_provisioning.observability import logger
+from scim_provisioning.observability import logger, tracer
 
 if TYPE_CHECKING:  # typing only: the class costs a cold start nothing then
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -82,5 +82,6 @@ def not_found(_: Exception) -> Response:
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)

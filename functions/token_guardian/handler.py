@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from scim_provisioning import runtime
-from scim_provisioning.observability import METRICS_NAMESPACE, logger
+from scim_provisioning.observability import METRICS_NAMESPACE, logger, tracer
 
 if TYPE_CHECKING:  # typing only: the class costs a cold start nothing then
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -20,6 +20,7 @@ EARLIEST_EXPIRY_METRIC = "DaysToEarliestTokenExpiry"
 
 
 @logger.inject_lambda_context
+@tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     run = runtime.current().token_guardian.run()
     stage = os.environ.get("STAGE", "dev")

@@ -25,16 +25,18 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol, cast
 
 import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore import xform_name
 from botocore.config import Config
 from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
 from scim_provisioning.config import Settings
 from scim_provisioning.errors import ServiceUnavailable
+from scim_provisioning.observability import tracer
 from scim_provisioning.repository.concurrency import MAX_IN_FLIGHT, side_by_side
 from scim_provisioning.repository.protocols import VersionConflict
 from scim_provisioning.timestamps import parse_timestamp
@@ -206,6 +208,13 @@ def _translated_errors() -> Iterator[None]:
         raise ServiceUnavailable(f"DynamoDB did not answer: {type(error).__name__}") from error
 
 
+class _AwsSubsegment(Protocol):
+    """What the table core records on a subsegment beyond Powertools' ``BaseSegment``: the AWS
+    fields of an X-Ray subsegment (the tracer's provider is X-Ray's recorder)."""
+
+    def set_aws(self, aws_meta: dict[str, Any]) -> None: ...
+
+
 # ----------------------------------------------------------------------------- table
 class Table:
     """One DynamoDB table through one client: requests by key, by query, in batches and in
@@ -214,6 +223,23 @@ class Table:
     def __init__(self, client: Any, name: str) -> None:
         self.client = client
         self.name = name
+
+    def _send(self, operation: str, **request: Any) -> dict[str, Any]:
+        """Send one request to DynamoDB (every request of the service goes through here) and
+        return its answer. The request is one X-Ray subsegment named ``DynamoDB`` in the ``aws``
+        namespace, which X-Ray draws as the table's node, with the operation, the table and,
+        once answered, DynamoDB's request id and botocore's retries; a failure is recorded on
+        it by the tracer. Failures reach the stores translated (``_translated_errors``)."""
+        with tracer.provider.in_subsegment(name="DynamoDB", namespace="aws") as entered:
+            subsegment = cast("_AwsSubsegment", entered)
+            aws: dict[str, Any] = {"operation": operation, "table_name": self.name}
+            subsegment.set_aws(aws)
+            with _translated_errors():
+                answer: dict[str, Any] = getattr(self.client, xform_name(operation))(**request)
+            answered = answer.get("ResponseMetadata", {})
+            aws.update(request_id=answered.get("RequestId"), retries=answered.get("RetryAttempts"))
+            subsegment.set_aws(aws)
+            return answer
 
     # ------------------------------------------------------------------ operations
     def put(
@@ -243,20 +269,17 @@ class Table:
     def get(self, pk: str, sk: str) -> Item | None:
         if not key_fits(pk, sk):
             return None  # no item can have this key
-        with _translated_errors():
-            answer = self.client.get_item(TableName=self.name, Key=key(pk, sk), ConsistentRead=True)
+        answer = self._send("GetItem", TableName=self.name, Key=key(pk, sk), ConsistentRead=True)
         item = answer.get("Item")
         return None if item is None else deserialize(item)
 
     def put_item(self, item: Item) -> None:
         """One unconditional PutItem."""
-        with _translated_errors():
-            self.client.put_item(TableName=self.name, Item=serialize(item))
+        self._send("PutItem", TableName=self.name, Item=serialize(item))
 
     def update_item(self, pk: str, sk: str, **request: Any) -> Item:
         """One UpdateItem; the attributes it returned (``ReturnValues``), deserialized."""
-        with _translated_errors():
-            answer = self.client.update_item(TableName=self.name, Key=key(pk, sk), **request)
+        answer = self._send("UpdateItem", TableName=self.name, Key=key(pk, sk), **request)
         return deserialize(answer.get("Attributes", {}))
 
     def transact(self, operations: list[Operation]) -> None:
@@ -266,8 +289,7 @@ class Table:
         items, it is sent again (a new token: a cancelled transaction changed nothing)."""
         for attempt in range(TRANSACTION_ATTEMPTS):
             try:
-                with _translated_errors():
-                    self.client.transact_write_items(TransactItems=operations, ClientRequestToken=str(uuid.uuid4()))
+                self._send("TransactWriteItems", TransactItems=operations, ClientRequestToken=str(uuid.uuid4()))
                 return
             except ConditionFailed as failure:
                 if not failure.conflicted:
@@ -278,8 +300,7 @@ class Table:
 
     def query_page(self, request: dict[str, Any]) -> dict[str, Any]:
         """One Query request (``TableName`` added), its answer as DynamoDB sent it."""
-        with _translated_errors():
-            return dict(self.client.query(TableName=self.name, **request))
+        return self._send("Query", TableName=self.name, **request)
 
     def query_prefix(self, pk: str, sk_prefix: str) -> list[Item]:
         """Every item of partition ``pk`` whose sort key starts with ``sk_prefix``."""
@@ -332,8 +353,7 @@ class Table:
     def scan(self, request: dict[str, Any]) -> Iterator[Item]:
         """Every item a paged Scan returns. For one-off maintenance, never for a request."""
         while True:
-            with _translated_errors():
-                answer = self.client.scan(TableName=self.name, **request)
+            answer = self._send("Scan", TableName=self.name, **request)
             for item in answer.get("Items", []):
                 yield deserialize(item)
             if "LastEvaluatedKey" not in answer:
@@ -396,8 +416,7 @@ class Table:
         of times (then a 503: DynamoDB keeps refusing them)."""
         items: list[Item] = []
         for attempt in range(BATCH_WRITE_ATTEMPTS):
-            with _translated_errors():
-                answer = self.client.batch_get_item(RequestItems=request)
+            answer = self._send("BatchGetItem", RequestItems=request)
             items.extend(deserialize(raw) for raw in answer.get("Responses", {}).get(self.name, []))
             request = answer.get("UnprocessedKeys") or {}
             if not request:
@@ -416,8 +435,7 @@ class Table:
     def _write_batch(self, chunk: list[dict[str, Any]]) -> None:
         pending: dict[str, Any] = {self.name: chunk}
         for attempt in range(BATCH_WRITE_ATTEMPTS):
-            with _translated_errors():
-                pending = self.client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+            pending = self._send("BatchWriteItem", RequestItems=pending).get("UnprocessedItems") or {}
             if not pending:
                 return
             time.sleep(min(0.05 * 2**attempt, 1.0))  # DynamoDB's advice: back off, then resend

@@ -14,6 +14,10 @@ boto3 pays anyway (docs/cold-start.md has the method's reasons and the figures).
   one; the time the invocation spends blocked on its sockets (connect, send, receive: timed in
   the child by wrapping ``socket.socket``'s methods) is subtracted, so what remains is the
   function's own work: imports, client creation, building and parsing requests, the answer.
+- **With active tracing, as deployed**: the child runs as Lambda runs a traced function
+  (``LAMBDA_TASK_ROOT``, a sampled trace header, ``AWS_XRAY_DAEMON_ADDRESS``), so Powertools'
+  Tracer is on and the X-Ray SDK sends every subsegment; a UDP socket here stands in for
+  Lambda's X-Ray daemon and counts what each run sent.
 - **Against the floor, in the same rounds**: ``import boto3; boto3.client("dynamodb")`` in a
   fresh interpreter, measured the same way, interleaved with the functions in every round; a
   function's figure is the median of its per-round ratios to the floor.
@@ -28,6 +32,7 @@ import hashlib
 import json
 import os
 import shutil
+import socket
 import statistics
 import subprocess
 import tempfile
@@ -46,7 +51,8 @@ from devserver.dispatch import Dispatcher
 from devserver.embedded_dynamodb import EmbeddedDynamoDB
 from devserver.environment import template_environment
 from devserver.log_subscription import subscription_event
-from devserver.template import PROJECT_ROOT, create_table, load_template, log_subscription
+from devserver.streams import lambda_record, matches
+from devserver.template import PROJECT_ROOT, create_table, load_template, stream_consumers
 from scim_provisioning import activity_records, runtime
 from scim_provisioning.repository.dynamodb import dynamodb_stores
 
@@ -69,10 +75,22 @@ FIRST_EVENTS = {
     "SettingsPageFunction": "settings_page.json",
     "HealthFunction": "health.json",
 }
-# The activity ingest is invoked by CloudWatch Logs, not API Gateway: its first event is made
-# here, a delivery of the activity records two real requests emitted (a SCIM filter and a token
-# list), as devserver.log_subscription shapes it.
+# A function's other first request, when its route imports what the first one's does not: the
+# token API's create and rotate read a body, and import pydantic for it (http/token_bodies.py).
+OTHER_FIRST_EVENTS = {"AccessTokensFunction": ("access_tokens_create.json", "a create first")}
+# The functions no API invokes get their first event made here: the activity ingest (invoked by
+# CloudWatch Logs) a delivery of the activity records two real requests emitted (a SCIM filter
+# and a token list), as devserver.log_subscription shapes it; the membership janitor the stream
+# record of a membership a real request wrote, as Lambda's event source mapping hands it
+# (devserver.streams); the token guardian its hourly schedule's event.
 INGEST_EVENT = "(activity records of 2 requests)"
+STREAM_EVENT = "(stream record of a membership written)"
+SCHEDULE_EVENT = "(hourly schedule)"
+MADE_FIRST_EVENTS = {
+    "ActivityIngestFunction": INGEST_EVENT,
+    "MembershipJanitorFunction": STREAM_EVENT,
+    "TokenGuardianFunction": SCHEDULE_EVENT,
+}
 PLACEHOLDER_BEARER = "Bearer scim_0123456789abcdef0123456789abcdef"
 PLACEHOLDER_API_KEY = "ApiKey scimadm_0123456789abcdef0123456789abcdef"
 INGESTED_SCIM_REQUEST = "/api/v1/scim/v2/Users?filter=userName%20eq%20%22someone%40cold.test%22"
@@ -140,24 +158,30 @@ class Function:
     module: str
     handler: str
     event: str | None
+    variant: str = ""  # what tells a function's other first request apart (OTHER_FIRST_EVENTS)
 
     @property
     def name(self) -> str:
-        return self.logical_id.removesuffix("Function")
+        name = self.logical_id.removesuffix("Function")
+        return f"{name} ({self.variant})" if self.variant else name
 
 
 def functions() -> list[Function]:
-    """Every function of the template, in template order."""
-    first_events = {**FIRST_EVENTS, log_subscription().destination.logical_id: INGEST_EVENT}
+    """Every function of the template, in template order, each followed by its other first
+    request if it has one."""
+    first_events = {**FIRST_EVENTS, **MADE_FIRST_EVENTS}
     found = []
     for logical_id, resource in load_template()["Resources"].items():
         if resource.get("Type") != "AWS::Serverless::Function":
             continue
         properties = resource["Properties"]
         module, handler = properties["Handler"].rsplit(".", 1)
-        found.append(
-            Function(logical_id, PROJECT_ROOT / properties["CodeUri"], module, handler, first_events.get(logical_id))
-        )
+        code_uri = PROJECT_ROOT / properties["CodeUri"]
+        function = Function(logical_id, code_uri, module, handler, first_events.get(logical_id))
+        found.append(function)
+        if logical_id in OTHER_FIRST_EVENTS:
+            event, variant = OTHER_FIRST_EVENTS[logical_id]
+            found.append(Function(logical_id, code_uri, module, handler, event, variant))
     return found
 
 
@@ -217,8 +241,10 @@ class Build:
 def built(python: Path, targets: list[Function]) -> Iterator[Build]:
     with tempfile.TemporaryDirectory(prefix="cold-start-build-") as scratch:
         ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-        tasks = {}
+        tasks: dict[str, Path] = {}
         for function in targets:
+            if function.logical_id in tasks:
+                continue
             task = Path(scratch, "task", function.logical_id)
             shutil.copytree(function.code_uri, task, ignore=ignore)
             tasks[function.logical_id] = task
@@ -234,7 +260,7 @@ class _LocalDynamoDB:
     """The embedded DynamoDB, with an organization whose SCIM token and API key the events carry."""
 
     environment: dict[str, str]
-    ingest_event: dict[str, Any]
+    made_events: dict[str, dict[str, Any]]  # INGEST_EVENT, STREAM_EVENT… -> the event
     credentials: dict[str, str]  # placeholder header value -> real one
 
 
@@ -261,6 +287,7 @@ def local_dynamodb() -> Iterator[_LocalDynamoDB]:
                 api = Dispatcher()
                 api.handle("GET", INGESTED_SCIM_REQUEST, [("Authorization", f"Bearer {token}")], None)
                 api.handle("GET", INGESTED_ADMIN_REQUEST, [("Authorization", f"ApiKey {api_key}")], None)
+                stream_event = _membership_written(client, api, f"Bearer {token}")
             finally:
                 activity_records.install_sink(None)
                 runtime.reset()
@@ -277,7 +304,11 @@ def local_dynamodb() -> Iterator[_LocalDynamoDB]:
         }
         yield _LocalDynamoDB(
             environment,
-            subscription_event(records),
+            {
+                INGEST_EVENT: subscription_event(records),
+                STREAM_EVENT: stream_event,
+                SCHEDULE_EVENT: {"source": "aws.scheduler", "detail-type": "Scheduled Event"},
+            },
             {PLACEHOLDER_BEARER: f"Bearer {token}", PLACEHOLDER_API_KEY: f"ApiKey {api_key}"},
         )
     finally:
@@ -290,6 +321,83 @@ def local_dynamodb() -> Iterator[_LocalDynamoDB]:
                 os.environ[name] = value
 
 
+def _membership_written(client: Any, api: Dispatcher, bearer: str) -> dict[str, Any]:
+    """The stream event of a membership: a user and a group holding it are created through the
+    API, and the table's stream records the janitor's filters keep are handed over as Lambda's
+    event source mapping would hand them."""
+    headers = [("Authorization", bearer), ("Content-Type", "application/scim+json")]
+    user = api.handle("POST", "/api/v1/scim/v2/Users", headers, json.dumps({"userName": "member@cold.test"}))
+    member = json.loads(user.body)["id"]
+    api.handle(
+        "POST", "/api/v1/scim/v2/Groups", headers, json.dumps({"displayName": "Cold", "members": [{"value": member}]})
+    )
+    stream_arn = client.describe_table(TableName=TABLE_NAME)["Table"]["LatestStreamArn"]
+    streams = boto3.client("dynamodbstreams", endpoint_url=client.meta.endpoint_url, region_name="us-east-1")
+    (janitor,) = stream_consumers()
+    records = []
+    for shard in streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"]:
+        iterator = streams.get_shard_iterator(
+            StreamArn=stream_arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )
+        for record in streams.get_records(ShardIterator=iterator["ShardIterator"])["Records"]:
+            delivered = lambda_record(record, stream_arn)
+            if any(matches(pattern, delivered) for pattern in janitor.patterns):
+                records.append(delivered)
+    return {"Records": records}
+
+
+# ------------------------------------------------------------------------------ tracing
+# What Lambda sets for a traced invocation: a sampled trace header (Lambda samples the first
+# request each second, which a cold start of a quiet function usually is), and what the SDK
+# does when it finds no segment (log, not raise).
+TRACE_HEADER = "Root=1-67891233-abcdef012345678912345678;Parent=53995c3f42cd8ad8;Sampled=1"
+
+
+class XRayDaemon:
+    """Stands in for the X-Ray daemon Lambda runs beside a traced function: a UDP socket on the
+    loopback address receiving the segment documents the SDK sends (``{"format": "json", …}``
+    then the document, one per datagram), so that every run is measured with tracing on and
+    what it sent is counted."""
+
+    def __init__(self) -> None:
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
+        self._socket.bind(("127.0.0.1", 0))
+        self._socket.setblocking(False)
+
+    @property
+    def address(self) -> str:
+        host, port = self._socket.getsockname()
+        return f"{host}:{port}"
+
+    def subsegments(self) -> int:
+        """The subsegments received since the last call (a finished run's: localhost delivers a
+        datagram into the socket's buffer before ``sendto`` returns)."""
+        received = 0
+        while True:
+            try:
+                datagram = self._socket.recv(1 << 16)
+            except BlockingIOError:
+                return received
+            document = json.loads(datagram.split(b"\n", 1)[1])
+            received += document.get("type") == "subsegment"
+
+    def close(self) -> None:
+        self._socket.close()
+
+
+def lambda_environment(local: _LocalDynamoDB, daemon: XRayDaemon, function: Function, task: Path) -> dict[str, str]:
+    """The environment Lambda gives ``function`` with active tracing, on the local DynamoDB."""
+    return {
+        **local.environment,
+        "LAMBDA_TASK_ROOT": str(task),
+        "AWS_LAMBDA_FUNCTION_NAME": function.logical_id,
+        "_X_AMZN_TRACE_ID": TRACE_HEADER,
+        "AWS_XRAY_DAEMON_ADDRESS": daemon.address,
+        "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
+    }
+
+
 # ------------------------------------------------------------------------------ measuring
 @dataclass(frozen=True)
 class Run:
@@ -297,6 +405,7 @@ class Run:
     invoke_ms: float  # the first invocation, DynamoDB's time taken out
     waited_ms: float  # taken out
     status: str  # the answer's HTTP status, "-" for an invocation that has none
+    subsegments: int = 0  # what the run sent to the X-Ray daemon
 
     @property
     def total_ms(self) -> float:
@@ -317,10 +426,10 @@ class Measured:
         return statistics.median(self.ratios)
 
 
-def _run(python: Path, arguments: list[str], local: _LocalDynamoDB) -> Run:
+def _run(python: Path, arguments: list[str], environment: dict[str, str], daemon: XRayDaemon) -> Run:
     completed = subprocess.run(
         [python, "-c", _CHILD, *arguments],
-        env=local.environment,
+        env=environment,
         cwd=tempfile.gettempdir(),
         capture_output=True,
         text=True,
@@ -328,19 +437,20 @@ def _run(python: Path, arguments: list[str], local: _LocalDynamoDB) -> Run:
     )
     line = next(line for line in completed.stdout.splitlines() if line.startswith("COLD-START"))
     _, import_ms, invoke_ms, waited_ms, status = line.split()
-    return Run(float(import_ms), float(invoke_ms) - float(waited_ms), float(waited_ms), status)
+    waited = float(waited_ms)
+    return Run(float(import_ms), float(invoke_ms) - waited, waited, status, daemon.subsegments())
 
 
 def _first_event(function: Function, scratch: Path, local: _LocalDynamoDB) -> Path:
     """The function's first event in a file: an ``events/`` file with real credentials in
     place of its placeholders, or the ingest's delivery."""
-    if function.event == INGEST_EVENT:
-        text = json.dumps(local.ingest_event)
+    if function.event in local.made_events:
+        text = json.dumps(local.made_events[function.event], default=str)
     else:
         text = (EVENTS / str(function.event)).read_text(encoding="utf-8")
     for placeholder, real in local.credentials.items():
         text = text.replace(placeholder, real)
-    path = scratch / f"{function.logical_id}.json"
+    path = scratch / f"{function.name}.json"
     path.write_text(text, encoding="utf-8")
     return path
 
@@ -366,9 +476,10 @@ def measure() -> Results | None:
     targets = [function for function in functions() if function.event]
     unmeasured = [function.name for function in functions() if not function.event]
     floor = Measured("floor: import boto3 + client")
-    measured = {function.logical_id: Measured(function.name) for function in targets}
+    measured = {function.name: Measured(function.name) for function in targets}
+    daemon = XRayDaemon()
     with built(python, targets) as build, local_dynamodb() as local, tempfile.TemporaryDirectory() as scratch:
-        events = {function.logical_id: _first_event(function, Path(scratch), local) for function in targets}
+        events = {function.name: _first_event(function, Path(scratch), local) for function in targets}
 
         def arguments(function: Function) -> list[str]:
             task = str(build.tasks[function.logical_id])
@@ -377,28 +488,32 @@ def measure() -> Results | None:
                 str(build.layer),
                 function.module,
                 function.handler,
-                str(events[function.logical_id]),
+                str(events[function.name]),
                 function.logical_id,
             ]
 
+        def environment(function: Function) -> dict[str, str]:
+            return lambda_environment(local, daemon, function, build.tasks[function.logical_id])
+
         for function in targets:  # one discarded pass: the OS file cache, the table's first reads
-            _run(python, arguments(function), local)
+            _run(python, arguments(function), environment(function), daemon)
         for _ in range(ROUNDS):
-            floor_run = _run(python, ["", "", "", "", "", ""], local)
+            floor_run = _run(python, ["", "", "", "", "", ""], local.environment, daemon)
             floor.runs.append(floor_run)
             for function in targets:
-                run = _run(python, arguments(function), local)
-                measured[function.logical_id].runs.append(run)
-                measured[function.logical_id].ratios.append(run.total_ms / floor_run.total_ms)
+                run = _run(python, arguments(function), environment(function), daemon)
+                measured[function.name].runs.append(run)
+                measured[function.name].ratios.append(run.total_ms / floor_run.total_ms)
         results = Results(version, floor, list(measured.values()), unmeasured)
-        worst = max(targets, key=lambda function: measured[function.logical_id].ratio)
+        worst = max(targets, key=lambda function: measured[function.name].ratio)
         results.worst = worst.name
-        results.imports, results.packages = _import_times(python, arguments(worst), local)
+        results.imports, results.packages = _import_times(python, arguments(worst), environment(worst))
+    daemon.close()
     return results
 
 
 def _import_times(
-    python: Path, arguments: list[str], local: _LocalDynamoDB
+    python: Path, arguments: list[str], environment: dict[str, str]
 ) -> tuple[list[tuple[str, float, float]], list[tuple[str, float]]]:
     """``-X importtime`` of a function's cold start (its handler's import and the imports its
     first invocation makes), medians over a few runs: the top modules by cumulative time, and
@@ -408,7 +523,7 @@ def _import_times(
     for _ in range(IMPORTTIME_RUNS):
         completed = subprocess.run(
             [python, "-X", "importtime", "-c", _CHILD, *arguments],
-            env=local.environment,
+            env=environment,
             cwd=tempfile.gettempdir(),
             capture_output=True,
             text=True,
@@ -444,6 +559,7 @@ def report(results: Results | None = None) -> str:
             f"{floor.median('total_ms'):.0f}",
             "1.00x",
             "-",
+            "-",
         ]
     ]
     for function in results.functions:
@@ -456,6 +572,7 @@ def report(results: Results | None = None) -> str:
                 f"{function.median('waited_ms'):.0f}",
                 f"{function.median('total_ms'):.0f}",
                 f"{function.ratio:.2f}x ({min(function.ratios):.2f}-{max(function.ratios):.2f})",
+                f"{function.median('subsegments'):.0f}",
                 "/".join(statuses),
             ]
         )
@@ -467,6 +584,7 @@ def report(results: Results | None = None) -> str:
             "DynamoDB wait taken out ms",
             "total ms",
             "ratio to floor",
+            "X-Ray subsegments",
             "status",
         ],
         rows,
@@ -488,7 +606,9 @@ def report(results: Results | None = None) -> str:
         f"`make build` ships them; import of the handler + its first invocation with an event from events/,\n"
         f"the time its requests spent at DynamoDB taken out; medians of {ROUNDS} rounds, each a fresh\n"
         "interpreter per target with the floor in the same round; ratio = median of per-round ratios\n"
-        f"(range). Wall time on this machine, informational only.\n{table}{unmeasured}\n\n"
+        "(range). Each function runs as a traced Lambda function does (active tracing: the X-Ray SDK sends\n"
+        "its subsegments, counted here by a stand-in daemon). Wall time on this machine, informational only.\n"
+        f"{table}{unmeasured}\n\n"
         f"`python -X importtime` of {results.worst}'s cold start (worst ratio: the handler's import and what\n"
         f"its first invocation imports), medians of {IMPORTTIME_RUNS} runs, top {TOP_IMPORTS} by cumulative time:\n"
         f"{imports}\n\n"

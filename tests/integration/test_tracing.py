@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import threading
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,13 +15,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from botocore.stub import Stubber
 
 from benchmarks.request_counter import DynamoDBRequestCounter
 from devserver.dispatch import Dispatcher
 from devserver.events import LambdaContext
 from devserver.log_subscription import subscription_event
 from scim_provisioning import observability
-from scim_provisioning.repository.table import ConditionFailed
+from scim_provisioning.errors import ServiceUnavailable
+from scim_provisioning.repository.table import Table
 from scim_provisioning.runtime import Runtime
 from tests.integration.helpers import AdminFixture, call, create, document
 from tests.scim_samples import patch_op
@@ -42,9 +45,13 @@ class RecordedSubsegment:
     annotations: dict[str, Any] = field(default_factory=dict)
     metadata: list[Any] = field(default_factory=list)
     exception: BaseException | None = None
+    status: int | None = None
 
     def set_aws(self, aws_meta: dict[str, Any]) -> None:
         self.aws = dict(aws_meta)
+
+    def apply_status_code(self, status_code: int) -> None:
+        self.status = status_code
 
     def put_annotation(self, key: str, value: Any) -> None:
         self.annotations[key] = value
@@ -120,18 +127,37 @@ def test_every_dynamodb_request_is_one_subsegment(
     assert sum(subsegment.parent is not None for subsegment in requests) >= len(handlers)
 
 
-def test_a_refused_write_is_recorded_on_its_subsegment(api: Dispatcher, token: str, traces: RecordingProvider) -> None:
+def test_a_refused_write_is_an_error_of_its_subsegment_not_a_fault(
+    api: Dispatcher, token: str, traces: RecordingProvider
+) -> None:
     """Given a user, when a second user claims its userName, then the request's answer is the
-    409 and the transaction DynamoDB refused has its subsegment, with the condition failure
-    recorded on it and no request id (none was answered)."""
+    409, and the transaction DynamoDB refused has its subsegment marked with DynamoDB's 400 (an
+    error, the table answered as asked) with no exception recorded (which X-Ray counts as a
+    fault) and no request id (none was answered)."""
     create(api, token, {"userName": "grace@example.test"})
     traces.subsegments.clear()
 
     assert call(api, "POST", USERS, token, {"userName": "grace@example.test"}).status == 409
 
-    (refused,) = [subsegment for subsegment in traces.named("DynamoDB") if subsegment.exception is not None]
+    (refused,) = [subsegment for subsegment in traces.named("DynamoDB") if subsegment.status is not None]
     assert refused.aws == {"operation": "TransactWriteItems", "table_name": refused.aws["table_name"]}
-    assert isinstance(refused.exception, ConditionFailed)
+    assert (refused.status, refused.exception) == (400, None)
+    assert all(subsegment.exception is None for subsegment in traces.subsegments)
+
+
+def test_a_failure_of_dynamodb_is_recorded_on_its_subsegment(
+    api: Dispatcher, token: str, table: Table, traces: RecordingProvider
+) -> None:
+    """Given DynamoDB answering a read "not now" (a transaction in progress on the item, which
+    botocore does not retry), when a user is read, then the answer is a 503 and the refused
+    request's subsegment holds the failure."""
+    with Stubber(table.client) as stubber:
+        stubber.add_client_error("get_item", "TransactionInProgressException", http_status_code=400)
+        assert call(api, "GET", f"{USERS}/{uuid.uuid4()}", token).status == 503
+
+    (failed,) = [subsegment for subsegment in traces.named("DynamoDB") if subsegment.exception is not None]
+    assert isinstance(failed.exception, ServiceUnavailable)
+    assert failed.aws["operation"] == "GetItem"
 
 
 def test_the_handler_subsegment_never_holds_the_answer(

@@ -210,9 +210,10 @@ def _translated_errors() -> Iterator[None]:
 
 class _AwsSubsegment(Protocol):
     """What the table core records on a subsegment beyond Powertools' ``BaseSegment``: the AWS
-    fields of an X-Ray subsegment (the tracer's provider is X-Ray's recorder)."""
+    fields and the HTTP status of an X-Ray subsegment (the tracer's provider is X-Ray's recorder)."""
 
     def set_aws(self, aws_meta: dict[str, Any]) -> None: ...
+    def apply_status_code(self, status_code: int) -> None: ...
 
 
 # ----------------------------------------------------------------------------- table
@@ -228,18 +229,26 @@ class Table:
         """Send one request to DynamoDB (every request of the service goes through here) and
         return its answer. The request is one X-Ray subsegment named ``DynamoDB`` in the ``aws``
         namespace, which X-Ray draws as the table's node, with the operation, the table and,
-        once answered, DynamoDB's request id and botocore's retries; a failure is recorded on
-        it by the tracer. Failures reach the stores translated (``_translated_errors``)."""
+        once answered, DynamoDB's request id and botocore's retries. A condition that did not
+        hold is an answer DynamoDB gives (a 400), so its subsegment is marked an error, not a
+        fault; any other failure is recorded on it by the tracer. Failures reach the stores
+        translated (``_translated_errors``)."""
         with tracer.provider.in_subsegment(name="DynamoDB", namespace="aws") as entered:
             subsegment = cast("_AwsSubsegment", entered)
             aws: dict[str, Any] = {"operation": operation, "table_name": self.name}
             subsegment.set_aws(aws)
-            with _translated_errors():
-                answer: dict[str, Any] = getattr(self.client, xform_name(operation))(**request)
-            answered = answer.get("ResponseMetadata", {})
-            aws.update(request_id=answered.get("RequestId"), retries=answered.get("RetryAttempts"))
-            subsegment.set_aws(aws)
-            return answer
+            try:
+                with _translated_errors():
+                    answer: dict[str, Any] = getattr(self.client, xform_name(operation))(**request)
+            except ConditionFailed as refused:
+                subsegment.apply_status_code(400)
+                refusal = refused
+            else:
+                answered = answer.get("ResponseMetadata", {})
+                aws.update(request_id=answered.get("RequestId"), retries=answered.get("RetryAttempts"))
+                subsegment.set_aws(aws)
+                return answer
+        raise refusal
 
     # ------------------------------------------------------------------ operations
     def put(

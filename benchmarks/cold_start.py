@@ -267,7 +267,8 @@ class _LocalDynamoDB:
 @contextmanager
 def local_dynamodb() -> Iterator[_LocalDynamoDB]:
     credentials = {"AWS_ACCESS_KEY_ID": "cold", "AWS_SECRET_ACCESS_KEY": "cold", "AWS_DEFAULT_REGION": "us-east-1"}
-    quiet = {"POWERTOOLS_LOG_LEVEL": "WARNING"}  # the two requests made here log nothing then
+    # The requests made here log nothing then, nor print their metrics.
+    quiet = {"POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true"}
     saved = {name: os.environ.get(name) for name in {**credentials, **quiet}}
     os.environ.update({**credentials, **quiet})
     database = EmbeddedDynamoDB("127.0.0.1", 0).start()

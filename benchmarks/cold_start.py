@@ -52,7 +52,7 @@ from devserver.embedded_dynamodb import EmbeddedDynamoDB
 from devserver.environment import template_environment
 from devserver.log_subscription import subscription_event
 from devserver.streams import lambda_record, matches
-from devserver.template import PROJECT_ROOT, create_table, load_template, stream_consumers
+from devserver.template import PROJECT_ROOT, StreamConsumer, create_table, load_template, stream_consumers
 from scim_provisioning import activity_records, runtime
 from scim_provisioning.repository.dynamodb import dynamodb_stores
 
@@ -80,17 +80,22 @@ FIRST_EVENTS = {
 OTHER_FIRST_EVENTS = {"AccessTokensFunction": ("access_tokens_create.json", "a create first")}
 # The functions no API invokes get their first event made here: the activity ingest (invoked by
 # CloudWatch Logs) a delivery of the activity records two real requests emitted (a SCIM filter
-# and a token list), as devserver.log_subscription shapes it; the membership janitor the stream
-# record of a membership a real request wrote, as Lambda's event source mapping hands it
-# (devserver.streams); the token guardian its hourly schedule's event.
+# and a token list), as devserver.log_subscription shapes it; each consumer of the table's
+# stream the records its filters keep of a user and a group holding it that real requests
+# wrote, as Lambda's event source mapping hands them (devserver.streams): the membership
+# janitor the membership, the change-event publisher the user, the group and the change of
+# members, which it publishes to a bus of the embedded moto server; the token guardian its
+# hourly schedule's event.
 INGEST_EVENT = "(activity records of 2 requests)"
-STREAM_EVENT = "(stream record of a membership written)"
+STREAM_EVENT = "(stream records of a user and a group written)"
 SCHEDULE_EVENT = "(hourly schedule)"
 MADE_FIRST_EVENTS = {
     "ActivityIngestFunction": INGEST_EVENT,
     "MembershipJanitorFunction": STREAM_EVENT,
+    "ChangeEventsFunction": STREAM_EVENT,
     "TokenGuardianFunction": SCHEDULE_EVENT,
 }
+EVENT_BUS_NAME = "cold-start"
 PLACEHOLDER_BEARER = "Bearer scim_0123456789abcdef0123456789abcdef"
 PLACEHOLDER_API_KEY = "ApiKey scimadm_0123456789abcdef0123456789abcdef"
 INGESTED_SCIM_REQUEST = "/api/v1/scim/v2/Users?filter=userName%20eq%20%22someone%40cold.test%22"
@@ -260,7 +265,8 @@ class _LocalDynamoDB:
     """The embedded DynamoDB, with an organization whose SCIM token and API key the events carry."""
 
     environment: dict[str, str]
-    made_events: dict[str, dict[str, Any]]  # INGEST_EVENT, STREAM_EVENT… -> the event
+    made_events: dict[str, dict[str, Any]]  # INGEST_EVENT, SCHEDULE_EVENT -> the event
+    stream_events: dict[str, dict[str, Any]]  # a stream consumer's logical id -> its records
     credentials: dict[str, str]  # placeholder header value -> real one
 
 
@@ -288,7 +294,7 @@ def local_dynamodb() -> Iterator[_LocalDynamoDB]:
                 api = Dispatcher()
                 api.handle("GET", INGESTED_SCIM_REQUEST, [("Authorization", f"Bearer {token}")], None)
                 api.handle("GET", INGESTED_ADMIN_REQUEST, [("Authorization", f"ApiKey {api_key}")], None)
-                stream_event = _membership_written(client, api, f"Bearer {token}")
+                stream_events = _user_and_group_written(client, api, f"Bearer {token}")
             finally:
                 activity_records.install_sink(None)
                 runtime.reset()
@@ -299,6 +305,10 @@ def local_dynamodb() -> Iterator[_LocalDynamoDB]:
             "AWS_EC2_METADATA_DISABLED": "true",
             "TABLE_NAME": TABLE_NAME,
             "DYNAMODB_ENDPOINT_URL": database.endpoint_url,
+            # The change-event publisher's bus, on the same moto server (botocore reads the
+            # service's endpoint from AWS_ENDPOINT_URL_EVENTBRIDGE).
+            "EVENT_BUS_NAME": EVENT_BUS_NAME,
+            "AWS_ENDPOINT_URL_EVENTBRIDGE": database.endpoint_url,
             "PYTHONDONTWRITEBYTECODE": "1",
             "PATH": os.environ.get("PATH", ""),
             "HOME": os.environ.get("HOME", ""),
@@ -307,9 +317,9 @@ def local_dynamodb() -> Iterator[_LocalDynamoDB]:
             environment,
             {
                 INGEST_EVENT: subscription_event(records),
-                STREAM_EVENT: stream_event,
                 SCHEDULE_EVENT: {"source": "aws.scheduler", "detail-type": "Scheduled Event"},
             },
+            stream_events,
             {PLACEHOLDER_BEARER: f"Bearer {token}", PLACEHOLDER_API_KEY: f"ApiKey {api_key}"},
         )
     finally:
@@ -322,10 +332,13 @@ def local_dynamodb() -> Iterator[_LocalDynamoDB]:
                 os.environ[name] = value
 
 
-def _membership_written(client: Any, api: Dispatcher, bearer: str) -> dict[str, Any]:
-    """The stream event of a membership: a user and a group holding it are created through the
-    API, and the table's stream records the janitor's filters keep are handed over as Lambda's
-    event source mapping would hand them."""
+def _user_and_group_written(client: Any, api: Dispatcher, bearer: str) -> dict[str, dict[str, Any]]:
+    """Each stream consumer's first event: a user and a group holding it are created through
+    the API, and the table's stream records each consumer's filters keep are handed over as
+    Lambda's event source mapping would hand them. The bus the publisher puts on is made."""
+    boto3.client("events", endpoint_url=client.meta.endpoint_url, region_name="us-east-1").create_event_bus(
+        Name=EVENT_BUS_NAME
+    )
     headers = [("Authorization", bearer), ("Content-Type", "application/scim+json")]
     user = api.handle("POST", "/api/v1/scim/v2/Users", headers, json.dumps({"userName": "member@cold.test"}))
     member = json.loads(user.body)["id"]
@@ -334,17 +347,22 @@ def _membership_written(client: Any, api: Dispatcher, bearer: str) -> dict[str, 
     )
     stream_arn = client.describe_table(TableName=TABLE_NAME)["Table"]["LatestStreamArn"]
     streams = boto3.client("dynamodbstreams", endpoint_url=client.meta.endpoint_url, region_name="us-east-1")
-    (janitor,) = stream_consumers()
-    records = []
+    delivered: list[dict[str, Any]] = []
     for shard in streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"]:
         iterator = streams.get_shard_iterator(
             StreamArn=stream_arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
         )
-        for record in streams.get_records(ShardIterator=iterator["ShardIterator"])["Records"]:
-            delivered = lambda_record(record, stream_arn)
-            if any(matches(pattern, delivered) for pattern in janitor.patterns):
-                records.append(delivered)
-    return {"Records": records}
+        records = streams.get_records(ShardIterator=iterator["ShardIterator"])["Records"]
+        delivered.extend(lambda_record(record, stream_arn) for record in records)
+    return {
+        consumer.code.logical_id: {"Records": [record for record in delivered if _kept(consumer, record)]}
+        for consumer in stream_consumers()
+    }
+
+
+def _kept(consumer: StreamConsumer, record: dict[str, Any]) -> bool:
+    """Whether the consumer's FilterCriteria let the record through to its function."""
+    return any(matches(pattern, record) for pattern in consumer.patterns)
 
 
 # ------------------------------------------------------------------------------ tracing
@@ -434,8 +452,10 @@ def _run(python: Path, arguments: list[str], environment: dict[str, str], daemon
         cwd=tempfile.gettempdir(),
         capture_output=True,
         text=True,
-        check=True,
+        check=False,
     )
+    if completed.returncode:
+        raise RuntimeError(f"a cold start of {arguments[-1] or 'the floor'} failed:\n{completed.stderr}")
     line = next(line for line in completed.stdout.splitlines() if line.startswith("COLD-START"))
     _, import_ms, invoke_ms, waited_ms, status = line.split()
     waited = float(waited_ms)
@@ -445,7 +465,9 @@ def _run(python: Path, arguments: list[str], environment: dict[str, str], daemon
 def _first_event(function: Function, scratch: Path, local: _LocalDynamoDB) -> Path:
     """The function's first event in a file: an ``events/`` file with real credentials in
     place of its placeholders, or the ingest's delivery."""
-    if function.event in local.made_events:
+    if function.event == STREAM_EVENT:
+        text = json.dumps(local.stream_events[function.logical_id], default=str)
+    elif function.event in local.made_events:
         text = json.dumps(local.made_events[function.event], default=str)
     else:
         text = (EVENTS / str(function.event)).read_text(encoding="utf-8")

@@ -40,10 +40,18 @@ EXPECTED = {
         ("janitor",),
         (*NOBODYS, GUARDIAN, "pydantic", "scim_provisioning.scim.filter", "aws_lambda_powertools.event_handler"),
     ),
-    # The change-event publisher reads stream records and puts events: no store, no Powertools.
+    # The change-event publisher reads stream records and puts events: no store, and of
+    # Powertools only what observability.py sets up for every function (its handler is traced).
     "ChangeEventsFunction": (
         ("change_events",),
-        (*NOBODYS, *SCIM_RULES, GUARDIAN, "pydantic", "aws_lambda_powertools", "scim_provisioning.repository.dynamodb"),
+        (
+            *NOBODYS,
+            *SCIM_RULES,
+            GUARDIAN,
+            "pydantic",
+            "aws_lambda_powertools.event_handler",
+            "scim_provisioning.repository.dynamodb",
+        ),
     ),
     "ActivityIngestFunction": (
         ("activity_ingest",),

@@ -9,13 +9,13 @@ FUZZ_SEED. Every failing case a run ever found is kept in ``test_fuzz_regression
 from __future__ import annotations
 
 import os
-import time
 
 import pytest
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
 from devserver.dispatch import Dispatcher
+from tests.cpu import cpu_timed
 from tests.fuzz.conftest import examples
 from tests.fuzz.oracle import TALLIES, Tally, problems
 from tests.fuzz.strategies import Request, Targets, requests
@@ -29,9 +29,8 @@ COLLECT = os.environ.get("FUZZ_COLLECT") == "1"
 
 
 def send(api: Dispatcher, request: Request) -> tuple[int, list[tuple[str, str]], bytes, float]:
-    started = time.thread_time()
-    response = api.handle(request.method, request.target, request.headers, request.body)
-    return response.status, response.headers, response.body, time.thread_time() - started
+    response, cpu_seconds = cpu_timed(lambda: api.handle(request.method, request.target, request.headers, request.body))
+    return response.status, response.headers, response.body, cpu_seconds
 
 
 @seed(FUZZ_SEED)

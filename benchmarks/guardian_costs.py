@@ -29,7 +29,8 @@ from devserver.template import create_table
 from scim_provisioning.models import CredentialKind, ScimTokenMetadata
 from scim_provisioning.repository.credentials import scim_token_items
 from scim_provisioning.repository.dynamodb import dynamodb_stores
-from scim_provisioning.repository.table import Table, serialize
+from scim_provisioning.repository.items import serialize
+from scim_provisioning.repository.table import Table
 from scim_provisioning.services.token_guardian import GuardianPolicy, TokenGuardian
 
 TABLE_NAME = "scim-provisioning-guardian-bench"

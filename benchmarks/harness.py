@@ -12,10 +12,11 @@ from datetime import UTC, datetime, timedelta
 
 from scim_provisioning import activity_records
 from scim_provisioning.models import OrganizationRole, Person
+from scim_provisioning.repository.items import serialize
 from scim_provisioning.repository.memberships import membership_item
 from scim_provisioning.repository.organizations import count_change
 from scim_provisioning.repository.people import USER_COUNT, DynamoDBPeopleStore
-from scim_provisioning.repository.table import Table, serialize
+from scim_provisioning.repository.table import Table
 from scim_provisioning.scim.schema import USER_SCHEMA_ID
 
 

@@ -25,7 +25,8 @@ from devserver.template import create_table
 from scim_provisioning import runtime
 from scim_provisioning.config import Settings
 from scim_provisioning.repository.dynamodb import dynamodb_stores
-from scim_provisioning.repository.table import create_dynamodb_client, deserialize
+from scim_provisioning.repository.items import deserialize
+from scim_provisioning.repository.table import create_dynamodb_client
 from scim_provisioning.runtime import Runtime
 from tests.integration.helpers import AdminFixture, call, document, make_admin, scim_error, scim_token
 from tests.scim_samples import okta_user

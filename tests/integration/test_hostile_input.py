@@ -11,7 +11,7 @@ import pytest
 
 from devserver.dispatch import Dispatcher, HttpResponse
 from scim_provisioning import limits
-from scim_provisioning.repository.table import MAX_SORT_KEY_BYTES, key_fits
+from scim_provisioning.repository.items import MAX_SORT_KEY_BYTES, key_fits
 from scim_provisioning.runtime import Runtime
 from tests.cpu import cpu_timed
 from tests.integration.helpers import AdminFixture, call, create, scim_error

@@ -20,8 +20,8 @@ from devserver.streams import LocalTableStream, matches
 from devserver.template import create_table, stream_consumers
 from scim_provisioning import runtime
 from scim_provisioning.models import Deletion, ServiceEvent
+from scim_provisioning.repository.items import deserialize
 from scim_provisioning.repository.protocols import PublishFailed
-from scim_provisioning.repository.table import deserialize
 from tests.integration.helpers import call, document, make_admin, scim_token
 from tests.polling import eventually
 from tests.scim_samples import PATCH_OP, okta_user

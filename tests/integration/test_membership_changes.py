@@ -14,7 +14,8 @@ from benchmarks.request_counter import DynamoDBRequestCounter
 from devserver.dispatch import Dispatcher
 from scim_provisioning.errors import ServiceUnavailable
 from scim_provisioning.repository import memberships as memberships_module
-from scim_provisioning.repository.table import Table, deserialize
+from scim_provisioning.repository.items import deserialize
+from scim_provisioning.repository.table import Table
 from scim_provisioning.runtime import Runtime
 from scim_provisioning.services import versioning
 from scim_provisioning.services.memberships import STALE_AFTER

@@ -14,8 +14,9 @@ from benchmarks.harness import FixedClock
 from devserver.dispatch import Dispatcher
 from scim_provisioning.errors import ServiceUnavailable
 from scim_provisioning.models import Deletion, MemberChange
+from scim_provisioning.repository.items import deserialize
 from scim_provisioning.repository.stream import item_changes
-from scim_provisioning.repository.table import Table, deserialize
+from scim_provisioning.repository.table import Table
 from scim_provisioning.runtime import Runtime
 from scim_provisioning.services.janitor import GSI_CATCH_UP, MembershipJanitor, NotYet
 from scim_provisioning.services.memberships import STALE_AFTER

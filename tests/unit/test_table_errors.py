@@ -15,7 +15,8 @@ from botocore.stub import ANY, Stubber
 
 from scim_provisioning.errors import ServiceUnavailable
 from scim_provisioning.repository import table as table_module
-from scim_provisioning.repository.table import ConditionFailed, Table
+from scim_provisioning.repository.failures import ConditionFailed
+from scim_provisioning.repository.table import Table
 
 TABLE = "scim-test"
 KEY = {"PK": {"S": "ORG#o"}, "SK": {"S": "USER#u"}}

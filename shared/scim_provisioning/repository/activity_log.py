@@ -18,7 +18,8 @@ from typing import Any
 
 from scim_provisioning.activity_annotation import ADMIN_ACTIONS
 from scim_provisioning.models import ActivityEntry, ActivityPage
-from scim_provisioning.repository.table import Item, Table, deserialize, epoch, key, serialize
+from scim_provisioning.repository.items import Item, deserialize, epoch, key, serialize
+from scim_provisioning.repository.table import Table
 from scim_provisioning.timestamps import format_timestamp, parse_timestamp
 
 # One activity-log page may evaluate this many DynamoDB pages (≤ 1 MB each) when a filter

@@ -26,8 +26,10 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from scim_provisioning.models import ApiKeyMetadata, Credential, CredentialKind, ScimTokenMetadata
+from scim_provisioning.repository.failures import ConditionFailed
+from scim_provisioning.repository.items import Item, Operation, epoch, optional_time, org_pk
 from scim_provisioning.repository.protocols import RotationConflict
-from scim_provisioning.repository.table import ConditionFailed, Item, Operation, Table, epoch, optional_time, org_pk
+from scim_provisioning.repository.table import Table
 from scim_provisioning.timestamps import format_optional, format_timestamp, parse_timestamp
 
 _CREDENTIAL_SK = "CREDENTIAL"

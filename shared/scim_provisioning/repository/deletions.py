@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from scim_provisioning.models import Deletion
-from scim_provisioning.repository.table import Item, epoch, org_pk
+from scim_provisioning.repository.items import Item, epoch, org_pk
 from scim_provisioning.timestamps import format_timestamp
 
 DELETION_PREFIX = "DELETED#"

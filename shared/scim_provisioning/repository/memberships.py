@@ -31,20 +31,12 @@ from datetime import timedelta
 from typing import Any
 
 from scim_provisioning.models import Group, Member, MemberChange
+from scim_provisioning.repository.failures import ConditionFailed
 from scim_provisioning.repository.groups import GROUP_PREFIX, DynamoDBGroupStore, GroupWrite
+from scim_provisioning.repository.items import Item, Operation, deserialize, epoch, key, org_pk, serialize
 from scim_provisioning.repository.people import USER_PREFIX
 from scim_provisioning.repository.protocols import DisplayNameTaken, UnknownMembers, VersionConflict
-from scim_provisioning.repository.table import (
-    ConditionFailed,
-    Item,
-    Operation,
-    Table,
-    deserialize,
-    epoch,
-    key,
-    org_pk,
-    serialize,
-)
+from scim_provisioning.repository.table import Table
 from scim_provisioning.timestamps import format_timestamp, parse_timestamp
 
 _MEMBER_PREFIX = "MEMBER#"

@@ -10,8 +10,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from scim_provisioning.models import Organization, OrganizationRole, Person
+from scim_provisioning.repository.failures import ConditionFailed
+from scim_provisioning.repository.items import Operation, org_pk
 from scim_provisioning.repository.protocols import UserNameTaken
-from scim_provisioning.repository.table import ConditionFailed, Operation, Table, org_pk
+from scim_provisioning.repository.table import Table
 from scim_provisioning.timestamps import format_timestamp, parse_timestamp
 
 if TYPE_CHECKING:  # the people store includes count_change from here: no import cycle at run time

@@ -15,7 +15,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from scim_provisioning.models import PageBookmark
-from scim_provisioning.repository.table import Table, epoch
+from scim_provisioning.repository.items import epoch
+from scim_provisioning.repository.table import Table
 
 _POSITION_DIGITS = 10
 

@@ -17,17 +17,11 @@ from collections.abc import Iterator
 
 from scim_provisioning.models import Deletion, OrganizationRole, Person
 from scim_provisioning.repository.deletions import deletion_record
+from scim_provisioning.repository.failures import ConditionFailed
+from scim_provisioning.repository.items import Item, Operation, case_insensitive_key, lookup_digest, org_pk
 from scim_provisioning.repository.organizations import ACTIVE_ADMIN_COUNT, count_change, read_count
 from scim_provisioning.repository.protocols import LastActiveAdmin, Page, UserNameTaken, VersionConflict
-from scim_provisioning.repository.table import (
-    ConditionFailed,
-    Item,
-    Operation,
-    Table,
-    case_insensitive_key,
-    lookup_digest,
-    org_pk,
-)
+from scim_provisioning.repository.table import Table
 from scim_provisioning.timestamps import format_timestamp, parse_timestamp
 
 USER_PREFIX = "USER#"

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from scim_provisioning.repository.items import Item, deserialize
 from scim_provisioning.repository.memberships import membership_of
-from scim_provisioning.repository.table import Item, deserialize
 
 
 @dataclass(frozen=True)

@@ -1,53 +1,39 @@
 """The table core: the one place that sends requests to DynamoDB.
 
 Every store (``organizations``, ``people``, ``groups``, ``memberships``, ``credentials``,
-``activity``) builds its items and keys and hands its requests to a ``Table``, which adds the
-table name, (de)serializes, pages, batches, and turns DynamoDB's errors into two kinds: a
-failed condition (``ConditionFailed``, which each store translates into what it means for its
-aggregate) and a refusal for capacity that outlasted botocore's retries (the domain error
-``ServiceUnavailable``, a 503 for the client to retry). Nothing else in the service imports
-boto3 or botocore.
+``activity``) builds its items and keys (``items.py``) and hands its requests to a ``Table``,
+which adds the table name, (de)serializes, pages, batches, and turns DynamoDB's errors into two
+kinds (``failures.py``): a failed condition (``ConditionFailed``, which each store translates
+into what it means for its aggregate) and a refusal for capacity that outlasted botocore's
+retries (the domain error ``ServiceUnavailable``, a 503 for the client to retry). Nothing else
+in the service imports boto3 or botocore.
 
 Single-table design; ``docs/data-model.md`` lists every item, key and access pattern with its
-cost. Every key of tenant data starts with the organization (``ORG#<uuid>``), so a request
-scoped to one organization cannot address another's items. Rules that must hold under
-concurrency (unique userName, once-per-hour rotation, one write per minute for last-used)
-are DynamoDB condition expressions in the stores, never a read followed by a write.
+cost. Rules that must hold under concurrency (unique userName, once-per-hour rotation, one
+write per minute for last-used) are DynamoDB condition expressions in the stores, never a read
+followed by a write.
 """
 
 from __future__ import annotations
 
 import functools
-import hashlib
 import random
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from datetime import datetime
 from typing import Any, Protocol, cast
 
 import boto3
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore import xform_name
 from botocore.config import Config
-from botocore.exceptions import ClientError, HTTPClientError
-from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
 from scim_provisioning.config import Settings
 from scim_provisioning.errors import ServiceUnavailable
 from scim_provisioning.observability import tracer
 from scim_provisioning.repository.concurrency import MAX_IN_FLIGHT, side_by_side
+from scim_provisioning.repository.failures import ConditionFailed, translated_errors
+from scim_provisioning.repository.items import Item, Operation, deserialize, key, key_fits, serialize
 from scim_provisioning.repository.protocols import VersionConflict
-from scim_provisioning.timestamps import parse_timestamp
-
-# The stores key names with it; it lives beside the text rules so that scim/ can limit names too.
-from scim_provisioning.unicode_text import case_insensitive_key as case_insensitive_key
-
-Item = dict[str, Any]
-"""An item in Python values (``{"PK": "ORG#…", "version": 3}``), as stores build and read them."""
-Operation = dict[str, Any]
-"""One element of a TransactWriteItems request (``{"Put": …}``, ``{"Delete": …}``, …)."""
 
 # Standard retry mode: exponential backoff with jitter on throttling and 5xx, a retry quota so
 # a struggling table is not hammered; ``max_attempts`` counts the retries, so a request makes
@@ -78,24 +64,6 @@ BATCH_WRITERS = 40
 # which botocore does not retry) is sent again this many times in all, with a short jitter.
 TRANSACTION_ATTEMPTS = 3
 
-# DynamoDB's error codes for "not now": botocore's standard mode has already retried them.
-_UNAVAILABLE_CODES = frozenset(
-    {
-        "ProvisionedThroughputExceededException",
-        "ThrottlingException",
-        "RequestLimitExceeded",
-        "InternalServerError",
-        "ServiceUnavailable",
-        "TransactionInProgressException",
-    }
-)
-# A cancelled transaction's reasons that mean "not now" rather than "your condition failed".
-_UNAVAILABLE_REASONS = frozenset({"ThrottlingError", "ProvisionedThroughputExceeded", "TransactionConflict"})
-_CONDITION_CODES = frozenset({"ConditionalCheckFailedException", "TransactionCanceledException"})
-
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
-
 
 def create_dynamodb_client(settings: Settings, config: Config = CLIENT_CONFIG) -> Any:
     return boto3.client(
@@ -104,108 +72,6 @@ def create_dynamodb_client(settings: Settings, config: Config = CLIENT_CONFIG) -
         endpoint_url=settings.dynamodb_endpoint_url,
         config=config,
     )
-
-
-# ----------------------------------------------------------------------------- keys
-def org_pk(organization_uuid: str) -> str:
-    return f"ORG#{organization_uuid}"
-
-
-# DynamoDB refuses a key whose partition key value exceeds 2,048 bytes or whose sort key value
-# exceeds 1,024 (moto does not). Reads by a key that cannot exist (a client's id or name of
-# thousands of characters) find nothing instead of failing with a ValidationException.
-MAX_PARTITION_KEY_BYTES = 2048
-MAX_SORT_KEY_BYTES = 1024
-
-
-def key_fits(pk: str, sk: str = "") -> bool:
-    """Whether DynamoDB could hold an item with this key."""
-    return len(pk.encode("utf-8")) <= MAX_PARTITION_KEY_BYTES and len(sk.encode("utf-8")) <= MAX_SORT_KEY_BYTES
-
-
-def key(pk: str, sk: str) -> dict[str, dict[str, str]]:
-    return {"PK": {"S": pk}, "SK": {"S": sk}}
-
-
-def lookup_digest(value: str) -> str:
-    """Index keys for externalId and emails: fixed length whatever the value, no '#' ambiguity."""
-    return hashlib.sha256(value.encode("utf-8")).hexdigest()[:32]
-
-
-def epoch(moment: datetime) -> int:
-    """A TTL attribute's value."""
-    return int(moment.timestamp())
-
-
-# -------------------------------------------------------------------- (de)serialization
-def serialize(item: Item) -> dict[str, Any]:
-    """DynamoDB's typed form; None values are left out (DynamoDB stores no nulls here)."""
-    return {name: _serializer.serialize(value) for name, value in item.items() if value is not None}
-
-
-def deserialize(item: dict[str, Any]) -> Item:
-    return {name: _deserializer.deserialize(value) for name, value in item.items()}
-
-
-def optional_time(item: Item, name: str) -> datetime | None:
-    value = item.get(name)
-    return None if value is None else parse_timestamp(value)
-
-
-# ---------------------------------------------------------------------------- errors
-class ConditionFailed(Exception):
-    """A write's condition did not hold. ``reasons`` are a cancelled transaction's
-    CancellationReasons, one per operation in order (empty for a single-item write)."""
-
-    def __init__(self, reasons: list[dict[str, Any]]) -> None:
-        super().__init__("condition failed")
-        self.reasons = reasons
-
-    def failed_alone(self, index: int) -> bool:
-        """Whether operation ``index``'s condition failed and operation 0's did not."""
-        codes = [reason.get("Code") for reason in self.reasons]
-        return len(codes) > index and codes[index] == "ConditionalCheckFailed" and codes[0] != "ConditionalCheckFailed"
-
-    def failed(self, index: int) -> bool:
-        """Whether operation ``index``'s own condition failed."""
-        return len(self.reasons) > index and self.reasons[index].get("Code") == "ConditionalCheckFailed"
-
-    def old_item(self, index: int) -> Item | None:
-        """The item operation ``index`` found (it asked ReturnValuesOnConditionCheckFailure)."""
-        old = self.reasons[index].get("Item") if len(self.reasons) > index else None
-        return None if old is None else deserialize(old)
-
-    @property
-    def conflicted(self) -> bool:
-        """Cancelled only because another transaction held an item: worth sending again."""
-        codes = {reason.get("Code") for reason in self.reasons} - {"None", None}
-        return codes == {"TransactionConflict"}
-
-
-@contextmanager
-def _translated_errors() -> Iterator[None]:
-    """DynamoDB's failures as the stores see them: ``ConditionFailed``, or ``ServiceUnavailable``
-    for anything that may succeed later (docs/decisions.md, "What a DynamoDB failure means")."""
-    try:
-        yield
-    except ClientError as error:
-        code = error.response.get("Error", {}).get("Code")
-        status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
-        if code in _CONDITION_CODES:
-            reasons = [dict(reason) for reason in error.response.get("CancellationReasons", [])]
-            failure = ConditionFailed(reasons)
-            unavailable = {str(reason.get("Code")) for reason in reasons} & _UNAVAILABLE_REASONS
-            if unavailable and not failure.conflicted and not any(map(failure.failed, range(len(reasons)))):
-                raise ServiceUnavailable(f"DynamoDB cancelled a transaction: {sorted(unavailable)}") from error
-            raise failure from error
-        if code in _UNAVAILABLE_CODES or status >= 500:
-            raise ServiceUnavailable(f"DynamoDB refused {error.operation_name} after retries: {code}") from error
-        raise
-    except (HTTPClientError, BotocoreConnectionError) as error:
-        # Timeouts and dropped connections that outlasted botocore's retries. The request may
-        # have been applied (a dropped answer): a transaction's retry with its
-        # ClientRequestToken would say so, which is why every transaction carries one.
-        raise ServiceUnavailable(f"DynamoDB did not answer: {type(error).__name__}") from error
 
 
 class _AwsSubsegment(Protocol):
@@ -232,13 +98,13 @@ class Table:
         once answered, DynamoDB's request id and botocore's retries. A condition that did not
         hold is an answer DynamoDB gives (a 400), so its subsegment is marked an error, not a
         fault; any other failure is recorded on it by the tracer. Failures reach the stores
-        translated (``_translated_errors``)."""
+        translated (``failures.translated_errors``)."""
         with tracer.provider.in_subsegment(name="DynamoDB", namespace="aws") as entered:
             subsegment = cast("_AwsSubsegment", entered)
             aws: dict[str, Any] = {"operation": operation, "table_name": self.name}
             subsegment.set_aws(aws)
             try:
-                with _translated_errors():
+                with translated_errors():
                     answer: dict[str, Any] = getattr(self.client, xform_name(operation))(**request)
             except ConditionFailed as refused:
                 subsegment.apply_status_code(400)

@@ -18,7 +18,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from scim_provisioning.models import TokenError, TokenHealth, TokenHourCounts
-from scim_provisioning.repository.table import ConditionFailed, Item, Table, deserialize, epoch, optional_time
+from scim_provisioning.repository.failures import ConditionFailed
+from scim_provisioning.repository.items import Item, deserialize, epoch, optional_time
+from scim_provisioning.repository.table import Table
 from scim_provisioning.timestamps import format_timestamp, parse_timestamp
 
 _HOUR_FORMAT = "%Y-%m-%dT%H"

@@ -13,7 +13,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from scim_provisioning.models import TokenNoticeKey
-from scim_provisioning.repository.table import ConditionFailed, Table, epoch, org_pk, serialize
+from scim_provisioning.repository.failures import ConditionFailed
+from scim_provisioning.repository.items import epoch, org_pk, serialize
+from scim_provisioning.repository.table import Table
 from scim_provisioning.timestamps import format_timestamp
 
 _SENDING = "sending"

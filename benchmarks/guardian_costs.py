@@ -89,7 +89,7 @@ def _load_foreground(stores: Any) -> None:
     for token, used in zip(tokens, last_uses, strict=True):
         stores.scim_tokens.create_scim_token(token, uuid.uuid4().hex)
         if token.created_at < NOW - timedelta(days=8):
-            stores.scim_tokens.end_first_week_check(token)  # as an earlier run left it
+            stores.scim_token_indexes.end_first_week_check(token)  # as an earlier run left it
         if used is not None:
             stores.credentials.stamp_last_used(
                 token.organization_uuid, CredentialKind.SCIM_TOKEN, token.uuid, NOW + used, NOW + used
@@ -104,7 +104,13 @@ def measure_on(client: Any, table_name: str, organizations: int) -> RunCost:
     _load_foreground(stores)
     outbox = RecordingOutbox()
     guardian = TokenGuardian(
-        stores.scim_tokens, stores.token_notices, outbox, outbox, FixedClock(NOW), GuardianPolicy()
+        stores.scim_tokens,
+        stores.scim_token_indexes,
+        stores.token_notices,
+        outbox,
+        outbox,
+        FixedClock(NOW),
+        GuardianPolicy(),
     )
     counter = DynamoDBRequestCounter(client)
     with counter.measure() as first:

@@ -65,6 +65,7 @@ def run_token_guardian(query: str, base_url: str) -> HttpResponse:
     policy = GuardianPolicy.from_settings(current.settings)
     guardian = TokenGuardian(
         current.stores.scim_tokens,
+        current.stores.scim_token_indexes,
         current.stores.token_notices,
         outbox,
         outbox,

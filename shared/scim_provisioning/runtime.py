@@ -88,7 +88,7 @@ class Runtime:
 
         stores = self.stores
         return UpgradeService(
-            stores.organizations, stores.people, stores.scim_tokens, stores.memberships, self.janitor, self.clock
+            stores.organizations, stores.people, stores.scim_token_indexes, stores.memberships, self.janitor, self.clock
         )
 
     @cached_property
@@ -147,6 +147,7 @@ class Runtime:
         settings = self.settings
         return TokenGuardian(
             self.stores.scim_tokens,
+            self.stores.scim_token_indexes,
             self.stores.token_notices,
             self.bus or event_bus(settings.event_bus_name, settings.region),
             self.topic or notification_topic(settings.token_notices_topic_arn, settings.region),

@@ -94,6 +94,7 @@ def guardian(app_runtime: Runtime, outbox: Outbox, clock: FixedClock, bus: Event
     clock, and its own bus when given."""
     return TokenGuardian(
         app_runtime.stores.scim_tokens,
+        app_runtime.stores.scim_token_indexes,
         app_runtime.stores.token_notices,
         bus or outbox.bus,
         outbox.topic,
@@ -434,5 +435,5 @@ def test_the_upgrade_indexes_tokens_an_earlier_release_wrote_so_they_are_warned_
     assert second.scim_tokens_indexed == 0
     assert kinds(outbox.events()) == [("ScimTokenExpiring", 7)]
     assert [event.detail["tokenUuid"] for event in after.events] == [expiring.uuid]
-    last_used = guardian_runtime.stores.scim_tokens.scim_tokens_last_used_between(clock.now(), clock.now())
+    last_used = guardian_runtime.stores.scim_token_indexes.scim_tokens_last_used_between(clock.now(), clock.now())
     assert sorted(last_used) == sorted([(owner.organization_uuid, expiring.uuid), (owner.organization_uuid, used.uuid)])

@@ -7,8 +7,9 @@ partition and a credential item keyed by the secret's digest, written together:
 A rotated or revoked SCIM token's credential is replaced by a ``retired`` tombstone under the
 same key, so its later use is refused *and* attributed to its organization.
 
-Three sparse index entries let the token guardian read only the tokens it has something to say
-about (docs/data-model.md, "Token guardian"):
+Three sparse index entries, written here with the token, let the token guardian read only the
+tokens it has something to say about (its reads: ``scim_token_indexes.py``; docs/data-model.md,
+"Token guardian"):
 
   credential of a live token with an expiry   GSI1 SCIM_TOKEN_EXPIRY / <expiresAt>#<token>
   metadata, until its first week is checked   GSI1 SCIM_TOKEN_FIRST_WEEK / <createdAt>#<token>
@@ -19,11 +20,10 @@ entry); a revocation removes all three."""
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from scim_provisioning.models import ApiKeyMetadata, Credential, CredentialKind, ScimTokenMetadata
 from scim_provisioning.repository.failures import ConditionFailed
@@ -33,14 +33,12 @@ from scim_provisioning.repository.table import Table
 from scim_provisioning.timestamps import format_optional, format_timestamp, parse_timestamp
 
 _CREDENTIAL_SK = "CREDENTIAL"
-_SCIM_TOKEN_PREFIX = "SCIM_TOKEN#"
+SCIM_TOKEN_PREFIX = "SCIM_TOKEN#"
 _API_KEY_PREFIX = "API_KEY#"
-# The token guardian's index partitions (GSI1PK / GSI2PK values).
-_EXPIRY_INDEX = "SCIM_TOKEN_EXPIRY"
-_FIRST_WEEK_INDEX = "SCIM_TOKEN_FIRST_WEEK"
-_LAST_USED_INDEX = "SCIM_TOKEN"
-# Sorts after "#", so "<time>~" bounds every "<time>#<token>" of that instant.
-_AFTER_EVERY_TOKEN = "~"
+# The token guardian's index partitions (GSI1PK / GSI2PK values), read by scim_token_indexes.py.
+EXPIRY_INDEX = "SCIM_TOKEN_EXPIRY"
+FIRST_WEEK_INDEX = "SCIM_TOKEN_FIRST_WEEK"
+LAST_USED_INDEX = "SCIM_TOKEN"
 
 Metadata = TypeVar("Metadata", ScimTokenMetadata, ApiKeyMetadata)
 
@@ -49,7 +47,7 @@ def _credential_pk(secret_digest: str) -> str:
     return f"CREDENTIAL#{secret_digest}"
 
 
-def _scim_token_from_item(item: Item) -> ScimTokenMetadata:
+def scim_token_from_item(item: Item) -> ScimTokenMetadata:
     return ScimTokenMetadata(
         uuid=item["uuid"],
         organization_uuid=item["organizationUuid"],
@@ -76,13 +74,8 @@ def _api_key_from_item(item: Item) -> ApiKeyMetadata:
     )
 
 
-def _index_key(moment: datetime, token_uuid: str) -> str:
+def index_key(moment: datetime, token_uuid: str) -> str:
     return f"{format_timestamp(moment)}#{token_uuid}"
-
-
-def _index_bound(moment: datetime) -> str:
-    """The greatest key of ``moment``: ``<= bound`` takes every token of that instant."""
-    return format_timestamp(moment) + _AFTER_EVERY_TOKEN
 
 
 def _credential_item(
@@ -106,7 +99,7 @@ def _credential_item(
     if kind is CredentialKind.SCIM_TOKEN and expires_at is not None:
         # Never written again until rotation replaces it: the index entry costs no write
         # beyond the token's own, unlike one on the metadata (stamped with lastUsedAt).
-        item |= {"GSI1PK": _EXPIRY_INDEX, "GSI1SK": _index_key(expires_at, owner_uuid)}
+        item |= {"GSI1PK": EXPIRY_INDEX, "GSI1SK": index_key(expires_at, owner_uuid)}
     return item
 
 
@@ -115,7 +108,7 @@ def scim_token_items(token: ScimTokenMetadata, secret_digest: str) -> tuple[Item
     benchmarks load in bulk). The metadata enters the first-week and last-use indexes."""
     metadata = {
         "PK": org_pk(token.organization_uuid),
-        "SK": _SCIM_TOKEN_PREFIX + token.uuid,
+        "SK": SCIM_TOKEN_PREFIX + token.uuid,
         "entity": "ScimToken",
         "uuid": token.uuid,
         "organizationUuid": token.organization_uuid,
@@ -125,9 +118,9 @@ def scim_token_items(token: ScimTokenMetadata, secret_digest: str) -> tuple[Item
         "lastUsedAt": format_optional(token.last_used_at),
         "createdByUserUuid": token.created_by_user_uuid,
         "credentialDigest": secret_digest,
-        "GSI1PK": _FIRST_WEEK_INDEX,
-        "GSI1SK": _index_key(token.created_at, token.uuid),
-        "GSI2PK": _LAST_USED_INDEX,
+        "GSI1PK": FIRST_WEEK_INDEX,
+        "GSI1SK": index_key(token.created_at, token.uuid),
+        "GSI2PK": LAST_USED_INDEX,
     }
     credential = _credential_item(
         secret_digest, CredentialKind.SCIM_TOKEN, token.organization_uuid, token.uuid, token.expires_at
@@ -167,7 +160,7 @@ class DynamoDBCredentialStore:
         (what activity records carry; never the secret's digest). The condition makes the stamp
         monotonic and at most one write a minute, whatever order concurrent ingest invocations
         run in, and skips a revoked credential (its metadata is gone) without recreating it."""
-        prefix = _SCIM_TOKEN_PREFIX if kind is CredentialKind.SCIM_TOKEN else _API_KEY_PREFIX
+        prefix = SCIM_TOKEN_PREFIX if kind is CredentialKind.SCIM_TOKEN else _API_KEY_PREFIX
         try:
             self._table.update_item(
                 org_pk(organization_uuid),
@@ -238,12 +231,12 @@ class DynamoDBCredentialStore:
         self._table.transact([self._table.put(metadata), self._table.put(credential)])
 
     def list_scim_tokens(self, organization_uuid: str) -> list[ScimTokenMetadata]:
-        items = self._table.query_prefix(org_pk(organization_uuid), _SCIM_TOKEN_PREFIX)
-        return sorted((_scim_token_from_item(item) for item in items), key=lambda token: (token.created_at, token.uuid))
+        items = self._table.query_prefix(org_pk(organization_uuid), SCIM_TOKEN_PREFIX)
+        return sorted((scim_token_from_item(item) for item in items), key=lambda token: (token.created_at, token.uuid))
 
     def get_scim_token(self, organization_uuid: str, token_uuid: str) -> ScimTokenMetadata | None:
-        item = self._table.get(org_pk(organization_uuid), _SCIM_TOKEN_PREFIX + token_uuid)
-        return None if item is None else _scim_token_from_item(item)
+        item = self._table.get(org_pk(organization_uuid), SCIM_TOKEN_PREFIX + token_uuid)
+        return None if item is None else scim_token_from_item(item)
 
     def rotate_scim_token(
         self,
@@ -263,7 +256,7 @@ class DynamoDBCredentialStore:
         )
         metadata_update = self._table.update(
             org_pk(token.organization_uuid),
-            _SCIM_TOKEN_PREFIX + token.uuid,
+            SCIM_TOKEN_PREFIX + token.uuid,
             UpdateExpression="SET credentialDigest = :new, expiresAt = :expires, rotatedAt = :now",
             ConditionExpression="credentialDigest = :old AND (attribute_not_exists(rotatedAt) OR rotatedAt <= :since)",
             ExpressionAttributeValues={
@@ -280,7 +273,7 @@ class DynamoDBCredentialStore:
             self._table.transact([metadata_update, retired, self._table.put(credential)])
         except ConditionFailed as failure:
             current = failure.old_item(0)
-            raise RotationConflict(None if current is None else _scim_token_from_item(current)) from failure
+            raise RotationConflict(None if current is None else scim_token_from_item(current)) from failure
         return replace(token, expires_at=new_expires_at, rotated_at=rotated_at, credential_digest=new_digest)
 
     def delete_scim_token(
@@ -290,90 +283,8 @@ class DynamoDBCredentialStore:
             return self._retire_credential(secret_digest, organization_uuid, token_uuid, revoked_at, retire_until)
 
         return self._delete_with_credential(
-            organization_uuid, _SCIM_TOKEN_PREFIX + token_uuid, _scim_token_from_item, tombstone
+            organization_uuid, SCIM_TOKEN_PREFIX + token_uuid, scim_token_from_item, tombstone
         )
-
-    # --------------------------------------------------------------- token guardian
-    def scim_tokens_expiring(self, after: datetime, until: datetime) -> list[ScimTokenMetadata]:
-        """Live tokens whose credential expires in [after, until]: one Query of that range of
-        the expiry index, then the tokens' metadata (BatchGetItem, consistent: the current
-        description, expiry and lastUsedAt). A token rotated since the index was written comes
-        back as it is now; a revoked one not at all."""
-        entries = self._table.query_index_range(
-            "GSI1", "GSI1PK", _EXPIRY_INDEX, "GSI1SK", format_timestamp(after), _index_bound(until)
-        )
-        keys = [(org_pk(entry["organizationUuid"]), _SCIM_TOKEN_PREFIX + entry["ownerUuid"]) for entry in entries]
-        tokens = (_scim_token_from_item(item) for item in self._table.get_items(keys))
-        return sorted(tokens, key=lambda token: (token.expires_at or token.created_at, token.uuid))
-
-    def scim_tokens_in_first_week(self, created_until: datetime) -> list[ScimTokenMetadata]:
-        """Tokens created at or before ``created_until`` whose first week has not been checked
-        (``end_first_week_check``): the index holds only those, so this reads nothing else."""
-        items = self._table.query_index_range(
-            "GSI1", "GSI1PK", _FIRST_WEEK_INDEX, "GSI1SK", None, _index_bound(created_until)
-        )
-        return [_scim_token_from_item(item) for item in items]
-
-    def end_first_week_check(self, token: ScimTokenMetadata) -> None:
-        """Take the token out of the first-week index; a token revoked meanwhile stays gone."""
-        with contextlib.suppress(ConditionFailed):
-            self._table.update_item(
-                org_pk(token.organization_uuid),
-                _SCIM_TOKEN_PREFIX + token.uuid,
-                UpdateExpression="REMOVE GSI1PK, GSI1SK",
-                ConditionExpression="attribute_exists(PK)",
-            )
-
-    def scim_tokens_last_used_between(self, after: datetime, until: datetime) -> list[tuple[str, str]]:
-        """(organization, token) of the tokens last used in [after, until], from the last-use
-        index (keys only): the tokens that went quiet in that span and no others."""
-        items = self._table.query_index_range(
-            "GSI2", "GSI2PK", _LAST_USED_INDEX, "lastUsedAt", format_timestamp(after), format_timestamp(until)
-        )
-        return [(item["PK"].removeprefix("ORG#"), item["SK"].removeprefix(_SCIM_TOKEN_PREFIX)) for item in items]
-
-    def index_scim_tokens(self) -> int:
-        """Give the tokens that releases before 2026-12-01 wrote the token guardian's index
-        entries: the expiry entry on each live token's credential, the last-use entry on its
-        metadata (a first-week entry is not added: those tokens are past their first week or
-        nearly). A Scan of the whole table, for ``scim-admin upgrade`` only; the items written
-        (none on a second run)."""
-        request = {
-            "FilterExpression": "(#entity = :token AND attribute_not_exists(GSI2PK)) OR "
-            "(#kind = :scim AND attribute_exists(expiresAt) AND attribute_not_exists(GSI1PK))",
-            "ExpressionAttributeNames": {"#entity": "entity", "#kind": "kind"},
-            "ExpressionAttributeValues": {
-                ":token": {"S": "ScimToken"},
-                ":scim": {"S": CredentialKind.SCIM_TOKEN.value},
-            },
-        }
-        indexed = 0
-        for item in self._table.scan(request):
-            update: dict[str, Any]
-            if item.get("entity") == "ScimToken":
-                update = {
-                    "UpdateExpression": "SET GSI2PK = :index",
-                    "ConditionExpression": "attribute_exists(PK)",  # not revoked meanwhile
-                    "ExpressionAttributeValues": {":index": {"S": _LAST_USED_INDEX}},
-                }
-            else:
-                expiry = _index_key(parse_timestamp(item["expiresAt"]), item["ownerUuid"])
-                update = {
-                    "UpdateExpression": "SET GSI1PK = :index, GSI1SK = :expiry",
-                    "ConditionExpression": "#kind = :scim",  # not retired meanwhile
-                    "ExpressionAttributeNames": {"#kind": "kind"},
-                    "ExpressionAttributeValues": {
-                        ":index": {"S": _EXPIRY_INDEX},
-                        ":expiry": {"S": expiry},
-                        ":scim": {"S": CredentialKind.SCIM_TOKEN.value},
-                    },
-                }
-            try:
-                self._table.update_item(item["PK"], item["SK"], **update)
-            except ConditionFailed:
-                continue
-            indexed += 1
-        return indexed
 
     # ------------------------------------------------------------ personal API keys
     def create_api_key(self, key: ApiKeyMetadata, secret_digest: str) -> None:

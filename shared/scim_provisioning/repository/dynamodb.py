@@ -13,6 +13,7 @@ from scim_provisioning.repository.organizations import DynamoDBOrganizationStore
 from scim_provisioning.repository.page_bookmarks import DynamoDBPageBookmarkStore
 from scim_provisioning.repository.people import DynamoDBPeopleStore
 from scim_provisioning.repository.protocols import Stores
+from scim_provisioning.repository.scim_token_indexes import DynamoDBScimTokenIndexStore
 from scim_provisioning.repository.table import Table, create_dynamodb_client
 from scim_provisioning.repository.token_health import DynamoDBTokenHealthStore
 from scim_provisioning.repository.token_notices import DynamoDBTokenNoticeStore
@@ -32,6 +33,7 @@ def dynamodb_stores(client: Any, table_name: str) -> Stores:
         page_bookmarks=DynamoDBPageBookmarkStore(table),
         credentials=credentials,
         scim_tokens=credentials,
+        scim_token_indexes=DynamoDBScimTokenIndexStore(table),
         api_keys=credentials,
         activity=DynamoDBActivityStore(table),
         token_health=DynamoDBTokenHealthStore(table),

@@ -199,8 +199,12 @@ class ScimTokenStore(Protocol):
         """Revoke the token; what it was (for the audit entry), or None when there was none."""
         ...
 
-    # What the token guardian reads: each from a sparse index, so only the tokens it has
-    # something to say about (docs/data-model.md, "Token guardian").
+
+class ScimTokenIndexStore(Protocol):
+    """What the token guardian reads: each from a sparse index the token's items carry, so only
+    the tokens it has something to say about (docs/data-model.md, "Token guardian"); and the
+    upgrade that gives older tokens their entries."""
+
     def scim_tokens_expiring(self, after: datetime, until: datetime) -> list[ScimTokenMetadata]: ...
     def scim_tokens_in_first_week(self, created_until: datetime) -> list[ScimTokenMetadata]: ...
     def end_first_week_check(self, token: ScimTokenMetadata) -> None: ...
@@ -299,6 +303,7 @@ class Stores:
     page_bookmarks: PageBookmarkStore
     credentials: CredentialStore
     scim_tokens: ScimTokenStore
+    scim_token_indexes: ScimTokenIndexStore
     api_keys: ApiKeyStore
     activity: ActivityStore
     token_health: TokenHealthStore

@@ -10,7 +10,7 @@ threshold, the first week, a last use), however many runs see it and even when r
 conditional write claims it first (``TokenNoticeStore``). A rotation gives the token a new
 expiry, hence new subjects: its warnings start again for the new date.
 
-A run reads only what it has something to say about, from sparse indexes (``ScimTokenStore``):
+A run reads only what it has something to say about, from sparse indexes (``ScimTokenIndexStore``):
 tokens expiring within the earliest warning or expired in the last ``EXPIRED_LOOKBACK``, tokens
 whose first week has just ended, tokens last used just over the idle time ago. Its cost does
 not grow with the organizations or tokens that are none of these (``make bench``)."""
@@ -26,7 +26,13 @@ from typing import Any
 from scim_provisioning.clock import Clock
 from scim_provisioning.config import DEFAULT_TOKEN_EXPIRY_WARNING_DAYS, DEFAULT_TOKEN_IDLE_DAYS, Settings
 from scim_provisioning.models import Notification, ScimTokenMetadata, ServiceEvent, TokenNoticeKey
-from scim_provisioning.repository.protocols import EventBus, NotificationTopic, ScimTokenStore, TokenNoticeStore
+from scim_provisioning.repository.protocols import (
+    EventBus,
+    NotificationTopic,
+    ScimTokenIndexStore,
+    ScimTokenStore,
+    TokenNoticeStore,
+)
 from scim_provisioning.timestamps import format_optional, format_timestamp, truncate_to_millis
 
 DAY = timedelta(days=1)
@@ -128,6 +134,7 @@ class TokenGuardian:
     def __init__(
         self,
         tokens: ScimTokenStore,
+        indexes: ScimTokenIndexStore,
         notices: TokenNoticeStore,
         bus: EventBus,
         topic: NotificationTopic,
@@ -135,6 +142,7 @@ class TokenGuardian:
         policy: GuardianPolicy,
     ) -> None:
         self._tokens = tokens
+        self._indexes = indexes
         self._notices = notices
         self._bus = bus
         self._topic = topic
@@ -148,7 +156,7 @@ class TokenGuardian:
         claims of the one it was in are sent by a run after ``CLAIM_LEASE``."""
         now = truncate_to_millis(self._clock.now())
         notices, earliest = self._expiry_notices(now)
-        first_week = self._tokens.scim_tokens_in_first_week(now - NEVER_USED_AFTER)
+        first_week = self._indexes.scim_tokens_in_first_week(now - NEVER_USED_AFTER)
         notices += [self._never_used_notice(token, now) for token in first_week if token.last_used_at is None]
         notices += self._idle_notices(now)
         events: list[ServiceEvent] = []
@@ -158,7 +166,7 @@ class TokenGuardian:
             events += sent_events
             notifications += sent_notifications
         for token in first_week:
-            self._tokens.end_first_week_check(token)
+            self._indexes.end_first_week_check(token)
         return GuardianRun(events, notifications, earliest, already_told=len(notices) - len(events))
 
     def _send(self, notices: list[TokenNotice], now: datetime) -> tuple[list[ServiceEvent], list[Notification]]:
@@ -186,7 +194,7 @@ class TokenGuardian:
     def _expiry_notices(self, now: datetime) -> tuple[list[TokenNotice], dict[str, float]]:
         notices = []
         earliest: dict[str, float] = {}
-        for token in self._tokens.scim_tokens_expiring(now - EXPIRED_LOOKBACK, now + self._policy.earliest_warning):
+        for token in self._indexes.scim_tokens_expiring(now - EXPIRED_LOOKBACK, now + self._policy.earliest_warning):
             if token.expires_at is None:
                 continue
             threshold = expiry_threshold(token.expires_at, now, self._policy.warning_days)
@@ -214,7 +222,7 @@ class TokenGuardian:
         an identity provider sends nothing while nobody changes, which is no token problem."""
         quiet_since = now - self._policy.idle_after
         candidates: dict[str, set[str]] = {}
-        for organization_uuid, token_uuid in self._tokens.scim_tokens_last_used_between(
+        for organization_uuid, token_uuid in self._indexes.scim_tokens_last_used_between(
             quiet_since - IDLE_LOOKBACK, quiet_since
         ):
             candidates.setdefault(organization_uuid, set()).add(token_uuid)

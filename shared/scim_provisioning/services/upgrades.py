@@ -39,7 +39,7 @@ from scim_provisioning.repository.protocols import (
     MembershipStore,
     OrganizationStore,
     PeopleStore,
-    ScimTokenStore,
+    ScimTokenIndexStore,
     VersionConflict,
 )
 from scim_provisioning.scim.resources import normalize_resource
@@ -111,14 +111,14 @@ class UpgradeService:
         self,
         organizations: OrganizationStore,
         people: PeopleStore,
-        tokens: ScimTokenStore,
+        token_indexes: ScimTokenIndexStore,
         memberships: MembershipStore,
         janitor: MembershipJanitor,
         clock: Clock,
     ) -> None:
         self._organizations = organizations
         self._people = people
-        self._tokens = tokens
+        self._token_indexes = token_indexes
         self._memberships = memberships
         self._janitor = janitor
         self._clock = clock
@@ -140,7 +140,7 @@ class UpgradeService:
             if self.count_active_admins(organization_uuid):
                 report.organizations_counted += 1
                 report.repairs[ACTIVE_ADMIN_COUNT] += 1
-        report.scim_tokens_indexed = self._tokens.index_scim_tokens()
+        report.scim_tokens_indexed = self._token_indexes.index_scim_tokens()
         orphans = self.remove_orphaned_memberships()
         if orphans:
             report.repairs[ORPHANED_MEMBERSHIP] += orphans

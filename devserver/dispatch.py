@@ -3,13 +3,18 @@
 Each thread gets its own copy of every handler module, loaded from the function's CodeUri:
 a Powertools resolver keeps the current event on the module's ``app``, and in Lambda one
 execution environment serves one request at a time. Per-thread modules reproduce that, so
-concurrent requests run truly in parallel without sharing a resolver."""
+concurrent requests run truly in parallel without sharing a resolver.
+
+Every answer carries ``x-amzn-RequestId``, as API Gateway's do: the ``requestContext.requestId``
+the function saw, which its activity record (and so its log entry) names, so that a client can
+find the entry of each request it sent (``make chaos`` proves none is lost)."""
 
 from __future__ import annotations
 
 import base64
 import importlib.util
 import threading
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +23,8 @@ from urllib.parse import unquote, urlsplit
 
 from devserver.events import LambdaContext, build_event
 from devserver.template import Route, api_routes, match_route
+
+REQUEST_ID_HEADER = "x-amzn-RequestId"
 
 
 @dataclass
@@ -93,7 +100,7 @@ class Dispatcher:
             # API Gateway's own answer to a method or path no route declares.
             return HttpResponse(
                 403 if path.startswith("/api/") else 404,
-                [("Content-Type", "application/json")],
+                [("Content-Type", "application/json"), (REQUEST_ID_HEADER, str(uuid.uuid4()))],
                 b'{"message":"Missing Authentication Token"}',
             )
         route, path_parameters = matched
@@ -109,4 +116,6 @@ class Dispatcher:
             host=self.host,
         )
         result = self._handler(route)(event, LambdaContext(route.function_logical_id))
-        return _response_from_result(result)
+        response = _response_from_result(result)
+        response.headers.append((REQUEST_ID_HEADER, event["requestContext"]["requestId"]))
+        return response

@@ -71,6 +71,15 @@ def test_a_scim_request_emits_one_record_before_its_answer_is_returned(api: Disp
     assert "jane" not in lines[0]
 
 
+def test_the_answer_names_the_request_id_its_record_carries(api: Dispatcher, token: str, lines):
+    """Given a token, when a request is answered, then its x-amzn-RequestId header (API
+    Gateway's, played by the dev server) is the record's requestId: a client can find the log
+    entry of every request it sent."""
+    response = call(api, "GET", USERS, token)
+
+    assert response.header("x-amzn-RequestId") == the_record(lines)["requestId"]
+
+
 def test_a_refused_write_names_its_error_and_never_its_body_password_or_secret(
     api: Dispatcher, token: str, lines, app_runtime: Runtime
 ):

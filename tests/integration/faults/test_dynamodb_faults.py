@@ -7,106 +7,22 @@ SCIM dialect and in the admin APIs' envelope, never a 500."""
 from __future__ import annotations
 
 import json
-import threading
-import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from types import SimpleNamespace
 from typing import Any
 
-import boto3
-import botocore.endpoint
 import pytest
 
 from devserver.dispatch import Dispatcher
 from devserver.dynamodb_proxy import DynamoDBProxy, Fault
-from devserver.embedded_dynamodb import EmbeddedDynamoDB
-from devserver.template import create_table
-from scim_provisioning import runtime
-from scim_provisioning.config import Settings
-from scim_provisioning.repository.dynamodb import dynamodb_stores
 from scim_provisioning.repository.items import deserialize
-from scim_provisioning.repository.table import create_dynamodb_client
 from scim_provisioning.runtime import Runtime
-from tests.integration.helpers import AdminFixture, call, document, make_admin, scim_error, scim_token
+from tests.integration.faults.helpers import ATTEMPTS, NextRequests
+from tests.integration.helpers import AdminFixture, call, document, scim_error
 from tests.scim_samples import okta_user
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
 
-TABLE = "faults"
 USERS = "/api/v1/scim/v2/Users"
 TOKENS = "/api/v1/scim/organization-access-tokens"
-# botocore's standard mode as the service configures it (``max_attempts: 4`` counts the
-# retries): the first attempt and four retries.
-ATTEMPTS = 5
-
-
-@dataclass
-class NextRequests:
-    """Fault the next ``count`` requests of ``operation`` with ``fault``, whenever they come."""
-
-    operation: str
-    fault: Fault
-    count: int
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def choose(self, operation: str, occurrence: int) -> Fault | None:
-        with self.lock:
-            if operation != self.operation or self.count == 0:
-                return None
-            self.count -= 1
-            return self.fault
-
-
-@pytest.fixture(autouse=True)
-def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    """botocore's retries without their backoff (seconds each): the attempts are the same."""
-    monkeypatch.setattr(botocore.endpoint, "time", SimpleNamespace(sleep=lambda _seconds: None))
-
-
-@pytest.fixture(scope="module")
-def database() -> Iterator[EmbeddedDynamoDB]:
-    embedded = EmbeddedDynamoDB("127.0.0.1", 0).start()
-    yield embedded
-    embedded.stop()
-
-
-@pytest.fixture
-def proxy(database: EmbeddedDynamoDB) -> Iterator[DynamoDBProxy]:
-    with DynamoDBProxy(database.endpoint_url) as running:
-        yield running
-
-
-@pytest.fixture
-def direct(database: EmbeddedDynamoDB) -> Any:
-    """A client straight to the embedded DynamoDB, for setup and inspection."""
-    return boto3.client("dynamodb", endpoint_url=database.endpoint_url, region_name="us-east-1")
-
-
-@pytest.fixture
-def table_name(direct: Any) -> Iterator[str]:
-    name = f"{TABLE}-{uuid.uuid4().hex[:8]}"
-    create_table(direct, name)
-    yield name
-    direct.delete_table(TableName=name)
-
-
-@pytest.fixture
-def served(proxy: DynamoDBProxy, table_name: str, clock: Any) -> Iterator[Runtime]:
-    """The service's stores on a fresh table, through the proxy, with the service's client."""
-    client = create_dynamodb_client(Settings(table_name, proxy.endpoint_url, "us-east-1"))
-    yield runtime.configure(stores=dynamodb_stores(client, table_name), clock=clock)
-    runtime.reset()
-
-
-@pytest.fixture
-def admin(served: Runtime) -> AdminFixture:
-    return make_admin(served)
-
-
-@pytest.fixture
-def token(served: Runtime, admin: AdminFixture) -> str:
-    return scim_token(served, admin)
 
 
 def users_named(direct: Any, table_name: str, user_name: str) -> int:

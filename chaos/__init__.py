@@ -1,0 +1,1 @@
+"""``make chaos``: the fault-injection suite over HTTP (issue 14). See ``chaos.run``."""

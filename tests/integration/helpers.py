@@ -139,12 +139,13 @@ def run_in_threads(calls: list[Any]) -> list[Any]:
 
 
 class TableStream:
-    """A test table's stream (moto's DynamoDB Streams), read from where the previous read
-    stopped, its records in the shape Lambda hands a stream consumer."""
+    """A test table's stream (moto's DynamoDB Streams, in-process or those of
+    ``endpoint_url``), read from where the previous read stopped, its records in the shape
+    Lambda hands a stream consumer."""
 
-    def __init__(self, client: Any, table_name: str) -> None:
+    def __init__(self, client: Any, table_name: str, endpoint_url: str | None = None) -> None:
         self._arn = client.describe_table(TableName=table_name)["Table"]["LatestStreamArn"]
-        self._streams = boto3.client("dynamodbstreams", region_name="us-east-1")
+        self._streams = boto3.client("dynamodbstreams", region_name="us-east-1", endpoint_url=endpoint_url)
         shard = self._streams.describe_stream(StreamArn=self._arn)["StreamDescription"]["Shards"][0]
         self._iterator = self._streams.get_shard_iterator(
             StreamArn=self._arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"

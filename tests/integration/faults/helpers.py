@@ -4,6 +4,7 @@ sends one. Fixtures are in ``conftest.py``."""
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from dataclasses import dataclass, field
 
 from devserver.dynamodb_proxy import Fault
@@ -28,3 +29,25 @@ class NextRequests:
                 return None
             self.count -= 1
             return self.fault
+
+
+@dataclass
+class FromNow:
+    """Fault ``count`` requests of ``operation`` with ``fault``, starting with the one that
+    is the ``index``-th of that operation from now on (0: the next): a request and the
+    retries botocore sends after it, when ``count`` is ATTEMPTS."""
+
+    operation: str
+    index: int
+    fault: Fault
+    count: int = ATTEMPTS
+    seen: Counter[str] = field(default_factory=Counter)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def choose(self, operation: str, occurrence: int) -> Fault | None:
+        with self.lock:
+            position = self.seen[operation]
+            self.seen[operation] += 1
+        if operation == self.operation and self.index <= position < self.index + self.count:
+            return self.fault
+        return None

@@ -58,7 +58,7 @@ import requests
 from benchmarks import format_table
 from benchmarks.harness import FixedClock, bulk_load_members, bulk_load_people, member_people
 from devserver.dispatch import Dispatcher, load_handler
-from devserver.dynamodb_proxy import DynamoDBProxy, Exchange
+from devserver.dynamodb_proxy import DATA_OPERATIONS, DynamoDBProxy, Exchange
 from devserver.embedded_dynamodb import EmbeddedDynamoDB
 from devserver.environment import apply_lambda_environment, provide_aws_defaults
 from devserver.events import LambdaContext
@@ -80,23 +80,6 @@ PAGE = 100
 LARGE_ADD = 1_000
 GROUPS_OF_DELETED_USER = 50
 LONER_NAME = "loner00000@depth.test"  # the user in no group (``_Service.people`` names them so)
-
-# DynamoDB's data-plane operations: anything else through the proxy (a stream poller's
-# GetRecords, DescribeTable) is not part of a request's work.
-DATA_OPERATIONS = frozenset(
-    {
-        "GetItem",
-        "PutItem",
-        "UpdateItem",
-        "DeleteItem",
-        "Query",
-        "Scan",
-        "BatchGetItem",
-        "BatchWriteItem",
-        "TransactGetItems",
-        "TransactWriteItems",
-    }
-)
 
 
 # ------------------------------------------------------------------------------ the calculation

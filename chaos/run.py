@@ -39,7 +39,7 @@ from chaos.checker import Inconsistency, TableContents, table_inconsistencies
 from chaos.client import Client, Exchanges
 from chaos.ledger import ActivityTally, Ledger, activity_tally
 from chaos.workload import Admin, EntraWorkload, Sizes, Workload, mint_token
-from devserver.dynamodb_proxy import DynamoDBProxy, FaultPolicy
+from devserver.dynamodb_proxy import DATA_OPERATIONS, DynamoDBProxy, FaultPolicy
 from devserver.embedded_dynamodb import EmbeddedDynamoDB
 from devserver.environment import provide_aws_defaults
 from devserver.template import create_table
@@ -51,21 +51,6 @@ from scim_provisioning.services.janitor import GSI_CATCH_UP
 from scim_provisioning.services.memberships import STALE_AFTER
 from tests.e2e.helpers import DevServer, start_dev_server
 
-# The requests of the service's own code (handlers, ingest, janitor): the ones faulted.
-DATA_PLANE = frozenset(
-    {
-        "GetItem",
-        "PutItem",
-        "UpdateItem",
-        "DeleteItem",
-        "Query",
-        "Scan",
-        "BatchGetItem",
-        "BatchWriteItem",
-        "TransactGetItems",
-        "TransactWriteItems",
-    }
-)
 QUIET_SECONDS = 2.0
 DRAIN_LIMIT_SECONDS = STALE_AFTER.total_seconds() + 60  # a stale large change, then its completion
 # What the dev server's stderr says when a background consumer gave up on a batch (in AWS the
@@ -128,11 +113,13 @@ def _faulty_dynamodb() -> Iterator[tuple[EmbeddedDynamoDB, DynamoDBProxy, Any]]:
     embedded = EmbeddedDynamoDB("127.0.0.1", 0).start()
     proxy = DynamoDBProxy(embedded.endpoint_url).start()
     direct = boto3.client("dynamodb", endpoint_url=embedded.endpoint_url, region_name=region)
+    create_table(direct, LOCAL_TABLE_NAME)
     try:
-        create_table(direct, LOCAL_TABLE_NAME)
         yield embedded, proxy, direct
     finally:
         proxy.stop()
+        # moto's tables live in the process, not in the server: the next run makes its own
+        direct.delete_table(TableName=LOCAL_TABLE_NAME)
         embedded.stop()
 
 
@@ -150,7 +137,7 @@ def _drain(proxy: DynamoDBProxy, direct: Any, answered_at: float) -> None:
     settle = max(answered_at + GSI_CATCH_UP.total_seconds() + QUIET_SECONDS, 0.0)
     while time.monotonic() < deadline:
         time.sleep(0.2)
-        last = max((e.ended for e in proxy.exchanges() if e.operation in DATA_PLANE), default=0.0)
+        last = max((e.ended for e in proxy.exchanges() if e.operation in DATA_OPERATIONS), default=0.0)
         now = time.monotonic()
         if now < settle or now - last < QUIET_SECONDS:
             continue
@@ -179,7 +166,7 @@ def chaos_run(rate: float, seed: int, sizes: Sizes = FULL, state_dir: Path | Non
             for organization, items in TableContents.read(direct, LOCAL_TABLE_NAME).organizations.items():
                 ledger.organization(organization).baseline_users = set(items.users)
             proxy.clear()
-            proxy.faults = FaultPolicy(rate, seed=seed, operations=DATA_PLANE)
+            proxy.faults = FaultPolicy(rate, seed=seed, operations=DATA_OPERATIONS)
             phases["setup"] = time.monotonic() - started
             _run_all(workloads)
             proxy.faults = None
@@ -196,7 +183,7 @@ def chaos_run(rate: float, seed: int, sizes: Sizes = FULL, state_dir: Path | Non
         failures = [line for line in log.splitlines() if _BACKGROUND_FAILURES.search(line)]
         if stopped != 0:
             failures.append(f"the dev server exited with {stopped}")
-        recorded = [exchange for exchange in proxy.exchanges() if exchange.operation in DATA_PLANE]
+        recorded = [exchange for exchange in proxy.exchanges() if exchange.operation in DATA_OPERATIONS]
         return RunReport(
             rate=rate,
             seed=seed,

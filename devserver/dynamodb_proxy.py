@@ -55,6 +55,22 @@ _JSON = "application/x-amz-json-1.0"
 _ERROR_PREFIX = "com.amazonaws.dynamodb.v20120810#"
 _HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "content-length"})
 IDEMPOTENCY_WINDOW_SECONDS = 600.0  # DynamoDB keeps a ClientRequestToken for 10 minutes
+# DynamoDB's data-plane operations, what the service's code sends: anything else through the
+# proxy (the dev server's stream poller's GetRecords, a DescribeTable) is not a request's work.
+DATA_OPERATIONS = frozenset(
+    {
+        "GetItem",
+        "PutItem",
+        "UpdateItem",
+        "DeleteItem",
+        "Query",
+        "Scan",
+        "BatchGetItem",
+        "BatchWriteItem",
+        "TransactGetItems",
+        "TransactWriteItems",
+    }
+)
 
 
 class Fault(enum.Enum):

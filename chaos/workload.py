@@ -122,7 +122,7 @@ class Workload:
     def _plan(self, user_ids: list[str]) -> dict[str, Any]:
         """Who is added where, who races a delete: drawn up front from the seed."""
         doomed_groups = self.groups[-1:] if len(self.groups) > 1 else []
-        victims = self.random.sample(user_ids, min(len(user_ids) // 5, 8)) if self.deletes_users else []
+        victims = self.random.sample(user_ids, min(max(len(user_ids) // 5, 1), 8)) if self.deletes_users else []
         survivors = [user for user in user_ids if user not in victims]
         return {
             "initial": {

@@ -16,7 +16,7 @@ ifeq ($(PY313),)
 PY313 := $(shell command -v python3.13 2>/dev/null)
 endif
 
-.PHONY: dev test lint unit integration e2e build deploy switch-table bench bench-depth bench-cold-start bench-dev-server bench-paging fuzz clean venv browser screenshots
+.PHONY: dev test lint unit integration e2e build deploy switch-table bench bench-depth bench-cold-start bench-dev-server bench-paging fuzz chaos clean venv browser screenshots
 
 $(STAMP): requirements-dev.txt shared/requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -110,6 +110,12 @@ FUZZ_HTTP_EXAMPLES ?= 500
 fuzz: $(STAMP)
 	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_HTTP_EXAMPLES=$(FUZZ_HTTP_EXAMPLES) FUZZ_SEED=$(FUZZ_SEED) \
 	  $(BIN)/python -m pytest tests/fuzz tests/e2e/test_fuzz_http.py
+
+# The fault-injection run (issue 14): the Okta- and Entra-shaped workloads over HTTP against the
+# dev server with 5% and then 30% of its DynamoDB requests faulted, each checked for consistency
+# (≈1 + ≈3.5 min); exits 1 on any inconsistency. CHAOS_SEED and CHAOS_RATES pick others.
+chaos: $(STAMP)
+	$(BIN)/python -m chaos
 
 clean:
 	rm -rf .aws-sam .pytest_cache .ruff_cache

@@ -60,7 +60,7 @@ DRAIN_LIMIT_SECONDS = STALE_AFTER.total_seconds() + 60  # a stale large change, 
 _BACKGROUND_FAILURES = re.compile(r"gave up")
 
 FULL = Sizes(users=40, groups=6, members=6, large_group=50, churn=3, threads=4)
-SLICE = Sizes(users=3, groups=2, members=2, large_group=0, churn=1, threads=3)
+SLICE = Sizes(users=3, groups=2, members=2, large_group=0, churn=0, threads=3)
 
 
 @dataclass

@@ -45,7 +45,7 @@ class Sizes:
     groups: int
     members: int  # initial members of each group
     large_group: int  # members of one group added in one PATCH (above 40: the intent path); 0: none
-    churn: int  # member changes per group before and after the race
+    churn: int  # member changes (an add, then a remove) per group before and after the race
     threads: int
 
 
@@ -135,6 +135,9 @@ class Workload:
             },
             "doomed_groups": doomed_groups,
             "victims": victims,
+            # added one at a time at the race: the victims, else users who stay (then the race
+            # is the doomed group's deletion)
+            "racing": victims or self.random.sample(survivors, min(3, len(survivors))),
             "updated": self.random.sample(survivors, len(survivors) // 2),
             "deactivated": self.random.sample(survivors, len(survivors) // 4),
         }
@@ -249,8 +252,7 @@ class Workload:
             self._members(group_id, [], added[:1])
         self._rename(group_id, f"{self.prefix} group {group_id[:8]} renamed")
         barrier.wait()
-        racing = plan["victims"] or churn[0]
-        for user in racing:  # one at a time, as the deletes go
+        for user in plan["racing"]:  # one at a time, as the deletes go
             self._members(group_id, [user], [])
         if group_id in plan["doomed_groups"]:
             return

@@ -10,8 +10,7 @@ outlasts the retries), except an answer held past the read timeout, which is hel
 retry is what it tests). ``make test`` breaks the write's first transaction (its commit) with
 each kind of fault (one of DynamoDB's two throttling codes: the service treats them alike, and
 ``test_dynamodb_faults`` sends both); ``CHAOS_WRITE_PATHS=all`` breaks each request of each
-write in turn with every fault, the reads before the commit and the writes after it included
-(about ten minutes)."""
+write in turn with every fault, the reads before the commit and the writes after it included."""
 
 from __future__ import annotations
 

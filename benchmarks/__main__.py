@@ -7,9 +7,9 @@ sequential depth exceeds its ceiling, or the walk by startIndex reads more than 
 when a Users lookup or cursor page costs more at 100,000 users than at 10, or the token guardian's
 run costs more beside 10,000 organizations with nothing to report than beside 10, or a one-member
 change costs more in a group of 100,000 than in one of 10, or when the dev server at 10,000
-users fails a request or takes 2 s or more for a list page of 100 with groups (a budget far
-above what it takes, so only a regression to whole-table reads trips it); other wall times
-never fail the run, since they measure the machine as much as the code."""
+users fails a request (an answer other than the expected 2xx, or none within API Gateway's 29 s).
+Wall times never fail the run, since they measure the machine as much as the code: the dev
+server's list page is reported against its 2 s target."""
 
 from __future__ import annotations
 

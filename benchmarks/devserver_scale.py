@@ -5,12 +5,15 @@ fresh state directory; the users and the memberships are written straight into i
 DynamoDB with the bulk writers (the items a POST and a PATCH write, without their
 conditions), everything else goes over HTTP as an identity provider sends it.
 
-Asserted: a list page of 100 users with their groups answers in under 2 s once the dev server
-has served one (the first imports the Users handler and may build the patched moto's sorted
-runs: reported, held to API Gateway's 29 s only), and no request fails (every answer is the
-expected 2xx). Reported: every request's time, the longest wait of
-a small request while the server saves its snapshot on its own, the time to stop (the final
-save) and to start again on the saved state (the restore). Wall times are this machine's."""
+Asserted: no request fails (every answer is the expected 2xx, within API Gateway's 29 s, past
+which a client would get a 504 instead). Reported against its target, not asserted: a list page
+of 100 users with their groups in under 2 s once the dev server has served one (the first
+imports the Users handler and may build the patched moto's sorted runs). Like every wall time
+here it measures this machine's load as much as the code (a benchmark asserts counts and
+depths, never wall time); the regression it watches for, whole-table reads, shows as tens of
+seconds. Reported too: every request's time, the longest wait of a small request while the
+server saves its snapshot on its own, the time to stop (the final save) and to start again on
+the saved state (the restore)."""
 
 from __future__ import annotations
 
@@ -39,7 +42,7 @@ from tests.e2e.helpers import SCIM_BASE_PATH, SCIM_JSON, DevServer, mint_scim_to
 
 USERS = 10_000
 PAGE = 100
-LIST_PAGE_BUDGET_SECONDS = 2.0
+LIST_PAGE_TARGET_SECONDS = 2.0  # reported, not asserted: wall time
 REQUEST_TIMEOUT_SECONDS = 29.0  # API Gateway's integration timeout
 SAVE_WATCH_SECONDS = 12.0
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
@@ -52,11 +55,19 @@ class Timed:
     status: int
     seconds: float
     expected: int = 200
-    budget: float = REQUEST_TIMEOUT_SECONDS
+    target: float | None = None
 
     @property
     def failed(self) -> bool:
-        return self.status != self.expected or self.seconds > self.budget
+        return self.status != self.expected or self.seconds > REQUEST_TIMEOUT_SECONDS
+
+    @property
+    def check(self) -> str:
+        if self.failed:
+            return "FAILED"
+        if self.target is not None and self.seconds > self.target:
+            return f"over the {self.target:.0f} s target"
+        return "ok"
 
 
 @dataclass
@@ -87,14 +98,12 @@ class _Client:
         self.session.headers.update({"Authorization": f"Bearer {token}", "Content-Type": SCIM_JSON})
 
     def call(
-        self, label: str, method: str, path: str, body: Any = None, expected: int = 200, budget: float | None = None
+        self, label: str, method: str, path: str, body: Any = None, expected: int = 200, target: float | None = None
     ) -> Any:
         started = time.perf_counter()
         response = self.session.request(method, self.base + path, json=body, timeout=REQUEST_TIMEOUT_SECONDS)
         seconds = time.perf_counter() - started
-        self.results.requests.append(
-            Timed(label, response.status_code, seconds, expected, budget or REQUEST_TIMEOUT_SECONDS)
-        )
+        self.results.requests.append(Timed(label, response.status_code, seconds, expected, target))
         return response.json() if response.content else None
 
 
@@ -144,14 +153,14 @@ def _list_pages(scim: _Client, when: str) -> None:
     """The list page with groups: first cold (it imports the Users handler in the connection's
     thread of the dev server, as a Lambda cold start would, and builds the embedded DynamoDB's
     sorted runs of the table if nothing has read it yet), then three times as a client keeps
-    paging, each under the budget."""
+    paging, each against the target."""
     scim.call(f"GET /Users?count={PAGE} (with groups), first{when}", "GET", f"/Users?count={PAGE}")
     for attempt in (1, 2, 3):
         scim.call(
             f"GET /Users?count={PAGE} (with groups), #{attempt}{when}",
             "GET",
             f"/Users?count={PAGE}",
-            budget=LIST_PAGE_BUDGET_SECONDS,
+            target=LIST_PAGE_TARGET_SECONDS,
         )
 
 
@@ -236,7 +245,7 @@ def measure(users: int = USERS) -> Results:
 def report(results: Results) -> str:
     table = format_table(
         ["request", "status", "seconds", "check"],
-        [[t.request, str(t.status), f"{t.seconds:.2f}", "FAILED" if t.failed else "ok"] for t in results.requests],
+        [[t.request, str(t.status), f"{t.seconds:.2f}", t.check] for t in results.requests],
     )
     watch = sorted(results.save_watch)
     waited = (
@@ -248,8 +257,8 @@ def report(results: Results) -> str:
     return (
         f"The dev server (python -m devserver) at {results.users:,} users and one group of "
         f"{results.users:,} members, over HTTP.\n"
-        f"Asserted: a list page of {PAGE} with groups under {LIST_PAGE_BUDGET_SECONDS:.0f} s after the first; every "
-        f"answer the expected 2xx within {REQUEST_TIMEOUT_SECONDS:.0f} s.\n"
+        f"Asserted: every answer the expected 2xx within {REQUEST_TIMEOUT_SECONDS:.0f} s. Target, reported: a list "
+        f"page of {PAGE} with groups under {LIST_PAGE_TARGET_SECONDS:.0f} s after the first.\n"
         f"Seeding (bulk writes into the embedded DynamoDB) took {results.seeding_seconds:.1f} s.\n"
         f"{table}\n"
         f"{waited}.\n"

@@ -10,12 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from chaos.run import SLICE, chaos_run
 from devserver.dynamodb_proxy import Fault
-
-pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
 
 SEED = 14
 QUICK_FAULTS = tuple(fault for fault in Fault if fault is not Fault.SLOW_ANSWER)

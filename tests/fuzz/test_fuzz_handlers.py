@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 
-import pytest
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
@@ -19,8 +18,6 @@ from tests.cpu import cpu_timed
 from tests.fuzz.conftest import examples
 from tests.fuzz.oracle import TALLIES, Tally, problems
 from tests.fuzz.strategies import Request, Targets, requests
-
-pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
 
 FUZZ_SEED = int(os.environ.get("FUZZ_SEED") or 20261130)
 # FUZZ_COLLECT=1: record every failing request and go on (to survey what a long run finds)

@@ -10,8 +10,6 @@ from devserver.dispatch import Dispatcher
 from tests.fuzz.oracle import problems
 from tests.fuzz.strategies import SCIM, SEARCH, Request, Targets
 
-pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
-
 JSON = "application/scim+json"
 
 

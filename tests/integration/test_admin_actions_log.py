@@ -28,10 +28,7 @@ from scim_provisioning.runtime import Runtime
 from tests.integration.helpers import AdminFixture, make_admin
 from tests.polling import eventually
 
-pytestmark = [
-    pytest.mark.filterwarnings("ignore:No application metrics to publish"),
-    pytest.mark.usefixtures("activity_ingest"),
-]
+pytestmark = pytest.mark.usefixtures("activity_ingest")
 
 TOKENS = "/api/v1/scim/organization-access-tokens"
 LOGS = "/api/v1/scim/request-logs"

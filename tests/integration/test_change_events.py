@@ -32,8 +32,6 @@ from scim_provisioning.runtime import Runtime
 from tests.integration.helpers import AdminFixture, TableStream, call, document, new_group, new_user, scim_error
 from tests.scim_samples import ENTERPRISE, PATCH_OP, entra_user, okta_user
 
-pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
-
 USERS = "/api/v1/scim/v2/Users"
 GROUPS = "/api/v1/scim/v2/Groups"
 GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"

@@ -21,7 +21,6 @@ from tests.integration.helpers import AdminFixture
 
 # Handlers decorated with Powertools' log_metrics warn on every request that adds no metric
 # (all the 401s here); that says nothing about the events.
-pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
 
 EVENTS_DIR = PROJECT_ROOT / "events"
 EVENT_FILES = sorted(path.name for path in EVENTS_DIR.glob("*.json"))

@@ -16,8 +16,6 @@ from scim_provisioning.runtime import Runtime
 from tests.cpu import cpu_timed
 from tests.integration.helpers import AdminFixture, call, create, scim_error
 
-pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
-
 USERS = "/api/v1/scim/v2/Users"
 GROUPS = "/api/v1/scim/v2/Groups"
 TOKENS = "/api/v1/scim/organization-access-tokens"

@@ -27,8 +27,6 @@ from tests.integration.helpers import (
 )
 from tests.polling import eventually
 
-pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
-
 LOGS = "/api/v1/scim/request-logs"
 ADMIN_ROLE = [{"value": "admin", "primary": True}]
 

@@ -26,8 +26,6 @@ from tests.integration.helpers import call, document, make_admin, scim_token
 from tests.polling import eventually
 from tests.scim_samples import PATCH_OP, okta_user
 
-pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
-
 TABLE = "stream-local"
 USERS = "/api/v1/scim/v2/Users"
 GROUPS = "/api/v1/scim/v2/Groups"

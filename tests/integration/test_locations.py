@@ -10,13 +10,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pytest
-
 from devserver.dispatch import Dispatcher, HttpResponse
 from scim_provisioning.runtime import Runtime
 from tests.integration.helpers import AdminFixture, scim_token
-
-pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
 
 SCIM = "/api/v1/scim/v2"
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"

@@ -20,8 +20,6 @@ from scim_provisioning.runtime import Runtime
 from tests.integration.helpers import AdminFixture, call
 from tests.polling import eventually
 
-pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
-
 USERS = "/api/v1/scim/v2/Users"
 LOGS = "/api/v1/scim/request-logs"
 RECORD = '{"activityRecord":1,"organizationUuid":"%s","id":"x"}'

@@ -22,8 +22,6 @@ from scim_provisioning.services.memberships import STALE_AFTER
 from tests.integration.helpers import AdminFixture, call, document, new_group, new_user, scim_error
 from tests.scim_samples import PATCH_OP
 
-pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
-
 GROUPS = "/api/v1/scim/v2/Groups"
 USERS = "/api/v1/scim/v2/Users"
 GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"

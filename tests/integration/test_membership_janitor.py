@@ -24,8 +24,6 @@ from scim_provisioning.timestamps import truncate_to_millis
 from tests.integration.helpers import TableStream, call, new_group, new_user, run_in_threads
 from tests.scim_samples import PATCH_OP
 
-pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
-
 GROUPS = "/api/v1/scim/v2/Groups"
 USERS = "/api/v1/scim/v2/Users"
 GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"

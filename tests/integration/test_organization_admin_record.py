@@ -18,8 +18,6 @@ from scim_provisioning.runtime import Runtime
 from tests.integration.helpers import BASE, AdminFixture, call, create, document, filter_query, listed, patch
 from tests.scim_samples import USER_SCHEMA, entra_user, okta_user
 
-pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
-
 ADMIN_EMAIL = "admin@acme.test"  # make_admin's
 
 

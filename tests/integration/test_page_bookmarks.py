@@ -19,8 +19,6 @@ from scim_provisioning.runtime import Runtime
 from scim_provisioning.services.paging import BOOKMARK_LIFETIME
 from tests.integration.helpers import AdminFixture, call, document
 
-pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
-
 USERS = "/api/v1/scim/v2/Users"
 GROUPS = "/api/v1/scim/v2/Groups"
 PAGE = 100

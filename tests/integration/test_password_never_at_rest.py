@@ -19,8 +19,6 @@ from scim_provisioning.runtime import Runtime
 from tests.integration.helpers import BASE, AdminFixture, call, create, scim_error
 from tests.scim_samples import entra_user, okta_user, patch_op
 
-pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
-
 CANARY = "Canary-Pa55word-7f3e9c"
 GROUPS = "/api/v1/scim/v2/Groups"
 

@@ -16,8 +16,6 @@ from scim_provisioning.runtime import Runtime
 from tests.integration.helpers import AdminFixture, call, make_admin, scim_error, scim_token
 from tests.polling import eventually
 
-pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
-
 USERS = "/api/v1/scim/v2/Users"
 TOKENS = "/api/v1/scim/organization-access-tokens"
 LOGS = "/api/v1/scim/request-logs"

@@ -26,8 +26,6 @@ from tests.integration.helpers import (
 )
 from tests.scim_samples import LIST_RESPONSE, PATCH_OP
 
-pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
-
 GROUPS = "/api/v1/scim/v2/Groups"
 USERS = "/api/v1/scim/v2/Users"
 GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"

@@ -29,8 +29,6 @@ from tests.integration.helpers import (
 )
 from tests.scim_samples import ENTERPRISE, LIST_RESPONSE, PATCH_OP, USER_SCHEMA, entra_user, okta_user
 
-pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
-
 TOKEN_API = "/api/v1/scim/organization-access-tokens"
 SEARCH_REQUEST = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
 

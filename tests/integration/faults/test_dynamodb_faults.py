@@ -19,8 +19,6 @@ from tests.integration.faults.helpers import ATTEMPTS, NextRequests
 from tests.integration.helpers import AdminFixture, call, document, scim_error
 from tests.scim_samples import okta_user
 
-pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
-
 USERS = "/api/v1/scim/v2/Users"
 TOKENS = "/api/v1/scim/organization-access-tokens"
 

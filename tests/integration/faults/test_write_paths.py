@@ -38,8 +38,6 @@ from tests.integration.helpers import BASE as USERS
 from tests.integration.helpers import GROUP_SCHEMA, GROUPS, AdminFixture, TableStream, call, new_group, new_user
 from tests.scim_samples import PATCH_OP, entra_user, okta_user
 
-pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
-
 TOKENS = "/api/v1/scim/organization-access-tokens"
 LARGE = 55  # members added in one PATCH: more than one transaction holds (the intent path)
 EVERY_REQUEST = os.environ.get("CHAOS_WRITE_PATHS") == "all"

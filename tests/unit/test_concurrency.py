@@ -105,6 +105,50 @@ def test_a_started_call_runs_in_the_caller_when_every_worker_is_busy():
     assert all(blocker.result() for blocker in blockers)
 
 
+def test_a_started_call_run_by_its_caller_runs_once_for_every_result():
+    # given a pool whose every worker is blocked, and a call started behind them
+    release = threading.Event()
+    blockers = [start(lambda: release.wait(WAIT)) for _ in range(MAX_IN_FLIGHT)]
+    runs: list[str] = []
+    pending = start(lambda: runs.append(threading.current_thread().name) or len(runs))
+
+    # when its result is asked for again and again, from this thread and from others
+    results = [pending.result(), pending.result()]
+    others = [threading.Thread(target=lambda: results.append(pending.result())) for _ in range(4)]
+    for other in others:
+        other.start()
+    for other in others:
+        other.join(WAIT)
+
+    # then the call ran once, in the caller, and every result is that run's
+    assert runs == [threading.current_thread().name] and results == [1] * 6
+    release.set()
+    assert all(blocker.result() for blocker in blockers)
+
+
+def test_a_failure_of_a_call_run_by_its_caller_is_raised_again_without_running_it_again():
+    # given a pool whose every worker is blocked, and a failing call started behind them
+    release = threading.Event()
+    blockers = [start(lambda: release.wait(WAIT)) for _ in range(MAX_IN_FLIGHT)]
+    runs: list[int] = []
+
+    def failing() -> None:
+        runs.append(1)
+        raise LookupError("gone")
+
+    pending = start(failing)
+
+    # when its result is asked for twice
+    for _ in range(2):
+        with pytest.raises(LookupError):
+            pending.result()
+
+    # then it ran once and both asked got its failure
+    assert runs == [1]
+    release.set()
+    assert all(blocker.result() for blocker in blockers)
+
+
 def test_calls_run_in_their_callers_context():
     # given a context variable set by the caller
     request = contextvars.ContextVar[str]("request")

@@ -100,17 +100,30 @@ def side_by_side(calls: Sequence[Callable[[], T]], limit: int = MAX_IN_FLIGHT) -
 
 class Pending(Generic[T]):
     """A call begun by ``start``; ``result()`` waits for it, or runs it in the caller's thread
-    when no worker has begun it yet (so a busy pool delays it, never deadlocks it)."""
+    when no worker has begun it yet (so a busy pool delays it, never deadlocks it). Either way
+    the call runs once: its outcome is kept for every later ``result()``, from any thread (a
+    user's group ids are asked for before its write, after it, and by the read of their names)."""
 
     def __init__(self, call: Callable[[], T]) -> None:
         self._call = call
         self._context = contextvars.copy_context()
+        self._lock = threading.Lock()
         self._future: Future[T] = _shared_pool().submit(self._context.copy().run, call)
 
     def result(self) -> T:
-        if self._future.cancel():
-            return self._context.copy().run(self._call)
+        with self._lock:
+            if self._future.cancel():
+                self._future = self._run_here()
         return self._future.result()
+
+    def _run_here(self) -> Future[T]:
+        """The call run in this thread, its outcome held as a finished future."""
+        ran: Future[T] = Future()
+        try:
+            ran.set_result(self._context.copy().run(self._call))
+        except BaseException as error:  # kept for every result(), as a worker's would be
+            ran.set_exception(error)
+        return ran
 
 
 def start(call: Callable[[], T]) -> Pending[T]:

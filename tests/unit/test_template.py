@@ -311,16 +311,22 @@ def test_a_failed_asynchronous_invocation_is_retried_then_queued_and_alarmed(
     assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue_id, "QueueName"]}}]
 
 
+def stream_mapping(function: str) -> dict[str, Any]:
+    """The properties of the event source mapping that feeds ``function``'s live alias."""
+    (mapping,) = [
+        resource["Properties"]
+        for resource in of_type(RESOURCES, "AWS::Lambda::EventSourceMapping").values()
+        if resource["Properties"]["FunctionName"] == {"Ref": f"{function}Aliaslive"}
+    ]
+    return dict(mapping)
+
+
 def test_the_janitor_reads_the_tables_stream_filtered_queues_its_failures_and_alarms_when_behind() -> None:
     """Given the membership janitor, then the table streams new and old images to it, filtered
     to the records it acts on; a failing batch is halved and retried, then recorded in an
     encrypted queue whose depth alarms; and its iterator age alarms when it falls behind."""
     table = RESOURCES["ScimTable"]["Properties"]
-    (mapping,) = [
-        resource["Properties"]
-        for resource in of_type(RESOURCES, "AWS::Lambda::EventSourceMapping").values()
-        if resource["Properties"]["FunctionName"] == {"Ref": "MembershipJanitorFunctionAliaslive"}
-    ]
+    mapping = stream_mapping("MembershipJanitorFunction")
     queue = RESOURCES["MembershipJanitorFailures"]["Properties"]
     behind = ALARMS["MembershipJanitorIteratorAgeAlarm"]["Properties"]
     failures = ALARMS["MembershipJanitorFailuresAlarm"]["Properties"]
@@ -347,11 +353,7 @@ def test_the_change_events_publisher_reads_the_stream_in_order_reports_failed_re
     name the first record it could not publish (Lambda retries from there), a failing batch is
     halved and retried ten times within an hour, then recorded in an encrypted queue kept 14
     days whose depth alarms; its iterator age alarms past a minute."""
-    (mapping,) = [
-        resource["Properties"]
-        for resource in of_type(RESOURCES, "AWS::Lambda::EventSourceMapping").values()
-        if resource["Properties"]["FunctionName"] == {"Ref": "ChangeEventsFunctionAliaslive"}
-    ]
+    mapping = stream_mapping("ChangeEventsFunction")
     queue = RESOURCES["ChangeEventsFailures"]["Properties"]
     behind = ALARMS["ChangeEventsIteratorAgeAlarm"]["Properties"]
     failures = ALARMS["ChangeEventsFailuresAlarm"]["Properties"]
